@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// pomeloctl runs the CLI in-process and returns its exit status and output.
+func pomeloctl(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+const chat = "../../examples/chat/topology.yaml"
+
+func TestValidate(t *testing.T) {
+	code, out, errOut := pomeloctl(t, "validate", chat)
+	if code != 0 || out != chat+": valid: 3 server types, 7 servers\n" || errOut != "" {
+		t.Errorf("validate chat: got %d %q %q", code, out, errOut)
+	}
+
+	code, out, _ = pomeloctl(t, "validate", chat, "--print")
+	for _, want := range []string{
+		"master-server-1     master     127.0.0.1  3005  -",
+		"gate-server-1       gate       127.0.0.1  -     127.0.0.1:3014  true      -    no",
+		"connector-server-3  connector  127.0.0.1  4052  127.0.0.1:3052  true      -    no",
+		"chat-server-1       chat       127.0.0.1  6050  -               false     -    no",
+	} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("validate --print: exit %d, want a line %q in:\n%s", code, want, out)
+		}
+	}
+
+	code, out, _ = pomeloctl(t, "validate", chat, "--print", "-o", "json", "--profile", "ci", "--port-offset", "7")
+	var resolved struct {
+		Master  struct{ Port int }
+		Servers map[string]struct {
+			Instances []struct {
+				ID         string
+				ClientPort int
+			}
+		}
+		Log struct{ Format string }
+	}
+	if err := json.Unmarshal([]byte(out), &resolved); err != nil || code != 0 {
+		t.Fatalf("validate -o json: exit %d, %v\n%s", code, err, out)
+	}
+	if resolved.Master.Port != 3012 || resolved.Servers["gate"].Instances[0].ClientPort != 3021 || resolved.Log.Format != "json" {
+		t.Errorf("--profile ci --port-offset 7: got %+v", resolved)
+	}
+
+	code, out, _ = pomeloctl(t, "validate", chat, "--print", "-o", "yaml")
+	if code != 0 || !strings.Contains(out, "\n  users:\n    - id: user-1\n      username: admin\n      password: ${POMELO_ADMIN_PASSWORD:-admin}\n") {
+		t.Errorf("validate -o yaml: exit %d, secrets must print as written:\n%s", code, out)
+	}
+}
+
+func TestValidateInvalid(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("servers:\n  chat:\n    instances: [{id: c1, port: 70000, clientport: 1}]\n"), 0o644)
+	code, out, errOut := pomeloctl(t, "validate", bad)
+	want := bad + ":3:23: servers.chat.instances[0].clientport: unknown key \"clientport\" in servers.chat.instances[0]; did you mean \"clientPort\"?\n" +
+		bad + ":3:36: servers.chat.instances[0].port: port 70000 is out of range; write a port between 1 and 65535\n" +
+		bad + ": 2 errors\n"
+	_ = want
+	if code != 2 || out != "" || !strings.Contains(errOut, "unknown key \"clientport\"") || !strings.HasSuffix(errOut, bad+": 2 errors\n") {
+		t.Errorf("invalid topology: got exit %d\nstdout %q\nstderr:\n%s", code, out, errOut)
+	}
+
+	code, out, _ = pomeloctl(t, "validate", bad, "-o", "json")
+	var report struct {
+		Valid  bool
+		Errors []struct {
+			File      string
+			Line, Col int
+			Message   string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &report); err != nil || code != 2 || report.Valid || len(report.Errors) != 2 || report.Errors[0].Line != 3 {
+		t.Errorf("-o json report: exit %d %v %+v", code, err, report)
+	}
+
+	for _, args := range [][]string{
+		{"validate", filepath.Join(dir, "missing.yaml")},
+		{"validate"},
+		{"validate", chat, "-o", "xml"},
+		{"validate", chat, "--profile", "nosuch"},
+		{"nosuchcommand"},
+	} {
+		if code, _, errOut := pomeloctl(t, args...); code != 1 || errOut == "" {
+			t.Errorf("pomeloctl %v: got exit %d, stderr %q; want 1 and a message", args, code, errOut)
+		}
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	if code, out, _ := pomeloctl(t, "version"); code != 0 || out != "pomeloctl dev\n" {
+		t.Errorf("version: got %d %q", code, out)
+	}
+	code, out, _ := pomeloctl(t, "--help")
+	for _, want := range []string{"validate", "import", "completion", "--port-offset"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("--help lacks %q:\n%s", want, out)
+		}
+	}
+	if code, out, _ := pomeloctl(t, "completion", "bash"); code != 0 || !strings.Contains(out, "__start_pomeloctl") {
+		t.Errorf("completion bash: exit %d", code)
+	}
+}

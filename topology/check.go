@@ -1,0 +1,321 @@
+package topology
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pomeloctl/pomeloctl/scripting"
+)
+
+var (
+	typeName   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
+	serverID   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	identifier = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
+)
+
+const (
+	policies       = "no, on-failure, always"
+	filterBuiltins = "serial, time, timeout, toobusy, blacklist"
+)
+
+// check validates what each part of the file says on its own; crossCheck then
+// looks at the expanded servers together.
+func (l *loader) check(t *Topology) {
+	l.checkMaster(t)
+	l.checkHA(t)
+	l.checkGlobalChannel(t.GlobalChannel)
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, t.Log.Level) {
+		l.errs.add(t.Log.At.Of("level"), "log.level", fmt.Sprintf("unknown log level %q", t.Log.Level), "write debug, info, warn or error")
+	}
+	if !slices.Contains([]string{"text", "json"}, t.Log.Format) {
+		l.errs.add(t.Log.At.Of("format"), "log.format", fmt.Sprintf("unknown log format %q", t.Log.Format), "write text or json")
+	}
+	if t.PortOffset < -65535 || t.PortOffset > 65535 {
+		l.errs.add(t.At.Of("portOffset"), "portOffset", fmt.Sprintf("port offset %d is beyond any port", t.PortOffset), "write a number between -65535 and 65535")
+	}
+	seen := map[string]bool{}
+	for i, route := range t.Dictionary {
+		path := fmt.Sprintf("dictionary[%d]", i)
+		switch {
+		case route == "":
+			l.errs.add(t.At.Of("dictionary"), path, "an empty route", "write a route such as onChat or chat.chatHandler.send")
+		case seen[route]:
+			l.errs.add(t.At.Of("dictionary"), path, fmt.Sprintf("route %q is listed twice", route), "list each route once")
+		}
+		seen[route] = true
+	}
+	l.checkProtoFile(t, t.Protos.Server, t.Protos.At.Of("server"), "protos.server")
+	l.checkProtoFile(t, t.Protos.Client, t.Protos.At.Of("client"), "protos.client")
+	l.checkFilters(t.Filters, "filters")
+	for _, st := range t.Types {
+		l.checkType(t, st)
+	}
+	if len(t.Types) == 0 {
+		l.errs.add(t.At.Of("servers"), "servers", "no server types are declared", "declare at least one type under servers:, e.g. connector with frontend: true and its instances")
+	}
+}
+
+func (l *loader) checkMaster(t *Topology) {
+	m := t.Master
+	l.checkID(m.ID, m.At.Of("id"), "master.id")
+	l.checkPort(m.Port, m.At.Of("port"), "master.port")
+	users := map[string]bool{}
+	for i, u := range m.Users {
+		path := fmt.Sprintf("master.users[%d]", i)
+		if u.Username == "" {
+			l.errs.add(u.At.Self, path+".username", "an admin user without a username", "write username: NAME")
+		} else if users[u.Username] {
+			l.errs.add(u.At.Of("username"), path+".username", fmt.Sprintf("admin user %q is declared twice", u.Username), "give each user its own username")
+		}
+		users[u.Username] = true
+		if u.Password.Value == "" {
+			l.errs.add(u.At.Of("password"), path+".password", "an admin user without a password", "write password: ${SOME_ENV_VAR} to keep it out of the file")
+		}
+		if u.Level < 1 {
+			l.errs.add(u.At.Of("level"), path+".level", fmt.Sprintf("level %d is not a level", u.Level), "write level: 1 for a user who may act, 2 for one who may only read")
+		}
+	}
+	for typ := range m.Tokens {
+		if t.Types.Get(typ) == nil {
+			l.errs.add(m.At.Of("tokens"), "master.tokens."+typ, fmt.Sprintf("a token for server type %q, which is not declared", typ), "name a type declared under servers:")
+		}
+	}
+}
+
+func (l *loader) checkHA(t *Topology) {
+	ha := t.HA
+	if ha == nil {
+		return
+	}
+	for i, addr := range ha.Zookeeper {
+		l.checkAddr(addr, ha.At.Of("zookeeper"), fmt.Sprintf("ha.zookeeper[%d]", i), "a ZooKeeper server")
+	}
+	if !strings.HasPrefix(ha.Path, "/") || (len(ha.Path) > 1 && strings.HasSuffix(ha.Path, "/")) || strings.Contains(ha.Path, "//") {
+		l.errs.add(ha.At.Of("path"), "ha.path", fmt.Sprintf("%q is not a ZooKeeper path", ha.Path), "write an absolute path such as /pomelo/master")
+	}
+	if ha.SessionTimeout < Duration(time.Second) {
+		l.errs.add(ha.At.Of("sessionTimeout"), "ha.sessionTimeout", fmt.Sprintf("session timeout %s is too short for ZooKeeper", ha.SessionTimeout.D()), "write at least 1s (ZooKeeper's usual minimum is 4s)")
+	}
+	for i, s := range ha.Standbys {
+		path := fmt.Sprintf("ha.standbys[%d]", i)
+		l.checkID(s.ID, s.At.Of("id"), path+".id")
+		l.checkPort(s.Port, s.At.Of("port"), path+".port")
+	}
+}
+
+func (l *loader) checkGlobalChannel(gc *GlobalChannel) {
+	if gc == nil {
+		return
+	}
+	l.checkAddr(gc.Redis, gc.At.Of("redis"), "globalChannel.redis", "a Redis server")
+	if gc.DB < 0 {
+		l.errs.add(gc.At.Of("db"), "globalChannel.db", fmt.Sprintf("Redis database %d does not exist", gc.DB), "write 0 or a higher number")
+	}
+}
+
+func (l *loader) checkAddr(addr string, pos Pos, path, what string) {
+	host, port, err := net.SplitHostPort(addr)
+	p, perr := strconv.Atoi(port)
+	if err != nil || host == "" || perr != nil || p < 1 || p > 65535 {
+		l.errs.add(pos, path, fmt.Sprintf("%q is not the address of %s", addr, what), "write host:port, e.g. 127.0.0.1:2181")
+	}
+}
+
+func (l *loader) checkProtoFile(t *Topology, name string, pos Pos, path string) {
+	if name == "" {
+		return
+	}
+	file := t.resolvePath(name)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		l.errs.add(pos, path, fmt.Sprintf("cannot read %s: %v", name, errors.Unwrap(err)), "name a pomelo-protobuf JSON file, relative to the topology's folder")
+		return
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(data, &obj); err != nil {
+		l.errs.add(pos, path, fmt.Sprintf("%s is not a JSON object of protos: %v", name, err), "")
+	}
+}
+
+// resolvePath resolves a path written in the topology against the topology's folder.
+func (t *Topology) resolvePath(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(t.File), p)
+}
+
+func (l *loader) checkID(id string, pos Pos, path string) {
+	if !serverID.MatchString(id) {
+		l.errs.add(pos, path, fmt.Sprintf("%q is not a usable id", id), "use letters, digits, '.', '_' and '-', e.g. connector-server-1")
+	}
+}
+
+func (l *loader) checkPort(port int, pos Pos, path string) {
+	if port < 1 || port > 65535 {
+		l.errs.add(pos, path, fmt.Sprintf("port %d is out of range", port), "write a port between 1 and 65535")
+	}
+}
+
+func (l *loader) checkType(t *Topology, st *ServerType) {
+	path := "servers." + st.Name
+	if !typeName.MatchString(st.Name) {
+		l.errs.add(st.At.Self, path, fmt.Sprintf("%q is not a usable server type name", st.Name), "start with a letter and use letters, digits, '_' and '-' (routes are type.handler.method)")
+	}
+	if len(st.Instances) == 0 && len(st.Clusters) == 0 {
+		l.errs.add(st.At.Self, path, fmt.Sprintf("server type %q has no servers", st.Name), "declare instances: or cluster: under it")
+	}
+	if st.Connector != nil && !st.Frontend {
+		l.errs.add(st.At.Of("connector"), path+".connector", "connector options apply to frontends only", "set frontend: true on this type, or remove connector")
+	}
+	if c := st.Connector; c != nil && st.Frontend {
+		l.checkConnector(c, path+".connector")
+	}
+	l.checkRestart(st.Restart, path+".restart")
+	// A command without a slash is looked up on PATH when the server starts.
+	if strings.ContainsRune(st.Command, '/') {
+		if _, err := os.Stat(t.resolvePath(st.Command)); err != nil {
+			l.warn(st.At.Of("command"), "%s: command %s does not exist yet (build it before `pomeloctl up`)", path, st.Command)
+		}
+	}
+	if !st.Router.IsZero() {
+		if _, err := scripting.CompileRouter(st.Router.Source); err != nil {
+			l.exprError(st.Router, path+".router", err)
+		}
+	}
+	l.checkFilters(st.Filters, path+".filters")
+	l.checkRoutes(st.Handlers, st.At.Of("handlers"), path+".handlers")
+	l.checkRoutes(st.Remotes, st.At.Of("remotes"), path+".remotes")
+	for i, in := range st.Instances {
+		ipath := fmt.Sprintf("%s.instances[%d]", path, i)
+		if !in.At.Has("id") {
+			l.errs.add(in.At.Self, ipath+".id", "an instance without an id", fmt.Sprintf("write id: %s-server-%d", st.Name, i+1))
+		} else {
+			l.checkID(in.ID, in.At.Of("id"), ipath+".id")
+		}
+		l.checkPorts(st, in.At, ipath, in.At.Has("port"), in.At.Has("clientPort"))
+		if in.Restart != nil {
+			l.checkRestart(withRestartDefaults(in.Restart), ipath+".restart")
+		}
+	}
+	for i, c := range st.Clusters {
+		cpath := fmt.Sprintf("%s.cluster[%d]", path, i)
+		switch {
+		case c.Count < 1:
+			l.errs.add(c.At.Of("count"), cpath+".count", fmt.Sprintf("a cluster of %d servers", c.Count), "write count: 1 or more (Pomelo's clusterCount)")
+		case c.Count > MaxClusterCount:
+			l.errs.add(c.At.Of("count"), cpath+".count", fmt.Sprintf("a cluster of %d servers is more than one group may hold", c.Count), fmt.Sprintf("write at most %d, or split it over hosts", MaxClusterCount))
+		}
+		l.checkPorts(st, c.At, cpath, c.At.Has("port"), c.At.Has("clientPort"))
+		if c.Restart != nil {
+			l.checkRestart(withRestartDefaults(c.Restart), cpath+".restart")
+		}
+	}
+}
+
+// checkPorts checks which ports a server declares for its kind of type.
+func (l *loader) checkPorts(st *ServerType, at Positions, path string, hasPort, hasClientPort bool) {
+	switch {
+	case st.Frontend && !hasClientPort:
+		l.errs.add(at.Self, path+".clientPort", "a frontend server without a client port", "write clientPort: the port clients connect to")
+	case !st.Frontend && hasClientPort:
+		l.errs.add(at.Of("clientPort"), path+".clientPort", "a backend server with a client port", "set frontend: true on the type, or remove clientPort")
+	case !st.Frontend && !hasPort:
+		l.errs.add(at.Self, path+".port", "a backend server without an RPC port", "write port: the port other servers call it on")
+	}
+}
+
+func (l *loader) checkConnector(c *Connector, path string) {
+	seen := map[string]bool{}
+	for _, tr := range c.Transports {
+		switch {
+		case tr != "ws" && tr != "tcp":
+			l.errs.add(c.At.Of("transports"), path+".transports", fmt.Sprintf("unknown transport %q", tr), "write ws (WebSocket), tcp (raw TCP) or both")
+		case seen[tr]:
+			l.errs.add(c.At.Of("transports"), path+".transports", fmt.Sprintf("transport %q is listed twice", tr), "list each transport once")
+		}
+		seen[tr] = true
+	}
+	if len(c.Transports) == 0 {
+		l.errs.add(c.At.Of("transports"), path+".transports", "a frontend that accepts no transport", "write [ws, tcp], or leave transports out for both")
+	}
+	if c.Heartbeat%Duration(time.Second) != 0 {
+		l.errs.add(c.At.Of("heartbeat"), path+".heartbeat", fmt.Sprintf("heartbeat %s is not whole seconds", c.Heartbeat.D()), "the client protocol carries the heartbeat in seconds: write e.g. 3s")
+	}
+	if c.MaxConnections < 0 {
+		l.errs.add(c.At.Of("maxConnections"), path+".maxConnections", fmt.Sprintf("maxConnections %d is negative", c.MaxConnections), "write 0 for no limit, or the limit")
+	}
+	if c.MaxPackageSize < 16 || c.MaxPackageSize > MaxPackageSizeLimit {
+		l.errs.add(c.At.Of("maxPackageSize"), path+".maxPackageSize", fmt.Sprintf("maxPackageSize %d is outside what the protocol can carry", c.MaxPackageSize), "write a size between 16 and 16777215 bytes (the 3-byte length limit), e.g. 64KiB")
+	}
+}
+
+func (l *loader) checkRestart(r *Restart, path string) {
+	if !slices.Contains(strings.Split(policies, ", "), r.Policy) {
+		l.errs.add(r.At.Of("policy"), path, fmt.Sprintf("unknown restart policy %q", r.Policy), "write one of: "+policies)
+	}
+	if r.Force && r.Policy == "no" {
+		l.errs.add(r.At.Of("force"), path+".force", "force frees ports before a restart, but the policy never restarts", "write policy: on-failure or always, or remove force")
+	}
+	if r.Backoff.Initial <= 0 || r.Backoff.Max < r.Backoff.Initial {
+		l.errs.add(r.Backoff.At.Self, path+".backoff", fmt.Sprintf("back-off from %s to %s", r.Backoff.Initial.D(), r.Backoff.Max.D()), "write an initial delay above 0 and a max at least as long, e.g. {initial: 100ms, max: 30s}")
+	}
+	if r.MaxRestarts < 0 {
+		l.errs.add(r.At.Of("maxRestarts"), path+".maxRestarts", fmt.Sprintf("maxRestarts %d is negative", r.MaxRestarts), "write 0 for no limit, or how many restarts within window end in failed")
+	}
+}
+
+func (l *loader) checkFilters(f Filters, path string) {
+	for _, chain := range []struct {
+		name string
+		list []Filter
+	}{{"before", f.Before}, {"after", f.After}} {
+		for i, flt := range chain.list {
+			fpath := fmt.Sprintf("%s.%s[%d]", path, chain.name, i)
+			switch {
+			case flt.Name != "" && !flt.Expr.IsZero():
+				l.errs.add(flt.At.Self, fpath, "a filter with both a name and an expression", "write either name: (a built-in) or expr: (a predicate)")
+			case flt.Name == "" && flt.Expr.IsZero():
+				l.errs.add(flt.At.Self, fpath, "a filter with neither a name nor an expression", "write a built-in ("+filterBuiltins+") or expr: PREDICATE")
+			case flt.Name != "" && !slices.Contains(strings.Split(filterBuiltins, ", "), flt.Name):
+				hint := "built-ins are " + filterBuiltins
+				if s := suggest(flt.Name, strings.Split(filterBuiltins, ", ")); s != "" {
+					hint = fmt.Sprintf("did you mean %q?", s)
+				}
+				l.errs.add(flt.At.Of("name"), fpath+".name", fmt.Sprintf("unknown filter %q", flt.Name), hint)
+			}
+			if flt.At.Has("code") && flt.Expr.IsZero() {
+				l.errs.add(flt.At.Of("code"), fpath+".code", "code is the error code of an expression filter", "add expr:, or remove code")
+			}
+		}
+	}
+}
+
+// checkRoutes checks handler and remote names: handler.method.
+func (l *loader) checkRoutes(routes map[string]Expr, pos Pos, path string) {
+	for route := range routes {
+		handler, method, ok := strings.Cut(route, ".")
+		if !ok || !identifier.MatchString(handler) || !identifier.MatchString(method) {
+			l.errs.add(pos, path+"."+route, fmt.Sprintf("%q is not handler.method", route), "write e.g. entryHandler.enter (the type is the first part of the route)")
+		}
+	}
+}
+
+// exprError reports a compile error at its place inside the file.
+func (l *loader) exprError(e Expr, path string, err error) {
+	var se *scripting.Error
+	if errors.As(err, &se) {
+		l.errs.add(e.at(se.Line, se.Column), path, se.Msg, se.Hint)
+		return
+	}
+	l.errs.add(e.Pos, path, err.Error(), "")
+}

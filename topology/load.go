@@ -1,0 +1,234 @@
+package topology
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Options change how a topology loads. The zero value loads the file as written on
+// this machine.
+type Options struct {
+	// Profiles are overlays merged over the topology in order: a name (looked up as
+	// profiles/NAME.yaml beside the topology, then in the working directory) or a path.
+	Profiles []string
+	// BuiltinProfiles is where a profile name is looked up last (NAME.yaml in it).
+	BuiltinProfiles fs.FS
+	// PortOffset, when set, replaces the file's portOffset.
+	PortOffset *int
+	// LookupEnv reads ${VAR} in secrets; os.LookupEnv when nil.
+	LookupEnv func(string) (string, bool)
+	// Machine answers which hosts are this machine and which CPUs it allows;
+	// the real machine when nil.
+	Machine Machine
+}
+
+// Load reads the topology at path with its profiles, and returns it resolved and
+// checked. An invalid topology gives an ErrorList (errors.Is(err, ErrInvalid));
+// other errors mean it could not be read.
+func Load(path string, opts Options) (*Topology, []Warning, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read topology: %w", err)
+	}
+	return LoadBytes(path, data, opts)
+}
+
+// LoadBytes is Load for a topology already in memory; name is the path it is
+// reported under and relative paths in it are resolved against.
+func LoadBytes(name string, data []byte, opts Options) (*Topology, []Warning, error) {
+	l := &loader{opts: opts, src: newSources()}
+	if l.opts.LookupEnv == nil {
+		l.opts.LookupEnv = os.LookupEnv
+	}
+	if l.opts.Machine == nil {
+		l.opts.Machine = ThisMachine()
+	}
+	return l.load(name, data)
+}
+
+type loader struct {
+	opts     Options
+	src      *sources
+	errs     ErrorList
+	warnings []Warning
+}
+
+func (l *loader) warn(pos Pos, format string, args ...any) {
+	l.warnings = append(l.warnings, Warning{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (l *loader) load(name string, data []byte) (*Topology, []Warning, error) {
+	root := l.parse(name, data)
+	if root == nil {
+		return nil, l.warnings, l.errs.Err()
+	}
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("locate topology: %w", err)
+	}
+	var profiles []string
+	for _, p := range l.opts.Profiles {
+		file, pdata, err := l.readProfile(p, filepath.Dir(abs))
+		if err != nil {
+			return nil, nil, err
+		}
+		over := l.parse(file, pdata)
+		if over == nil {
+			continue
+		}
+		root = merge(root, over)
+		profiles = append(profiles, file)
+	}
+	if len(l.errs) > 0 {
+		return nil, l.warnings, l.errs.Err()
+	}
+	l.applyTypeDefaults(root)
+
+	t := &Topology{File: abs, Profiles: profiles}
+	dec := &decoder{src: l.src, env: l.opts.LookupEnv}
+	dec.decode(root, reflect.ValueOf(t).Elem(), "")
+	l.errs = append(l.errs, dec.errs...)
+	if l.opts.PortOffset != nil {
+		t.PortOffset = *l.opts.PortOffset
+	}
+	setDefaults(t)
+	l.check(t)
+	l.expand(t)
+	if len(l.errs) == 0 {
+		l.crossCheck(t)
+	}
+	return t, l.warnings, dedupe(l.errs).Err()
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parse reads one YAML file into its root mapping, or records why it cannot.
+func (l *loader) parse(name string, data []byte) *yaml.Node {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			l.errs.add(Pos{File: name}, "", "the file is empty", "declare at least master and servers (see docs/topology.md)")
+			return nil
+		}
+		pos, msg := Pos{File: name, Line: 1, Col: 1}, err.Error()
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			pos.Line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+		}
+		l.errs.add(pos, "", "YAML syntax: "+strings.TrimPrefix(msg, "yaml: "), "")
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		l.errs.add(Pos{File: name, Line: extra.Line, Col: extra.Column}, "", "a second YAML document in the file", "keep one document per file; put overlays in a profile")
+		return nil
+	}
+	l.src.add(name, data, &doc)
+	root := doc.Content[0]
+	if resolve(root).Kind != yaml.MappingNode {
+		l.errs.add(l.src.pos(root), "", "want a mapping at the top of the file, found "+describe(resolve(root)), "start with keys such as name:, master: and servers:")
+		return nil
+	}
+	return resolve(root)
+}
+
+// applyTypeDefaults merges the top-level defaults: section under every server type,
+// so that the type's own keys win, and removes it.
+func (l *loader) applyTypeDefaults(root *yaml.Node) {
+	j := indexOfKey(root, "defaults")
+	if j < 0 {
+		return
+	}
+	defs := resolve(root.Content[j+1])
+	root.Content = append(root.Content[:j], root.Content[j+2:]...)
+	if isNull(defs) {
+		return
+	}
+	if defs.Kind != yaml.MappingNode {
+		l.errs.add(l.src.pos(defs), "defaults", "want a mapping of server-type keys, found "+describe(defs), "")
+		return
+	}
+	for _, key := range []string{"instances", "cluster"} {
+		if i := indexOfKey(defs, key); i >= 0 {
+			l.errs.add(l.src.pos(defs.Content[i]), "defaults."+key, key+" cannot be a default", "declare "+key+" under each server type")
+			defs.Content = append(defs.Content[:i], defs.Content[i+2:]...)
+		}
+	}
+	s := indexOfKey(root, "servers")
+	if s < 0 {
+		return
+	}
+	types := resolve(root.Content[s+1])
+	if types.Kind != yaml.MappingNode {
+		return // reported when decoding
+	}
+	for i := 1; i < len(types.Content); i += 2 {
+		t := resolve(types.Content[i])
+		if t.Kind != yaml.MappingNode {
+			continue
+		}
+		d := l.src.clone(defs)
+		if valueOf(t, "frontend") != "true" {
+			// connector options are for frontends: a backend takes the rest
+			if c := indexOfKey(d, "connector"); c >= 0 {
+				d.Content = append(d.Content[:c], d.Content[c+2:]...)
+			}
+		}
+		types.Content[i] = merge(d, t)
+	}
+}
+
+// readProfile finds a profile by path, or by name: profiles/NAME.yaml beside the
+// topology, then in the working directory, then among the built-in ones.
+func (l *loader) readProfile(p, topologyDir string) (string, []byte, error) {
+	if strings.ContainsRune(p, filepath.Separator) || filepath.Ext(p) != "" {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return "", nil, fmt.Errorf("read profile: %w", err)
+		}
+		return p, data, nil
+	}
+	candidates := []string{
+		filepath.Join(topologyDir, "profiles", p+".yaml"),
+		filepath.Join("profiles", p+".yaml"),
+	}
+	for _, c := range candidates {
+		if data, err := os.ReadFile(c); err == nil {
+			return c, data, nil
+		}
+	}
+	if l.opts.BuiltinProfiles != nil {
+		if data, err := fs.ReadFile(l.opts.BuiltinProfiles, p+".yaml"); err == nil {
+			return "profiles/" + p + ".yaml (built in)", data, nil
+		}
+		candidates = append(candidates, "the built-in profiles")
+	}
+	return "", nil, fmt.Errorf("profile %q not found (looked in %s)", p, strings.Join(candidates, ", "))
+}
+
+// dedupe drops repeats of one error at one place: a mistake in defaults: is decoded
+// once per server type.
+func dedupe(errs ErrorList) ErrorList {
+	seen := map[string]bool{}
+	out := errs[:0]
+	for _, e := range errs {
+		key := e.Pos.String() + "\x00" + e.Msg
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -1,0 +1,260 @@
+package topology
+
+// The types in this file are the topology as written: each `yaml` key is a key of the
+// file (docs/topology.md documents every one with its default). `json` tags shape the
+// resolved topology that `pomeloctl validate --print` shows and that servers are
+// handed; fields tagged json:"-" are input only (instance specs become Servers).
+
+// Topology is a loaded, defaulted and expanded cluster declaration.
+type Topology struct {
+	Name          string         `yaml:"name" json:"name"`
+	PortOffset    int            `yaml:"portOffset" json:"portOffset,omitempty"`
+	Master        Master         `yaml:"master" json:"master"`
+	HA            *HA            `yaml:"ha" json:"ha,omitempty"`
+	GlobalChannel *GlobalChannel `yaml:"globalChannel" json:"globalChannel,omitempty"`
+	Log           Log            `yaml:"log" json:"log"`
+	Dictionary    []string       `yaml:"dictionary" json:"dictionary,omitempty"`
+	Protos        Protos         `yaml:"protos" json:"protos,omitzero"`
+	Filters       Filters        `yaml:"filters" json:"filters,omitzero"`
+	Hooks         Hooks          `yaml:"hooks" json:"hooks,omitzero"`
+	Smoke         map[string]any `yaml:"smoke" json:"smoke,omitempty"`
+	Types         ServerTypes    `yaml:"servers" json:"servers"`
+
+	// File is the absolute path of the topology file; relative paths in it (protos,
+	// commands) are resolved against its folder.
+	File string `yaml:"-" json:"file"`
+	// Profiles are the overlays merged over the file, in order.
+	Profiles []string `yaml:"-" json:"profiles,omitempty"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// Master is the master server: its address and the admin API's users and the
+// per-type tokens that servers present when they register (Pomelo's adminUser.json
+// and adminServer.json).
+type Master struct {
+	ID     string            `yaml:"id" json:"id"`
+	Host   string            `yaml:"host" json:"host"`
+	Port   int               `yaml:"port" json:"port"`
+	Users  []AdminUser       `yaml:"users" json:"users"`
+	Tokens map[string]Secret `yaml:"tokens" json:"tokens,omitempty"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// AdminUser may use the admin API. Level 1 may act; level 2 and above may only read.
+type AdminUser struct {
+	ID       string `yaml:"id" json:"id"`
+	Username string `yaml:"username" json:"username"`
+	Password Secret `yaml:"password" json:"password"`
+	Level    int    `yaml:"level" json:"level"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// HA makes masters hot standbys of each other through a ZooKeeper election.
+type HA struct {
+	Zookeeper      StringList `yaml:"zookeeper" json:"zookeeper"`
+	Path           string     `yaml:"path" json:"path"`
+	SessionTimeout Duration   `yaml:"sessionTimeout" json:"sessionTimeout"`
+	Standbys       []Standby  `yaml:"standbys" json:"standbys,omitempty"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// Standby is a master that waits to take over.
+type Standby struct {
+	ID   string `yaml:"id" json:"id"`
+	Host string `yaml:"host" json:"host"`
+	Port int    `yaml:"port" json:"port"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// GlobalChannel keeps channels in Redis so that any server can push to them.
+type GlobalChannel struct {
+	Redis    string `yaml:"redis" json:"redis"`
+	DB       int    `yaml:"db" json:"db"`
+	Prefix   string `yaml:"prefix" json:"prefix"`
+	Password Secret `yaml:"password" json:"password,omitzero"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// Log says how servers log.
+type Log struct {
+	Level  string `yaml:"level" json:"level"`
+	Format string `yaml:"format" json:"format"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// Protos names Pomelo's serverProtos.json and clientProtos.json files.
+type Protos struct {
+	Server string `yaml:"server" json:"server,omitempty"`
+	Client string `yaml:"client" json:"client,omitempty"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// Filters are before and after chains around handlers.
+type Filters struct {
+	Before []Filter `yaml:"before" json:"before,omitempty"`
+	After  []Filter `yaml:"after" json:"after,omitempty"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// Filter is a built-in filter by name (serial, time, timeout, toobusy, blacklist) or
+// an expression that must hold for a request to go on. A bare string is a name.
+type Filter struct {
+	Name    string   `yaml:"name" json:"name,omitempty"`
+	Expr    Expr     `yaml:"expr" json:"expr,omitzero"`
+	Code    int      `yaml:"code" json:"code,omitempty"`
+	Timeout Duration `yaml:"timeout" json:"timeout,omitzero"`
+	MaxLag  Duration `yaml:"maxLag" json:"maxLag,omitzero"`
+	UIDs    []string `yaml:"uids" json:"uids,omitempty"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// Hooks are expressions run at points of a server's life.
+type Hooks struct {
+	AfterStart    Expr `yaml:"afterStart" json:"afterStart,omitzero"`
+	AfterStartAll Expr `yaml:"afterStartAll" json:"afterStartAll,omitzero"`
+	BeforeStop    Expr `yaml:"beforeStop" json:"beforeStop,omitzero"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// ServerType is one kind of server (Pomelo's serverType) and its instances.
+type ServerType struct {
+	Name      string          `yaml:"-" json:"-"`
+	Frontend  bool            `yaml:"frontend" json:"frontend"`
+	Connector *Connector      `yaml:"connector" json:"connector,omitempty"`
+	Restart   *Restart        `yaml:"restart" json:"restart"`
+	CPU       *CPUSet         `yaml:"cpu" json:"cpu,omitempty"`
+	Command   string          `yaml:"command" json:"command,omitempty"`
+	Args      []string        `yaml:"args" json:"args,omitempty"`
+	Router    Expr            `yaml:"router" json:"router,omitzero"`
+	Filters   Filters         `yaml:"filters" json:"filters,omitzero"`
+	Handlers  map[string]Expr `yaml:"handlers" json:"handlers,omitempty"`
+	Remotes   map[string]Expr `yaml:"remotes" json:"remotes,omitempty"`
+	Settings  map[string]any  `yaml:"settings" json:"settings,omitempty"`
+	Instances []Instance      `yaml:"instances" json:"-"`
+	Clusters  Clusters        `yaml:"cluster" json:"-"`
+
+	// Servers are the instances and clusters expanded, in declaration order.
+	Servers []*Server `yaml:"-" json:"instances"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// ServerTypes keeps server types in the order the file declares them.
+type ServerTypes []*ServerType
+
+// Connector holds a frontend's client-facing options.
+type Connector struct {
+	Transports     []string `yaml:"transports" json:"transports"`
+	Heartbeat      Duration `yaml:"heartbeat" json:"heartbeat,omitzero"`
+	MaxConnections int      `yaml:"maxConnections" json:"maxConnections,omitempty"`
+	MaxPackageSize Size     `yaml:"maxPackageSize" json:"maxPackageSize"`
+	UseDict        bool     `yaml:"useDict" json:"useDict"`
+	UseProtobuf    bool     `yaml:"useProtobuf" json:"useProtobuf"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// Restart is a supervision policy. A bare string is the policy alone.
+type Restart struct {
+	Policy      string   `yaml:"policy" json:"policy"`
+	Force       bool     `yaml:"force" json:"force,omitempty"`
+	StartSecs   Duration `yaml:"startsecs" json:"startsecs"`
+	Backoff     Backoff  `yaml:"backoff" json:"backoff"`
+	MaxRestarts int      `yaml:"maxRestarts" json:"maxRestarts"`
+	Window      Duration `yaml:"window" json:"window"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// Backoff is the capped exponential delay between restarts.
+type Backoff struct {
+	Initial Duration `yaml:"initial" json:"initial"`
+	Max     Duration `yaml:"max" json:"max"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// Instance is one server declared by hand.
+type Instance struct {
+	ID         string         `yaml:"id"`
+	Host       string         `yaml:"host"`
+	Port       int            `yaml:"port"`
+	ClientHost string         `yaml:"clientHost"`
+	ClientPort int            `yaml:"clientPort"`
+	CPU        *CPUSet        `yaml:"cpu"`
+	Restart    *Restart       `yaml:"restart"`
+	Token      Secret         `yaml:"token"`
+	Settings   map[string]any `yaml:"settings"`
+
+	At Positions `yaml:"-"`
+}
+
+// Cluster is Pomelo's clusterCount: Count servers with generated ids
+// (cluster-server-<type>-<n>) whose "N++" ports count up from N.
+type Cluster struct {
+	Count      int            `yaml:"count"`
+	Host       string         `yaml:"host"`
+	ClientHost string         `yaml:"clientHost"`
+	Port       PortRange      `yaml:"port"`
+	ClientPort PortRange      `yaml:"clientPort"`
+	CPU        *CPUSet        `yaml:"cpu"`
+	Restart    *Restart       `yaml:"restart"`
+	Settings   map[string]any `yaml:"settings"`
+
+	At Positions `yaml:"-"`
+}
+
+// Clusters is one cluster group or a list of them.
+type Clusters []Cluster
+
+// Server is one expanded server process.
+type Server struct {
+	ID         string         `json:"id"`
+	Type       string         `json:"type"`
+	Host       string         `json:"host"`
+	Port       int            `json:"port,omitempty"`
+	ClientHost string         `json:"clientHost,omitempty"`
+	ClientPort int            `json:"clientPort,omitempty"`
+	Frontend   bool           `json:"frontend"`
+	Local      bool           `json:"local"`
+	CPU        *CPUSet        `json:"cpu,omitempty"`
+	Restart    *Restart       `json:"-"`
+	Token      Secret         `json:"token,omitzero"`
+	Settings   map[string]any `json:"settings,omitempty"`
+
+	// Pos is where the server is declared: its instance, or its cluster group.
+	Pos    Pos `json:"-"`
+	idPos  Pos
+	cpuPos Pos
+}
+
+// Positions records where a mapping and each of its keys' values were written.
+type Positions struct {
+	Self  Pos
+	Field map[string]Pos
+}
+
+// Of is the position of the value of key, or of the mapping when the key is absent.
+func (p Positions) Of(key string) Pos {
+	if pos, ok := p.Field[key]; ok {
+		return pos
+	}
+	return p.Self
+}
+
+// Has reports whether key was written.
+func (p Positions) Has(key string) bool {
+	_, ok := p.Field[key]
+	return ok
+}
