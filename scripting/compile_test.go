@@ -39,15 +39,15 @@ func TestCompileRouterRejects(t *testing.T) {
 	}{
 		{"typo in a name", `servers[crc32(sesion.uid) % len(servers)]`, 1, 15, "unknown name sesion", "did you mean session?"},
 		{"typo on line 2", "\n  servers[crc32(sesion.uid) % len(servers)]", 2, 17, "unknown name sesion", "did you mean session?"},
-		{"typo in a field", `servers[crc32(session.uidd) % len(servers)]`, 1, 23, "type scripting.Session has no field uidd", "did you mean uid?"},
-		{"typo in a server field", "servers[0]\n  .ids", 2, 4, "type scripting.Server has no field ids", "did you mean id?"},
+		{"typo in a field", `servers[crc32(session.uidd) % len(servers)]`, 1, 23, "session has no field uidd", "did you mean uid?"},
+		{"typo in a server field", "servers[0]\n  .ids", 2, 4, "a server has no field ids", "did you mean id?"},
 		{"typo in a function", `servers[crc3(session.uid) % len(servers)]`, 1, 9, "unknown name crc3", "did you mean crc32?"},
-		{"Go name for a field", `session.UID`, 1, 9, "type scripting.Session has no field UID", "did you mean uid?"},
+		{"Go name for a field", `session.UID`, 1, 9, "session has no field UID", "did you mean uid?"},
 		{"characters, not bytes", `"é" + sesion`, 1, 7, "unknown name sesion", "did you mean session?"},
 		{"no suggestion", `servers[xyzzy]`, 1, 9, "unknown name xyzzy", ""},
 		{"wrong argument type", `crc32(session.id)`, 1, 15, "cannot use int64 as argument (type string) to call crc32", ""},
-		{"syntax error", `servers[`, 1, 8, "unexpected token EOF", ""},
-		{"unclosed call", "servers[crc32(session.uid) % len(servers]", 1, 41, "unexpected token Bracket(\"]\")", ""},
+		{"syntax error", `servers[`, 1, 8, "the expression ends too soon", ""},
+		{"unclosed call", "servers[crc32(session.uid) % len(servers]", 1, 41, "unexpected \"]\"", ""},
 		{"bool", `session.uid == "x"`, 1, 1, "a router must give a server, a server id or an index into servers; this one gives bool", ""},
 		{"float", "\n  1.5", 2, 3, "a router must give a server, a server id or an index into servers; this one gives float", ""},
 		{"map", `session.settings`, 1, 1, "a router must give a server, a server id or an index into servers; this one gives map", ""},
@@ -82,6 +82,25 @@ func TestErrorString(t *testing.T) {
 	} {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("%#v.Error() = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestCheckSyntax(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{src: `msg.content != "" && reply({code: 200})`},
+		{src: `anything.goes(here)`}, // names are the runtime's business
+		{src: "msg.rid !=", want: "1:10: the expression ends too soon"},
+		{src: "ok(\n  msg.x +", want: "2:9: the expression ends too soon"},
+		{src: "  ", want: "1:1: the expression is empty"},
+	} {
+		err := CheckSyntax(tc.src)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("CheckSyntax(%q): got %q, want %q", tc.src, got, tc.want)
 		}
 	}
 }

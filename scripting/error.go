@@ -3,6 +3,7 @@ package scripting
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/expr-lang/expr/file"
@@ -42,11 +43,26 @@ func fromExpr(src string, err error, names vocabulary) *Error {
 		return &Error{Line: 1, Column: 1, Msg: firstLine(err.Error())}
 	}
 	msg := firstLine(fe.Message)
+	hint := names.suggest(msg)
+	msg = exprToken.ReplaceAllString(goNames.Replace(msg), `unexpected "$1"`)
 	if fe.Line == 0 { // not bound to the source by expr
-		return errorAt(src, fe.From, msg, names.suggest(msg))
+		return errorAt(src, fe.From, msg, hint)
 	}
-	return &Error{Line: fe.Line, Column: fe.Column + 1, Msg: msg, Hint: names.suggest(msg)}
+	return &Error{Line: fe.Line, Column: fe.Column + 1, Msg: msg, Hint: hint}
 }
+
+// exprToken matches expr's names for tokens in its messages: Bracket(")").
+var exprToken = regexp.MustCompile(`unexpected token \w+\("(.*)"\)`)
+
+// goNames turns the Go type names in expr's messages into the names an expression
+// writer sees.
+var goNames = strings.NewReplacer(
+	"type scripting.Session", "session",
+	"type scripting.Server", "a server",
+	"scripting.Server", "server",
+	"scripting.Session", "session",
+	"unexpected token EOF", "the expression ends too soon",
+)
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -47,19 +48,22 @@ func (l *loader) check(t *Topology) {
 		path := fmt.Sprintf("dictionary[%d]", i)
 		switch {
 		case route == "":
-			l.errs.add(t.At.Of("dictionary"), path, "an empty route", "write a route such as onChat or chat.chatHandler.send")
+			l.errs.add(t.At.Of(path), path, "an empty route", "write a route such as onChat or chat.chatHandler.send")
 		case seen[route]:
-			l.errs.add(t.At.Of("dictionary"), path, fmt.Sprintf("route %q is listed twice", route), "list each route once")
+			l.errs.add(t.At.Of(path), path, fmt.Sprintf("route %q is listed twice", route), "list each route once")
 		}
 		seen[route] = true
 	}
 	l.checkProtoFile(t, t.Protos.Server, t.Protos.At.Of("server"), "protos.server")
 	l.checkProtoFile(t, t.Protos.Client, t.Protos.At.Of("client"), "protos.client")
 	l.checkFilters(t.Filters, "filters")
+	l.checkSyntax(t.Hooks.AfterStart, "hooks.afterStart")
+	l.checkSyntax(t.Hooks.AfterStartAll, "hooks.afterStartAll")
+	l.checkSyntax(t.Hooks.BeforeStop, "hooks.beforeStop")
 	for _, st := range t.Types {
 		l.checkType(t, st)
 	}
-	if len(t.Types) == 0 {
+	if len(t.Types) == 0 && !t.At.Bad("servers") {
 		l.errs.add(t.At.Of("servers"), "servers", "no server types are declared", "declare at least one type under servers:, e.g. connector with frontend: true and its instances")
 	}
 }
@@ -68,6 +72,9 @@ func (l *loader) checkMaster(t *Topology) {
 	m := t.Master
 	l.checkID(m.ID, m.At.Of("id"), "master.id")
 	l.checkPort(m.Port, m.At.Of("port"), "master.port")
+	if len(m.Users) == 0 {
+		l.errs.add(m.At.Of("users"), "master.users", "no admin users: nobody could use the admin API", "declare a user with level: 1, or leave users out for the default admin")
+	}
 	users := map[string]bool{}
 	for i, u := range m.Users {
 		path := fmt.Sprintf("master.users[%d]", i)
@@ -77,16 +84,16 @@ func (l *loader) checkMaster(t *Topology) {
 			l.errs.add(u.At.Of("username"), path+".username", fmt.Sprintf("admin user %q is declared twice", u.Username), "give each user its own username")
 		}
 		users[u.Username] = true
-		if u.Password.Value == "" {
+		if u.Password.Value == "" && !u.At.Bad("password") {
 			l.errs.add(u.At.Of("password"), path+".password", "an admin user without a password", "write password: ${SOME_ENV_VAR} to keep it out of the file")
 		}
 		if u.Level < 1 {
 			l.errs.add(u.At.Of("level"), path+".level", fmt.Sprintf("level %d is not a level", u.Level), "write level: 1 for a user who may act, 2 for one who may only read")
 		}
 	}
-	for typ := range m.Tokens {
+	for _, typ := range slices.Sorted(maps.Keys(m.Tokens)) {
 		if t.Types.Get(typ) == nil {
-			l.errs.add(m.At.Of("tokens"), "master.tokens."+typ, fmt.Sprintf("a token for server type %q, which is not declared", typ), "name a type declared under servers:")
+			l.errs.add(m.At.Of("tokens."+typ), "master.tokens."+typ, fmt.Sprintf("a token for server type %q, which is not declared", typ), t.Types.suggest(typ))
 		}
 	}
 }
@@ -97,7 +104,7 @@ func (l *loader) checkHA(t *Topology) {
 		return
 	}
 	for i, addr := range ha.Zookeeper {
-		l.checkAddr(addr, ha.At.Of("zookeeper"), fmt.Sprintf("ha.zookeeper[%d]", i), "a ZooKeeper server")
+		l.checkAddr(addr, ha.At.Of(fmt.Sprintf("zookeeper[%d]", i)), fmt.Sprintf("ha.zookeeper[%d]", i), "a ZooKeeper server", DefaultZookeeper)
 	}
 	if !strings.HasPrefix(ha.Path, "/") || (len(ha.Path) > 1 && strings.HasSuffix(ha.Path, "/")) || strings.Contains(ha.Path, "//") {
 		l.errs.add(ha.At.Of("path"), "ha.path", fmt.Sprintf("%q is not a ZooKeeper path", ha.Path), "write an absolute path such as /pomelo/master")
@@ -107,8 +114,16 @@ func (l *loader) checkHA(t *Topology) {
 	}
 	for i, s := range ha.Standbys {
 		path := fmt.Sprintf("ha.standbys[%d]", i)
-		l.checkID(s.ID, s.At.Of("id"), path+".id")
-		l.checkPort(s.Port, s.At.Of("port"), path+".port")
+		if !s.At.Has("id") {
+			l.errs.add(s.At.Self, path+".id", "a standby master without an id", fmt.Sprintf("write id: master-server-%d", i+2))
+		} else {
+			l.checkID(s.ID, s.At.Of("id"), path+".id")
+		}
+		if !s.At.Has("port") {
+			l.errs.add(s.At.Self, path+".port", "a standby master without a port", "write port: the admin port it listens on when it leads")
+		} else {
+			l.checkPort(s.Port, s.At.Of("port"), path+".port")
+		}
 	}
 }
 
@@ -116,17 +131,21 @@ func (l *loader) checkGlobalChannel(gc *GlobalChannel) {
 	if gc == nil {
 		return
 	}
-	l.checkAddr(gc.Redis, gc.At.Of("redis"), "globalChannel.redis", "a Redis server")
+	l.checkAddr(gc.Redis, gc.At.Of("redis"), "globalChannel.redis", "a Redis server", DefaultRedis)
 	if gc.DB < 0 {
 		l.errs.add(gc.At.Of("db"), "globalChannel.db", fmt.Sprintf("Redis database %d does not exist", gc.DB), "write 0 or a higher number")
 	}
 }
 
-func (l *loader) checkAddr(addr string, pos Pos, path, what string) {
+func (l *loader) checkAddr(addr string, pos Pos, path, what, example string) {
 	host, port, err := net.SplitHostPort(addr)
 	p, perr := strconv.Atoi(port)
 	if err != nil || host == "" || perr != nil || p < 1 || p > 65535 {
-		l.errs.add(pos, path, fmt.Sprintf("%q is not the address of %s", addr, what), "write host:port, e.g. 127.0.0.1:2181")
+		hint := "write host:port, e.g. " + example
+		if strings.Contains(addr, "://") {
+			hint = "write host:port without a scheme, e.g. " + example
+		}
+		l.errs.add(pos, path, fmt.Sprintf("%q is not the address of %s", addr, what), hint)
 	}
 }
 
@@ -193,59 +212,73 @@ func (l *loader) checkType(t *Topology, st *ServerType) {
 		}
 	}
 	l.checkFilters(st.Filters, path+".filters")
-	l.checkRoutes(st.Handlers, st.At.Of("handlers"), path+".handlers")
-	l.checkRoutes(st.Remotes, st.At.Of("remotes"), path+".remotes")
+	l.checkRoutes(st.Handlers, st.At, "handlers", path)
+	l.checkRoutes(st.Remotes, st.At, "remotes", path)
+	portsKnown := !st.At.Bad("frontend") // else "frontend" was reported, and port checks would only guess
 	for i, in := range st.Instances {
 		ipath := fmt.Sprintf("%s.instances[%d]", path, i)
+		if !in.At.Decoded() {
+			continue
+		}
 		if !in.At.Has("id") {
 			l.errs.add(in.At.Self, ipath+".id", "an instance without an id", fmt.Sprintf("write id: %s-server-%d", st.Name, i+1))
 		} else {
 			l.checkID(in.ID, in.At.Of("id"), ipath+".id")
 		}
-		l.checkPorts(st, in.At, ipath, in.At.Has("port"), in.At.Has("clientPort"))
+		if portsKnown {
+			l.checkPorts(st, in.At, ipath)
+		}
 		if in.Restart != nil {
-			l.checkRestart(withRestartDefaults(in.Restart), ipath+".restart")
+			l.checkRestart(withRestart(*st.Restart, in.Restart), ipath+".restart")
 		}
 	}
 	for i, c := range st.Clusters {
 		cpath := fmt.Sprintf("%s.cluster[%d]", path, i)
+		if !c.At.Decoded() {
+			continue
+		}
 		switch {
+		case !c.At.Has("count"):
+			l.errs.add(c.At.Self, cpath+".count", "a cluster without a count", "write count: N, the number of servers (Pomelo's clusterCount)")
 		case c.Count < 1:
 			l.errs.add(c.At.Of("count"), cpath+".count", fmt.Sprintf("a cluster of %d servers", c.Count), "write count: 1 or more (Pomelo's clusterCount)")
 		case c.Count > MaxClusterCount:
 			l.errs.add(c.At.Of("count"), cpath+".count", fmt.Sprintf("a cluster of %d servers is more than one group may hold", c.Count), fmt.Sprintf("write at most %d, or split it over hosts", MaxClusterCount))
 		}
-		l.checkPorts(st, c.At, cpath, c.At.Has("port"), c.At.Has("clientPort"))
+		if portsKnown {
+			l.checkPorts(st, c.At, cpath)
+		}
 		if c.Restart != nil {
-			l.checkRestart(withRestartDefaults(c.Restart), cpath+".restart")
+			l.checkRestart(withRestart(*st.Restart, c.Restart), cpath+".restart")
 		}
 	}
 }
 
 // checkPorts checks which ports a server declares for its kind of type.
-func (l *loader) checkPorts(st *ServerType, at Positions, path string, hasPort, hasClientPort bool) {
+func (l *loader) checkPorts(st *ServerType, at Positions, path string) {
 	switch {
-	case st.Frontend && !hasClientPort:
+	case st.Frontend && !at.Has("clientPort"):
 		l.errs.add(at.Self, path+".clientPort", "a frontend server without a client port", "write clientPort: the port clients connect to")
-	case !st.Frontend && hasClientPort:
+	case !st.Frontend && at.Has("clientPort"):
 		l.errs.add(at.Of("clientPort"), path+".clientPort", "a backend server with a client port", "set frontend: true on the type, or remove clientPort")
-	case !st.Frontend && !hasPort:
+	case !st.Frontend && !at.Has("port"):
 		l.errs.add(at.Self, path+".port", "a backend server without an RPC port", "write port: the port other servers call it on")
 	}
 }
 
 func (l *loader) checkConnector(c *Connector, path string) {
 	seen := map[string]bool{}
-	for _, tr := range c.Transports {
+	for i, tr := range c.Transports {
+		item := fmt.Sprintf("transports[%d]", i)
 		switch {
 		case tr != "ws" && tr != "tcp":
-			l.errs.add(c.At.Of("transports"), path+".transports", fmt.Sprintf("unknown transport %q", tr), "write ws (WebSocket), tcp (raw TCP) or both")
+			l.errs.add(c.At.Of(item), path+"."+item, fmt.Sprintf("unknown transport %q", tr), "write ws (WebSocket), tcp (raw TCP) or both")
 		case seen[tr]:
-			l.errs.add(c.At.Of("transports"), path+".transports", fmt.Sprintf("transport %q is listed twice", tr), "list each transport once")
+			l.errs.add(c.At.Of(item), path+"."+item, fmt.Sprintf("transport %q is listed twice", tr), "list each transport once")
 		}
 		seen[tr] = true
 	}
-	if len(c.Transports) == 0 {
+	if len(c.Transports) == 0 && !c.At.Bad("transports") {
 		l.errs.add(c.At.Of("transports"), path+".transports", "a frontend that accepts no transport", "write [ws, tcp], or leave transports out for both")
 	}
 	if c.Heartbeat%Duration(time.Second) != 0 {
@@ -266,8 +299,11 @@ func (l *loader) checkRestart(r *Restart, path string) {
 	if r.Force && r.Policy == "no" {
 		l.errs.add(r.At.Of("force"), path+".force", "force frees ports before a restart, but the policy never restarts", "write policy: on-failure or always, or remove force")
 	}
-	if r.Backoff.Initial <= 0 || r.Backoff.Max < r.Backoff.Initial {
-		l.errs.add(r.Backoff.At.Self, path+".backoff", fmt.Sprintf("back-off from %s to %s", r.Backoff.Initial.D(), r.Backoff.Max.D()), "write an initial delay above 0 and a max at least as long, e.g. {initial: 100ms, max: 30s}")
+	switch b := r.Backoff; {
+	case b.Initial <= 0:
+		l.errs.add(b.At.Of("initial"), path+".backoff.initial", "a back-off that starts at 0 restarts a crashing server in a tight loop", "write an initial delay above 0, e.g. 100ms")
+	case b.Max < b.Initial:
+		l.errs.add(b.At.Of("max"), path+".backoff.max", fmt.Sprintf("the back-off's max %s is shorter than its initial %s", b.Max.D(), b.Initial.D()), "write a max at least as long as initial, e.g. {initial: 100ms, max: 30s}")
 	}
 	if r.MaxRestarts < 0 {
 		l.errs.add(r.At.Of("maxRestarts"), path+".maxRestarts", fmt.Sprintf("maxRestarts %d is negative", r.MaxRestarts), "write 0 for no limit, or how many restarts within window end in failed")
@@ -296,17 +332,37 @@ func (l *loader) checkFilters(f Filters, path string) {
 			if flt.At.Has("code") && flt.Expr.IsZero() {
 				l.errs.add(flt.At.Of("code"), fpath+".code", "code is the error code of an expression filter", "add expr:, or remove code")
 			}
+			for _, opt := range []struct{ key, filter string }{{"timeout", "timeout"}, {"maxLag", "toobusy"}, {"uids", "blacklist"}} {
+				if flt.At.Has(opt.key) && flt.Name != "" && flt.Name != opt.filter {
+					l.errs.add(flt.At.Of(opt.key), fpath+"."+opt.key, fmt.Sprintf("%s is an option of the %s filter", opt.key, opt.filter), "write name: "+opt.filter+", or remove "+opt.key)
+				}
+			}
+			l.checkSyntax(flt.Expr, fpath+".expr")
 		}
 	}
 }
 
-// checkRoutes checks handler and remote names: handler.method.
-func (l *loader) checkRoutes(routes map[string]Expr, pos Pos, path string) {
-	for route := range routes {
+// checkRoutes checks handler and remote names (handler.method) and that their
+// expressions parse.
+func (l *loader) checkRoutes(routes map[string]Expr, at Positions, key, path string) {
+	for _, route := range slices.Sorted(maps.Keys(routes)) {
 		handler, method, ok := strings.Cut(route, ".")
 		if !ok || !identifier.MatchString(handler) || !identifier.MatchString(method) {
-			l.errs.add(pos, path+"."+route, fmt.Sprintf("%q is not handler.method", route), "write e.g. entryHandler.enter (the type is the first part of the route)")
+			l.errs.add(at.Of(key+"."+route), path+"."+key+"."+route, fmt.Sprintf("%q is not handler.method", route), "write e.g. entryHandler.enter (the type is the first part of the route)")
+			continue
 		}
+		l.checkSyntax(routes[route], path+"."+key+"."+route)
+	}
+}
+
+// checkSyntax parses an expression whose environment the runtime supplies, so that
+// at least a syntax error is caught at load.
+func (l *loader) checkSyntax(e Expr, path string) {
+	if e.IsZero() {
+		return
+	}
+	if err := scripting.CheckSyntax(e.Source); err != nil {
+		l.exprError(e, path, err)
 	}
 }
 

@@ -15,9 +15,10 @@ import (
 // one run reports every problem. yaml.v3's own Decode stops at the first type error
 // and cannot refuse unknown keys on a Node, hence this small reflective walker.
 type decoder struct {
-	src  *sources
-	errs ErrorList
-	env  func(string) (string, bool)
+	src      *sources
+	errs     ErrorList
+	warnings []Warning
+	env      func(string) (string, bool)
 }
 
 // nodeDecoder is implemented by types whose YAML form is not a plain struct, map,
@@ -32,6 +33,10 @@ var (
 )
 
 func (d *decoder) pos(n *yaml.Node) Pos { return d.src.pos(n) }
+
+func (d *decoder) warn(n *yaml.Node, format string, args ...any) {
+	d.warnings = append(d.warnings, Warning{Pos: d.pos(n), Msg: fmt.Sprintf(format, args...)})
+}
 
 func (d *decoder) fail(n *yaml.Node, path, hint, format string, args ...any) {
 	d.errs.add(d.pos(n), path, fmt.Sprintf(format, args...), hint)
@@ -147,7 +152,7 @@ func (d *decoder) integer(n *yaml.Node, path string) (int, bool) {
 		if err == nil && i >= -1<<31 && i < 1<<31 {
 			return int(i), true
 		}
-		d.fail(n, path, "", "the number %s is too large", n.Value)
+		d.fail(n, path, "", "the number %s is out of range", n.Value)
 		return 0, false
 	}
 	hint := ""
@@ -246,26 +251,42 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		seen[k.Value] = k
 		i, known := keys[k.Value]
 		if !known {
-			d.unknownKey(k, path, keys)
+			if meant := d.unknownKey(k, path, keys); meant != "" && !pos.Has(meant) {
+				// Take the typo as the key it resembles, written but bad, so that
+				// checks do not also report that key as missing.
+				pos.Field[meant] = d.pos(k)
+				pos.markBad(meant)
+			}
 			continue
 		}
-		pos.Field[k.Value] = d.pos(resolve(val))
+		if isNull(val) {
+			continue // as if not written: the default applies
+		}
+		pos.record(k.Value, resolve(val), d.src)
+		before := len(d.errs)
 		d.decode(val, v.Field(i), sub)
+		if len(d.errs) > before {
+			pos.markBad(k.Value)
+		}
 	}
 	if at >= 0 {
 		v.Field(at).Set(reflect.ValueOf(pos))
 	}
 }
 
-func (d *decoder) unknownKey(k *yaml.Node, path string, keys map[string]int) {
+// unknownKey reports a key the schema does not have, and returns the known key it
+// seems to be a typo of, if any.
+func (d *decoder) unknownKey(k *yaml.Node, path string, keys map[string]int) string {
 	names := make([]string, 0, len(keys))
 	for name := range keys {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	hint := ""
-	if s := suggest(k.Value, names); s != "" {
-		hint = fmt.Sprintf("did you mean %q?", s)
+	hint, meant := "", ""
+	if h, ok := pomeloKeys[k.Value]; ok {
+		hint = h
+	} else if meant = suggest(k.Value, names); meant != "" {
+		hint = fmt.Sprintf("did you mean %q?", meant)
 	} else {
 		hint = "known keys: " + strings.Join(names, ", ")
 	}
@@ -274,6 +295,7 @@ func (d *decoder) unknownKey(k *yaml.Node, path string, keys map[string]int) {
 		where = "in " + path
 	}
 	d.fail(k, join(path, k.Value), hint, "unknown key %q %s", k.Value, where)
+	return meant
 }
 
 func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
@@ -351,4 +373,17 @@ func distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// pomeloKeys are keys of Pomelo's JSON configs that users carry over by habit, with
+// what the topology says instead.
+var pomeloKeys = map[string]string{
+	"auto-restart":    "Pomelo's auto-restart is restart: on-failure here",
+	"restart-force":   "Pomelo's restart-force is restart: {policy: on-failure, force: true} here",
+	"clusterCount":    `Pomelo's clusterCount is cluster: {count: N, port: "N++", ...} here`,
+	"max-connections": "Pomelo's max-connections is connector: {maxConnections: N} on the server type here",
+	"wsPort":          "Pomelo 0.x's wsPort is clientPort",
+	"serverType":      "the server type is the key under servers:",
+	"development":     "a topology is not keyed by environment: keep one environment per file and put differences in a profile (--profile NAME)",
+	"production":      "a topology is not keyed by environment: keep one environment per file and put differences in a profile (--profile NAME)",
 }

@@ -73,7 +73,7 @@ func setDefaults(t *Topology) {
 	t.Log.Level = or(t.Log.Level, "info")
 	t.Log.Format = or(t.Log.Format, "text")
 	for _, st := range t.Types {
-		st.Restart = withRestartDefaults(st.Restart)
+		st.Restart = withRestart(DefaultRestart(), st.Restart)
 		if st.Frontend {
 			if st.Connector == nil {
 				st.Connector = &Connector{}
@@ -89,28 +89,31 @@ func setDefaults(t *Topology) {
 	}
 }
 
-// withRestartDefaults returns r with what it leaves out filled from DefaultRestart.
-func withRestartDefaults(r *Restart) *Restart {
-	d := DefaultRestart()
+// withRestart returns r with what it leaves out taken from base: the type's policy
+// for an instance, the built-in one for a type.
+func withRestart(base Restart, r *Restart) *Restart {
 	if r == nil {
-		return &d
+		return &base
 	}
 	out := *r
-	out.Policy = or(out.Policy, d.Policy)
+	out.Policy = or(out.Policy, base.Policy)
+	if !r.At.Has("force") {
+		out.Force = base.Force
+	}
 	if !r.At.Has("startsecs") {
-		out.StartSecs = d.StartSecs
+		out.StartSecs = base.StartSecs
 	}
 	if !r.Backoff.At.Has("initial") {
-		out.Backoff.Initial = d.Backoff.Initial
+		out.Backoff.Initial = base.Backoff.Initial
 	}
 	if !r.Backoff.At.Has("max") {
-		out.Backoff.Max = d.Backoff.Max
+		out.Backoff.Max = base.Backoff.Max
 	}
 	if !r.At.Has("maxRestarts") {
-		out.MaxRestarts = d.MaxRestarts
+		out.MaxRestarts = base.MaxRestarts
 	}
 	if !r.At.Has("window") {
-		out.Window = d.Window
+		out.Window = base.Window
 	}
 	return &out
 }

@@ -19,39 +19,48 @@ const MaxClusterCount = 4096
 // offset applied to every port of the cluster.
 func (l *loader) expand(t *Topology) {
 	off := t.PortOffset
-	t.Master.Port = l.offsetPort(t.Master.Port, off, t.Master.At.Of("port"), "master.port")
+	if t.Master.At.Has("port") || off != 0 {
+		t.Master.Port = l.offsetPort(t.Master.Port, off, t.Master.At, "port", "master")
+	}
 	if t.HA != nil {
 		for i := range t.HA.Standbys {
 			s := &t.HA.Standbys[i]
-			s.Port = l.offsetPort(s.Port, off, s.At.Of("port"), fmt.Sprintf("ha.standbys[%d].port", i))
+			s.Port = l.offsetPort(s.Port, off, s.At, "port", fmt.Sprintf("ha.standbys[%d]", i))
 		}
 	}
 	for _, st := range t.Types {
 		path := "servers." + st.Name
 		for i, in := range st.Instances {
+			if !in.At.Decoded() {
+				continue
+			}
 			ipath := fmt.Sprintf("%s.instances[%d]", path, i)
 			s := l.server(st, in.Host, in.ClientHost, in.CPU, in.Restart, in.Settings, in.At)
 			s.ID = in.ID
 			s.Token = or2(in.Token, t.Master.Tokens[st.Name])
-			s.Port = l.offsetPort(in.Port, off, in.At.Of("port"), ipath+".port")
-			s.ClientPort = l.offsetPort(in.ClientPort, off, in.At.Of("clientPort"), ipath+".clientPort")
+			s.Port = l.offsetPort(in.Port, off, in.At, "port", ipath)
+			s.ClientPort = l.offsetPort(in.ClientPort, off, in.At, "clientPort", ipath)
 			st.Servers = append(st.Servers, s)
 		}
 		seq := 0
 		for i, c := range st.Clusters {
+			if !c.At.Decoded() {
+				continue
+			}
 			cpath := fmt.Sprintf("%s.cluster[%d]", path, i)
-			l.checkRange(c.Port, c.Count, off, c.At.Of("port"), cpath+".port")
-			l.checkRange(c.ClientPort, c.Count, off, c.At.Of("clientPort"), cpath+".clientPort")
+			l.checkRange(c.Port, c.Count, off, c.At, "port", cpath)
+			l.checkRange(c.ClientPort, c.Count, off, c.At, "clientPort", cpath)
 			for n := range min(max(c.Count, 0), MaxClusterCount) {
 				s := l.server(st, c.Host, c.ClientHost, c.CPU, c.Restart, c.Settings, c.At)
 				s.ID = fmt.Sprintf("%s%s-%d", ClusterIDPrefix, st.Name, seq)
 				s.Token = t.Master.Tokens[st.Name]
-				if c.Port.Base != 0 {
+				if c.At.Has("port") {
 					s.Port = c.Port.At(n) + off
 				}
-				if c.ClientPort.Base != 0 {
+				if c.At.Has("clientPort") {
 					s.ClientPort = c.ClientPort.At(n) + off
 				}
+				s.group = i + 1
 				st.Servers = append(st.Servers, s)
 				seq++
 			}
@@ -66,9 +75,9 @@ func (l *loader) server(st *ServerType, host, clientHost string, cpu *CPUSet, re
 		Host:     or(host, DefaultHost),
 		Frontend: st.Frontend,
 		CPU:      st.CPU,
-		Restart:  st.Restart,
+		Restart:  withRestart(*st.Restart, restart),
 		Pos:      at.Self,
-		idPos:    at.Of("id"),
+		at:       at,
 		cpuPos:   st.At.Of("cpu"),
 	}
 	if st.Frontend {
@@ -77,9 +86,6 @@ func (l *loader) server(st *ServerType, host, clientHost string, cpu *CPUSet, re
 	s.Local = l.opts.Machine.IsLocal(s.Host)
 	if cpu != nil {
 		s.CPU, s.cpuPos = cpu, at.Of("cpu")
-	}
-	if restart != nil {
-		s.Restart = withRestartDefaults(restart)
 	}
 	if len(st.Settings)+len(settings) > 0 {
 		s.Settings = maps.Clone(st.Settings)
@@ -91,9 +97,10 @@ func (l *loader) server(st *ServerType, host, clientHost string, cpu *CPUSet, re
 	return s
 }
 
-// offsetPort shifts a declared port (0: none declared) and checks the result.
-func (l *loader) offsetPort(port, off int, pos Pos, path string) int {
-	if port == 0 {
+// offsetPort shifts the port written as key (0 when it is not written) and checks
+// the result.
+func (l *loader) offsetPort(port, off int, at Positions, key, path string) int {
+	if !at.Has(key) {
 		return 0
 	}
 	p := port + off
@@ -102,22 +109,26 @@ func (l *loader) offsetPort(port, off int, pos Pos, path string) int {
 		if off != 0 {
 			msg = fmt.Sprintf("port %d shifted by portOffset %d gives %d, which is out of range", port, off, p)
 		}
-		l.errs.add(pos, path, msg, "write a port between 1 and 65535")
+		l.errs.add(at.Of(key), path+"."+key, msg, "write a port between 1 and 65535")
 	}
 	return p
 }
 
 // checkRange checks every port an "N++" range gives a group of count servers.
-func (l *loader) checkRange(r PortRange, count, off int, pos Pos, path string) {
-	if r.Base == 0 && !r.Increment {
+func (l *loader) checkRange(r PortRange, count, off int, at Positions, key, path string) {
+	if !at.Has(key) {
 		return
 	}
 	first, last := r.At(0)+off, r.At(max(count-1, 0))+off
+	shifted := ""
+	if off != 0 {
+		shifted = fmt.Sprintf(" shifted by portOffset %d", off)
+	}
 	switch {
 	case first < 1 || first > 65535:
-		l.errs.add(pos, path, fmt.Sprintf("port %s gives %d, which is out of range", r, first), "write a port between 1 and 65535")
+		l.errs.add(at.Of(key), path+"."+key, fmt.Sprintf("port %s%s is out of range", r, shifted), "write a port between 1 and 65535")
 	case last > 65535:
-		l.errs.add(pos, path, fmt.Sprintf("%q for %d servers runs to port %d, past 65535", r.String(), count, last), fmt.Sprintf("start the range at %d or lower, or lower count", 65535-count+1-off))
+		l.errs.add(at.Of(key), path+"."+key, fmt.Sprintf("%q%s for %d servers runs to port %d, past 65535", r.String(), shifted, count, last), fmt.Sprintf("start the range at %d or lower, or lower count", 65535-count+1-off))
 	}
 }
 
@@ -132,37 +143,56 @@ func or2(a, b Secret) Secret {
 // bound CPUs must exist.
 func (l *loader) crossCheck(t *Topology) {
 	type owner struct {
-		id  string
-		pos Pos
+		id    string
+		where string // "file:line:col", or what stands for a default
+		group Pos    // the cluster group, for servers of one
 	}
 	ids := map[string]owner{}
 	addrs := map[string]owner{}
-	claimID := func(id string, pos Pos, path string) {
-		if first, dup := ids[id]; dup {
-			l.errs.add(pos, path, fmt.Sprintf("server id %q is already used at %s", id, first.pos), "give every server (and master) its own id")
+	claimID := func(id string, pos Pos, path string, o owner) {
+		if id == "" {
 			return
 		}
-		ids[id] = owner{id, pos}
-	}
-	claimAddr := func(id, host string, port int, pos Pos, path string) {
-		if port == 0 {
+		if first, dup := ids[id]; dup {
+			l.errs.add(pos, path, fmt.Sprintf("id %q is already used by %s", id, first.where), "give every server (and master) its own id")
 			return
+		}
+		ids[id] = o
+	}
+	claimAddr := func(host string, port int, pos Pos, path string, o owner) {
+		if port < 1 || port > 65535 {
+			return // out of range, reported where it was written
 		}
 		key := fmt.Sprintf("%s:%d", canonicalHost(host), port)
-		if first, dup := addrs[key]; dup {
-			l.errs.add(pos, path, fmt.Sprintf("%s:%d is already taken by %s (%s)", host, port, first.id, first.pos), "give each server its own port on a host")
-			return
+		first, dup := addrs[key]
+		switch {
+		case !dup:
+			addrs[key] = o
+		case first.id == o.id:
+			l.errs.add(pos, path, fmt.Sprintf("%s's port and clientPort are both %d", o.id, port), "give the server's RPC port and client port different numbers")
+		case first.group == o.group && o.group != (Pos{}):
+			l.errs.add(pos, path, fmt.Sprintf("every server of this cluster group gets port %d on %s", port, host), fmt.Sprintf(`write "%d++" so that each server gets its own`, port))
+		default:
+			l.errs.add(pos, path, fmt.Sprintf("%s:%d is already taken by %s", host, port, first.where), "give each server its own port on a host")
 		}
-		addrs[key] = owner{id, pos}
 	}
 	m := t.Master
-	claimID(m.ID, m.At.Of("id"), "master.id")
-	claimAddr(m.ID, m.Host, m.Port, m.At.Of("port"), "master.port")
+	master := owner{id: m.ID, where: "the master (" + m.At.Of("id").String() + ")"}
+	if !m.At.Has("id") {
+		master.where = "the master (master.id is not written: " + DefaultMasterID + " is the default)"
+	}
+	claimID(m.ID, m.At.Of("id"), "master.id", master)
+	master.where = "the master (" + m.At.Of("port").String() + ")"
+	if !m.At.Has("port") {
+		master.where = fmt.Sprintf("the master (master.port is not written: %d is the default)", DefaultMasterPort)
+	}
+	claimAddr(m.Host, m.Port, m.At.Of("port"), "master.port", master)
 	if t.HA != nil {
 		for i, s := range t.HA.Standbys {
 			path := fmt.Sprintf("ha.standbys[%d]", i)
-			claimID(s.ID, s.At.Of("id"), path+".id")
-			claimAddr(s.ID, s.Host, s.Port, s.At.Of("port"), path+".port")
+			o := owner{id: s.ID, where: fmt.Sprintf("standby %s (%s)", s.ID, s.At.Self)}
+			claimID(s.ID, s.At.Of("id"), path+".id", o)
+			claimAddr(s.Host, s.Port, s.At.Of("port"), path+".port", o)
 		}
 	}
 	cpus, cpuErr := l.opts.Machine.AllowedCPUs()
@@ -170,9 +200,14 @@ func (l *loader) crossCheck(t *Topology) {
 	for _, st := range t.Types {
 		for _, s := range st.Servers {
 			path := "servers." + st.Name + "[" + s.ID + "]"
-			claimID(s.ID, s.idPos, path)
-			claimAddr(s.ID, s.Host, s.Port, s.Pos, path+".port")
-			claimAddr(s.ID, s.Host, s.ClientPort, s.Pos, path+".clientPort") // frontends listen on their host; clientHost is what clients are told
+			o := owner{id: s.ID, where: fmt.Sprintf("%s (%s)", s.ID, s.Pos)}
+			if s.group > 0 {
+				o.group = s.Pos
+			}
+			claimID(s.ID, s.at.Of("id"), path+".id", o)
+			claimAddr(s.Host, s.Port, s.at.Of("port"), path+".port", o)
+			// A frontend listens on its host; clientHost is only what clients are told.
+			claimAddr(s.Host, s.ClientPort, s.at.Of("clientPort"), path+".clientPort", o)
 			if s.CPU == nil || !s.Local {
 				continue
 			}
@@ -185,7 +220,7 @@ func (l *loader) crossCheck(t *Topology) {
 			}
 			for _, c := range *s.CPU {
 				if !slices.Contains(cpus, c) {
-					l.errs.add(s.cpuPos, path+".cpu", fmt.Sprintf("CPU %d is not available on this machine (this process may use CPUs %s)", c, cpus), "bind to CPUs from "+cpus.String()+", or remove cpu")
+					l.errs.add(s.cpuPos, path+".cpu", fmt.Sprintf("CPU %d is not available on this machine", c), "bind to CPUs this process may use ("+cpus.String()+"), or remove cpu")
 					break
 				}
 			}

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -71,7 +73,7 @@ func (l *loader) warn(pos Pos, format string, args ...any) {
 func (l *loader) load(name string, data []byte) (*Topology, []Warning, error) {
 	root := l.parse(name, data)
 	if root == nil {
-		return nil, l.warnings, l.errs.Err()
+		return nil, l.warnings, l.result()
 	}
 	abs, err := filepath.Abs(name)
 	if err != nil {
@@ -91,24 +93,61 @@ func (l *loader) load(name string, data []byte) (*Topology, []Warning, error) {
 		profiles = append(profiles, file)
 	}
 	if len(l.errs) > 0 {
-		return nil, l.warnings, l.errs.Err()
+		return nil, l.warnings, l.result()
 	}
 	l.applyTypeDefaults(root)
+	dropExtensions(root)
 
 	t := &Topology{File: abs, Profiles: profiles}
 	dec := &decoder{src: l.src, env: l.opts.LookupEnv}
 	dec.decode(root, reflect.ValueOf(t).Elem(), "")
 	l.errs = append(l.errs, dec.errs...)
+	l.warnings = append(l.warnings, dec.warnings...)
 	if l.opts.PortOffset != nil {
 		t.PortOffset = *l.opts.PortOffset
 	}
 	setDefaults(t)
 	l.check(t)
 	l.expand(t)
-	if len(l.errs) == 0 {
-		l.crossCheck(t)
+	l.crossCheck(t)
+	if err := l.result(); err != nil {
+		return nil, l.warnings, err
 	}
-	return t, l.warnings, dedupe(l.errs).Err()
+	return t, l.warnings, nil
+}
+
+// result is the errors found, one per place — the first found there, since what
+// follows at the same place is its consequence (a port that failed to decode is
+// also "out of range"; a mistake in defaults: is decoded once per server type) —
+// in the order the files were read, then by line and column.
+func (l *loader) result() error {
+	seen := map[Pos]bool{}
+	var out ErrorList
+	for _, e := range l.errs {
+		if !seen[e.Pos] || e.Pos == (Pos{}) {
+			seen[e.Pos] = true
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(out, func(a, b *Error) int {
+		return cmp.Or(cmp.Compare(l.src.order(a.Pos.File), l.src.order(b.Pos.File)), comparePos(a.Pos, b.Pos))
+	})
+	return out
+}
+
+// dropExtensions removes top-level keys that start with x-: a place for YAML
+// anchors that the rest of the file refers to, as in Compose files.
+func dropExtensions(root *yaml.Node) {
+	kept := root.Content[:0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if !strings.HasPrefix(root.Content[i].Value, "x-") {
+			kept = append(kept, root.Content[i], root.Content[i+1])
+		}
+	}
+	root.Content = kept
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -119,29 +158,68 @@ func (l *loader) parse(name string, data []byte) *yaml.Node {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			l.errs.add(Pos{File: name}, "", "the file is empty", "declare at least master and servers (see docs/topology.md)")
-			return nil
+			l.errs.add(Pos{File: name}, "", "the file is empty", "declare at least servers: (see docs/topology.md)")
+		} else {
+			l.syntaxError(name, err)
 		}
-		pos, msg := Pos{File: name, Line: 1, Col: 1}, err.Error()
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			pos.Line, _ = strconv.Atoi(m[1])
-			msg = m[2]
-		}
-		l.errs.add(pos, "", "YAML syntax: "+strings.TrimPrefix(msg, "yaml: "), "")
 		return nil
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		l.syntaxError(name, err)
+		return nil
+	case len(extra.Content) > 0 && !isNull(extra.Content[0]):
 		l.errs.add(Pos{File: name, Line: extra.Line, Col: extra.Column}, "", "a second YAML document in the file", "keep one document per file; put overlays in a profile")
 		return nil
 	}
+	normalizeRestart(&doc)
 	l.src.add(name, data, &doc)
-	root := doc.Content[0]
-	if resolve(root).Kind != yaml.MappingNode {
-		l.errs.add(l.src.pos(root), "", "want a mapping at the top of the file, found "+describe(resolve(root)), "start with keys such as name:, master: and servers:")
+	root := resolve(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		l.errs.add(l.src.pos(root), "", "want a mapping at the top of the file, found "+describe(root), "start with keys such as name:, master: and servers:")
 		return nil
 	}
-	return resolve(root)
+	return root
+}
+
+// syntaxError reports what yaml.v3 says of a file it cannot parse. For parser errors
+// ("did not find expected ...") yaml.v3 gives the line before the block or flow
+// collection the problem is in, and no column: point at that collection's line.
+func (l *loader) syntaxError(name string, err error) {
+	pos, msg := Pos{File: name, Line: 1, Col: 1}, err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		pos.Line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if strings.HasPrefix(msg, "did not find expected") {
+		pos.Line++
+		msg += ", somewhere in the block that starts on this line"
+	}
+	l.errs.add(pos, "", "YAML syntax: "+msg, "check indentation, and that every [ and { is closed")
+}
+
+// normalizeRestart rewrites the shorthand restart: POLICY as restart: {policy: POLICY},
+// so that a profile or defaults: that sets other restart keys merges with it instead
+// of replacing it.
+func normalizeRestart(n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Value == "restart" && v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
+				key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "policy", Line: v.Line, Column: v.Column}
+				n.Content[i+1] = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column, Content: []*yaml.Node{key, v}}
+			}
+		}
+	}
+	for _, c := range n.Content {
+		normalizeRestart(c)
+	}
 }
 
 // applyTypeDefaults merges the top-level defaults: section under every server type,
@@ -218,17 +296,3 @@ func (l *loader) readProfile(p, topologyDir string) (string, []byte, error) {
 	return "", nil, fmt.Errorf("profile %q not found (looked in %s)", p, strings.Join(candidates, ", "))
 }
 
-// dedupe drops repeats of one error at one place: a mistake in defaults: is decoded
-// once per server type.
-func dedupe(errs ErrorList) ErrorList {
-	seen := map[string]bool{}
-	out := errs[:0]
-	for _, e := range errs {
-		key := e.Pos.String() + "\x00" + e.Msg
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, e)
-		}
-	}
-	return out
-}

@@ -1,5 +1,12 @@
 package topology
 
+import (
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
 // The types in this file are the topology as written: each `yaml` key is a key of the
 // file (docs/topology.md documents every one with its default). `json` tags shape the
 // resolved topology that `pomeloctl validate --print` shows and that servers are
@@ -229,32 +236,73 @@ type Server struct {
 	Frontend   bool           `json:"frontend"`
 	Local      bool           `json:"local"`
 	CPU        *CPUSet        `json:"cpu,omitempty"`
-	Restart    *Restart       `json:"-"`
+	Restart    *Restart       `json:"restart"`
 	Token      Secret         `json:"token,omitzero"`
 	Settings   map[string]any `json:"settings,omitempty"`
 
 	// Pos is where the server is declared: its instance, or its cluster group.
 	Pos    Pos `json:"-"`
-	idPos  Pos
+	at     Positions
 	cpuPos Pos
+	group  int // 1 + the index of its cluster group, 0 for an instance
 }
 
-// Positions records where a mapping and each of its keys' values were written.
+// Positions records where a mapping and each of its keys' values were written, and
+// which values could not be decoded (so that checks do not pile follow-on errors on
+// a value already reported).
 type Positions struct {
 	Self  Pos
-	Field map[string]Pos
+	Field map[string]Pos // key, key[i] for list items, key.name for map keys
+	bad   map[string]bool
 }
 
-// Of is the position of the value of key, or of the mapping when the key is absent.
-func (p Positions) Of(key string) Pos {
-	if pos, ok := p.Field[key]; ok {
-		return pos
+// record notes where key's value is, and where each item of a list or each key of a
+// mapping is, so that an error about one item points at that item.
+func (p *Positions) record(key string, n *yaml.Node, src *sources) {
+	p.Field[key] = src.pos(n)
+	switch n.Kind {
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			p.Field[fmt.Sprintf("%s[%d]", key, i)] = src.pos(resolve(item))
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p.Field[key+"."+n.Content[i].Value] = src.pos(n.Content[i])
+		}
 	}
-	return p.Self
 }
 
-// Has reports whether key was written.
+func (p *Positions) markBad(key string) {
+	if p.bad == nil {
+		p.bad = map[string]bool{}
+	}
+	p.bad[key] = true
+}
+
+// Of is the position of the value of key ("port", "users[2]", "tokens.chat"), or
+// of the nearest enclosing value written, or of the mapping itself.
+func (p Positions) Of(key string) Pos {
+	for {
+		if pos, ok := p.Field[key]; ok {
+			return pos
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i <= 0 {
+			return p.Self
+		}
+		key = key[:i]
+	}
+}
+
+// Has reports whether key was written (and not as null).
 func (p Positions) Has(key string) bool {
 	_, ok := p.Field[key]
 	return ok
 }
+
+// Bad reports whether key's value was written but could not be decoded.
+func (p Positions) Bad(key string) bool { return p.bad[key] }
+
+// Decoded reports whether the mapping itself was decoded; a list item written as
+// something else is reported once and then left alone.
+func (p Positions) Decoded() bool { return p.Field != nil }

@@ -12,16 +12,28 @@ import (
 type sources struct {
 	file  map[*yaml.Node]string
 	lines map[string][]string
+	seq   map[string]int // the order files were read in
 }
 
 func newSources() *sources {
-	return &sources{file: map[*yaml.Node]string{}, lines: map[string][]string{}}
+	return &sources{file: map[*yaml.Node]string{}, lines: map[string][]string{}, seq: map[string]int{}}
+}
+
+// order is where a file came in the loading: the topology first, then its profiles.
+func (s *sources) order(file string) int {
+	if i, ok := s.seq[file]; ok {
+		return i
+	}
+	return len(s.seq)
 }
 
 // add records every node of a parsed file, and the file's lines for expression
 // positions inside block scalars.
 func (s *sources) add(name string, data []byte, root *yaml.Node) {
 	s.lines[name] = strings.Split(string(data), "\n")
+	if _, ok := s.seq[name]; !ok {
+		s.seq[name] = len(s.seq)
+	}
 	var walk func(*yaml.Node)
 	walk = func(n *yaml.Node) {
 		if n == nil {

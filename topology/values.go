@@ -201,6 +201,8 @@ func (s *Secret) decodeNode(dec *decoder, n *yaml.Node, path string) {
 	*s = Secret{Value: value}
 	if strings.Contains(text, "${") {
 		s.Template = text
+	} else if name, ok := strings.CutPrefix(text, "$"); ok && validEnvName(name) {
+		dec.warn(n, "%s: %q is taken as written; to read the environment variable, write ${%s}", path, text, name)
 	}
 }
 
@@ -279,14 +281,30 @@ func (t *ServerTypes) decodeNode(dec *decoder, n *yaml.Node, path string) {
 		}
 		seen[k.Value] = true
 		st := &ServerType{Name: k.Value, At: Positions{Self: dec.pos(k)}}
-		if isNull(v) {
+		switch v := resolve(v); {
+		case isNull(v):
 			dec.fail(k, sub, "declare its instances or a cluster, or remove the type", "server type %q has no servers", k.Value)
+			continue
+		case v.Kind == yaml.SequenceNode:
+			dec.fail(v, sub, "a server type is a mapping: put the list under instances: (frontend: true goes on the type), or let `pomeloctl import` convert a servers.json", "server type %q is a list of servers, as in Pomelo's servers.json", k.Value)
 			continue
 		}
 		dec.decode(v, reflect.ValueOf(st).Elem(), sub)
 		st.At.Self = dec.pos(k)
 		*t = append(*t, st)
 	}
+}
+
+// suggest is a hint naming the declared type closest to name.
+func (t ServerTypes) suggest(name string) string {
+	names := make([]string, len(t))
+	for i, st := range t {
+		names[i] = st.Name
+	}
+	if s := suggest(name, names); s != "" {
+		return fmt.Sprintf("did you mean %q?", s)
+	}
+	return "name a type declared under servers: (" + strings.Join(names, ", ") + ")"
 }
 
 // Get returns the server type named name, or nil.

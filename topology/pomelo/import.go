@@ -53,9 +53,12 @@ func Import(paths []string, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("read Pomelo config: %w", err)
 		}
 		root, dups, err := parseJSON(path, data)
-		var syntax *topology.Error
-		if errors.As(err, &syntax) {
-			im.errs = append(im.errs, syntax)
+		if err != nil {
+			var syntax *topology.Error
+			if !errors.As(err, &syntax) {
+				return nil, fmt.Errorf("read %s: %w", path, err)
+			}
+			im.errs = append(im.errs, syntax) // and go on, to report every file's
 			continue
 		}
 		im.warns = append(im.warns, dups...)

@@ -13,7 +13,7 @@ import (
 // master maps master.json: the master's id, host and port.
 func (im *importer) master(f *file) masterSpec {
 	var ms masterSpec
-	sec := im.section(f)
+	sec := im.section(f, anObject)
 	if sec == nil {
 		return ms
 	}
@@ -57,7 +57,7 @@ func (t *topo) primaryID() string {
 // say where ZooKeeper is (the plugin's options in app.js do), so the topology
 // gets Pomelo's defaults, with a warning.
 func (im *importer) masterHA(f *file, t *topo) *haSpec {
-	sec := im.section(f)
+	sec := im.section(f, anObject)
 	if sec == nil {
 		return nil
 	}
@@ -155,7 +155,7 @@ func freeID(id string, taken map[string]string) string {
 
 // adminUsers maps adminUser.json, a list of {id, username, password, level}.
 func (im *importer) adminUsers(f *file) []*yaml.Node {
-	sec := im.section(f)
+	sec := im.section(f, anObject)
 	if sec == nil {
 		return nil
 	}
@@ -199,7 +199,7 @@ func (im *importer) adminUsers(f *file) []*yaml.Node {
 // adminServers maps adminServer.json, a list of {type, token}, onto the tokens of
 // the types servers.json declares.
 func (im *importer) adminServers(f *file, types []*serverType) []typeToken {
-	sec := im.section(f)
+	sec := im.section(f, anObject)
 	if sec == nil {
 		return nil
 	}

@@ -3,7 +3,7 @@ package pomelo
 // dictionary maps dictionary.json, the list of routes the connectors compress to
 // numbers. {} and [] both mean none.
 func (im *importer) dictionary(f *file) []string {
-	sec := im.section(f)
+	sec := im.section(f, anObject)
 	if sec == nil || sec.isEmpty() {
 		return nil
 	}

@@ -13,7 +13,7 @@ import (
 
 // servers maps servers.json: one topology server type per key, in file order.
 func (im *importer) servers(f *file) []*serverType {
-	sec := im.section(f)
+	sec := im.section(f, serverTypes)
 	if sec == nil {
 		return nil
 	}
