@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"gopkg.in/yaml.v3"
@@ -46,11 +47,16 @@ func writeYAML(w io.Writer, v any) error {
 	return enc.Close()
 }
 
-// clearStyle drops the flow style JSON input leaves on every node.
+// clearStyle drops the flow style and quotes JSON input leaves on every node, but
+// keeps quotes on the words YAML 1.1 readers take for booleans (policy: "no").
 func clearStyle(n *yaml.Node) {
 	n.Style &^= yaml.FlowStyle
 	if n.Kind == yaml.ScalarNode && n.Style == yaml.DoubleQuotedStyle {
-		n.Style = 0
+		switch strings.ToLower(n.Value) {
+		case "y", "n", "yes", "no", "on", "off":
+		default:
+			n.Style = 0
+		}
 	}
 	for _, c := range n.Content {
 		clearStyle(c)
