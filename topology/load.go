@@ -295,4 +295,3 @@ func (l *loader) readProfile(p, topologyDir string) (string, []byte, error) {
 	}
 	return "", nil, fmt.Errorf("profile %q not found (looked in %s)", p, strings.Join(candidates, ", "))
 }
-

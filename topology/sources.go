@@ -56,12 +56,3 @@ func (s *sources) pos(n *yaml.Node) Pos {
 	}
 	return Pos{File: s.file[n], Line: n.Line, Col: n.Column}
 }
-
-// line returns line number l (from 1) of file, or "".
-func (s *sources) line(file string, l int) string {
-	lines := s.lines[file]
-	if l < 1 || l > len(lines) {
-		return ""
-	}
-	return lines[l-1]
-}
