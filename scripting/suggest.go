@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr/builtin"
+
+	"github.com/pomeloctl/pomeloctl/internal/spell"
 )
 
 // vocabulary is the names an expression environment offers, from which to guess
@@ -72,40 +74,11 @@ func findType(t reflect.Type, name string, depth int) reflect.Type {
 	return nil
 }
 
-// didYouMean returns "did you mean x?" for the x in names nearest to name, when
-// it is near enough to be the name meant.
+// didYouMean returns "did you mean x?" for the x in names that name is most
+// likely a typo of, or "".
 func didYouMean(name string, names []string) string {
-	best, bestDist := "", min(len([]rune(name))/2, 2)+1
-	for _, n := range names {
-		d := distance(strings.ToLower(name), strings.ToLower(n))
-		if d < bestDist || d == 0 {
-			best, bestDist = n, d
-		}
+	if best := spell.Closest(name, names); best != "" {
+		return "did you mean " + best + "?"
 	}
-	if best == "" || best == name {
-		return ""
-	}
-	return "did you mean " + best + "?"
-}
-
-// distance is the Levenshtein distance between a and b, in runes.
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	return ""
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pomeloctl/pomeloctl/internal/spell"
 	"github.com/pomeloctl/pomeloctl/scripting"
 )
 
@@ -324,7 +325,7 @@ func (l *loader) checkFilters(f Filters, path string) {
 				l.errs.add(flt.At.Self, fpath, "a filter with neither a name nor an expression", "write a built-in ("+filterBuiltins+") or expr: PREDICATE")
 			case flt.Name != "" && !slices.Contains(strings.Split(filterBuiltins, ", "), flt.Name):
 				hint := "built-ins are " + filterBuiltins
-				if s := suggest(flt.Name, strings.Split(filterBuiltins, ", ")); s != "" {
+				if s := spell.Closest(flt.Name, strings.Split(filterBuiltins, ", ")); s != "" {
 					hint = fmt.Sprintf("did you mean %q?", s)
 				}
 				l.errs.add(flt.At.Of("name"), fpath+".name", fmt.Sprintf("unknown filter %q", flt.Name), hint)

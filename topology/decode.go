@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pomeloctl/pomeloctl/internal/spell"
 )
 
 // decoder turns yaml.v3 nodes into the schema's structs strictly: unknown keys,
@@ -213,6 +215,22 @@ func (d *decoder) mapping(n *yaml.Node, path string) ([][2]*yaml.Node, bool) {
 	return d.pairs(n, path), true
 }
 
+// unique drops keys written twice in one mapping, reporting each repeat.
+func (d *decoder) unique(pairs [][2]*yaml.Node, path string) [][2]*yaml.Node {
+	seen := map[string]*yaml.Node{}
+	out := pairs[:0:0]
+	for _, p := range pairs {
+		k := p[0]
+		if first, dup := seen[k.Value]; dup {
+			d.fail(k, join(path, k.Value), "", "%q is written twice (first at line %d)", k.Value, first.Line)
+			continue
+		}
+		seen[k.Value] = k
+		out = append(out, p)
+	}
+	return out
+}
+
 // fieldsOf maps a struct type's YAML keys to field indexes.
 func fieldsOf(t reflect.Type) (map[string]int, int) {
 	keys := map[string]int{}
@@ -240,15 +258,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	var pos Positions
 	pos.Self = d.pos(n)
 	pos.Field = map[string]Pos{}
-	seen := map[string]*yaml.Node{}
-	for _, p := range pairs {
+	for _, p := range d.unique(pairs, path) {
 		k, val := p[0], p[1]
 		sub := join(path, k.Value)
-		if first, dup := seen[k.Value]; dup {
-			d.fail(k, sub, "", "%q is written twice (first at line %d)", k.Value, first.Line)
-			continue
-		}
-		seen[k.Value] = k
 		i, known := keys[k.Value]
 		if !known {
 			if meant := d.unknownKey(k, path, keys); meant != "" && !pos.Has(meant) {
@@ -283,9 +295,9 @@ func (d *decoder) unknownKey(k *yaml.Node, path string, keys map[string]int) str
 	}
 	sort.Strings(names)
 	hint, meant := "", ""
-	if h, ok := pomeloKeys[k.Value]; ok {
+	if h := pomeloHint(k.Value); h != "" {
 		hint = h
-	} else if meant = suggest(k.Value, names); meant != "" {
+	} else if meant = spell.Closest(k.Value, names); meant != "" {
 		hint = fmt.Sprintf("did you mean %q?", meant)
 	} else {
 		hint = "known keys: " + strings.Join(names, ", ")
@@ -306,17 +318,10 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 	if v.IsNil() {
 		v.Set(reflect.MakeMapWithSize(v.Type(), len(pairs)))
 	}
-	seen := map[string]*yaml.Node{}
-	for _, p := range pairs {
+	for _, p := range d.unique(pairs, path) {
 		k, val := p[0], p[1]
-		sub := join(path, k.Value)
-		if first, dup := seen[k.Value]; dup {
-			d.fail(k, sub, "", "%q is written twice (first at line %d)", k.Value, first.Line)
-			continue
-		}
-		seen[k.Value] = k
 		elem := reflect.New(v.Type().Elem()).Elem()
-		d.decode(val, elem, sub)
+		d.decode(val, elem, join(path, k.Value))
 		v.SetMapIndex(reflect.ValueOf(k.Value), elem)
 	}
 }
@@ -340,50 +345,24 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-// suggest returns the known name closest to s when it is close enough to be a typo.
-func suggest(s string, names []string) string {
-	best, bestDist := "", 3
-	for _, name := range names {
-		if strings.EqualFold(name, s) || strings.EqualFold(strings.ReplaceAll(s, "-", ""), name) {
-			return name
-		}
-		if d := distance(strings.ToLower(s), strings.ToLower(name)); d < bestDist {
-			best, bestDist = name, d
-		}
+// pomeloHint says what to write for a key of Pomelo's JSON configs that users carry
+// over by habit.
+func pomeloHint(key string) string {
+	switch key {
+	case "auto-restart":
+		return "Pomelo's auto-restart is restart: on-failure here"
+	case "restart-force":
+		return "Pomelo's restart-force is restart: {policy: on-failure, force: true} here"
+	case "clusterCount":
+		return `Pomelo's clusterCount is cluster: {count: N, port: "N++", ...} here`
+	case "max-connections":
+		return "Pomelo's max-connections is connector: {maxConnections: N} on the server type here"
+	case "wsPort":
+		return "Pomelo 0.x's wsPort is clientPort"
+	case "serverType":
+		return "the server type is the key under servers:"
+	case "development", "production":
+		return "a topology is not keyed by environment: keep one environment per file and put differences in a profile (--profile NAME)"
 	}
-	return best
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-// pomeloKeys are keys of Pomelo's JSON configs that users carry over by habit, with
-// what the topology says instead.
-var pomeloKeys = map[string]string{
-	"auto-restart":    "Pomelo's auto-restart is restart: on-failure here",
-	"restart-force":   "Pomelo's restart-force is restart: {policy: on-failure, force: true} here",
-	"clusterCount":    `Pomelo's clusterCount is cluster: {count: N, port: "N++", ...} here`,
-	"max-connections": "Pomelo's max-connections is connector: {maxConnections: N} on the server type here",
-	"wsPort":          "Pomelo 0.x's wsPort is clientPort",
-	"serverType":      "the server type is the key under servers:",
-	"development":     "a topology is not keyed by environment: keep one environment per file and put differences in a profile (--profile NAME)",
-	"production":      "a topology is not keyed by environment: keep one environment per file and put differences in a profile (--profile NAME)",
+	return ""
 }

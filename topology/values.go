@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pomeloctl/pomeloctl/internal/spell"
 )
 
 // Duration is a length of time written with a unit: "3s", "500ms", "1m30s".
@@ -301,7 +303,7 @@ func (t ServerTypes) suggest(name string) string {
 	for i, st := range t {
 		names[i] = st.Name
 	}
-	if s := suggest(name, names); s != "" {
+	if s := spell.Closest(name, names); s != "" {
 		return fmt.Sprintf("did you mean %q?", s)
 	}
 	return "name a type declared under servers: (" + strings.Join(names, ", ") + ")"
