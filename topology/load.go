@@ -176,12 +176,55 @@ func (l *loader) parse(name string, data []byte) *yaml.Node {
 	}
 	normalizeRestart(&doc)
 	l.src.add(name, data, &doc)
+	if !l.checkAliases(&doc) {
+		return nil
+	}
 	root := resolve(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
 		l.errs.add(l.src.pos(root), "", "want a mapping at the top of the file, found "+describe(root), "start with keys such as name:, master: and servers:")
 		return nil
 	}
 	return root
+}
+
+// maxExpanded bounds how many values a file may stand for once its aliases are
+// followed: enough for any real cluster, too few for a "billion laughs" file.
+const maxExpanded = 1 << 20
+
+// checkAliases refuses an alias that refers to a value containing it (decoding it
+// would never end) and a file whose aliases multiply into more than maxExpanded
+// values.
+func (l *loader) checkAliases(doc *yaml.Node) bool {
+	size := map[*yaml.Node]int{}
+	onPath := map[*yaml.Node]bool{}
+	ok := true
+	var walk func(n *yaml.Node) int
+	walk = func(n *yaml.Node) int {
+		if n.Kind == yaml.AliasNode {
+			if onPath[n.Alias] {
+				l.errs.add(l.src.pos(n), "", fmt.Sprintf("alias *%s refers to a value that contains it", n.Value), "an alias can only repeat a value written outside it")
+				ok = false
+				return 1
+			}
+			n = n.Alias
+		}
+		if s, done := size[n]; done {
+			return s
+		}
+		onPath[n] = true
+		total := 1
+		for _, c := range n.Content {
+			total = min(total+walk(c), maxExpanded+1)
+		}
+		onPath[n] = false
+		size[n] = total
+		return total
+	}
+	if walk(doc) > maxExpanded && ok {
+		l.errs.add(l.src.pos(doc), "", fmt.Sprintf("the file's aliases expand it to more than %d values", maxExpanded), "repeat less through aliases")
+		ok = false
+	}
+	return ok
 }
 
 // syntaxError reports what yaml.v3 says of a file it cannot parse. For parser errors
