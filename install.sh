@@ -74,6 +74,6 @@ case "${1:-}" in
   "") build ;;
   --deps) deps; build ;;
   --test) run_tests ;;
-  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" ;;
   *) die "unknown option $1 (try --help)" ;;
 esac
