@@ -301,7 +301,7 @@ func (l *loader) applyTypeDefaults(root *yaml.Node) {
 			continue
 		}
 		d := l.src.clone(defs)
-		if valueOf(t, "frontend") != "true" {
+		if !strings.EqualFold(valueOf(t, "frontend"), "true") {
 			// connector options are for frontends: a backend takes the rest
 			if c := indexOfKey(d, "connector"); c >= 0 {
 				d.Content = append(d.Content[:c], d.Content[c+2:]...)
