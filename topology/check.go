@@ -42,7 +42,11 @@ func (l *loader) check(t *Topology) {
 		l.errs.add(t.Log.At.Of("format"), "log.format", fmt.Sprintf("unknown log format %q", t.Log.Format), "write text or json")
 	}
 	if t.PortOffset < -65535 || t.PortOffset > 65535 {
-		l.errs.add(t.At.Of("portOffset"), "portOffset", fmt.Sprintf("port offset %d is beyond any port", t.PortOffset), "write a number between -65535 and 65535")
+		pos, path := t.At.Of("portOffset"), "portOffset"
+		if l.opts.PortOffset != nil {
+			pos, path = Pos{File: t.At.Self.File}, "--port-offset"
+		}
+		l.errs.add(pos, path, fmt.Sprintf("port offset %d is beyond any port", t.PortOffset), "write a number between -65535 and 65535")
 	}
 	seen := map[string]bool{}
 	for i, route := range t.Dictionary {
@@ -333,9 +337,9 @@ func (l *loader) checkFilters(f Filters, path string) {
 			if flt.At.Has("code") && flt.Expr.IsZero() {
 				l.errs.add(flt.At.Of("code"), fpath+".code", "code is the error code of an expression filter", "add expr:, or remove code")
 			}
-			for _, opt := range []struct{ key, filter string }{{"timeout", "timeout"}, {"maxLag", "toobusy"}, {"uids", "blacklist"}} {
-				if flt.At.Has(opt.key) && flt.Name != "" && flt.Name != opt.filter {
-					l.errs.add(flt.At.Of(opt.key), fpath+"."+opt.key, fmt.Sprintf("%s is an option of the %s filter", opt.key, opt.filter), "write name: "+opt.filter+", or remove "+opt.key)
+			for _, opt := range []struct{ key, filters string }{{"timeout", "timeout, serial"}, {"maxLag", "toobusy"}, {"uids", "blacklist"}} {
+				if flt.At.Has(opt.key) && flt.Name != "" && !slices.Contains(strings.Split(opt.filters, ", "), flt.Name) {
+					l.errs.add(flt.At.Of(opt.key), fpath+"."+opt.key, fmt.Sprintf("%s is an option of the %s filter, not of %s", opt.key, strings.ReplaceAll(opt.filters, ", ", " and "), flt.Name), "remove "+opt.key+", or use one of those filters")
 				}
 			}
 			l.checkSyntax(flt.Expr, fpath+".expr")

@@ -295,8 +295,8 @@ func (d *decoder) unknownKey(k *yaml.Node, path string, keys map[string]int) str
 	}
 	sort.Strings(names)
 	hint, meant := "", ""
-	if h := pomeloHint(k.Value); h != "" {
-		hint = h
+	if h, key := pomeloHint(k.Value); h != "" {
+		hint, meant = h, key
 	} else if meant = spell.Closest(k.Value, names); meant != "" {
 		hint = fmt.Sprintf("did you mean %q?", meant)
 	} else {
@@ -333,7 +333,12 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 	}
 	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 	for i, item := range n.Content {
-		d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		ipath := fmt.Sprintf("%s[%d]", path, i)
+		if isNull(item) {
+			d.fail(item, ipath, "remove the stray '-', or write the item", "an empty item in the list")
+			continue
+		}
+		d.decode(item, s.Index(i), ipath)
 	}
 	v.Set(s)
 }
@@ -346,23 +351,23 @@ func join(path, key string) string {
 }
 
 // pomeloHint says what to write for a key of Pomelo's JSON configs that users carry
-// over by habit.
-func pomeloHint(key string) string {
+// over by habit, and which key of ours it stands for, if one.
+func pomeloHint(key string) (hint, ours string) {
 	switch key {
 	case "auto-restart":
-		return "Pomelo's auto-restart is restart: on-failure here"
+		return "Pomelo's auto-restart is restart: on-failure here", "restart"
 	case "restart-force":
-		return "Pomelo's restart-force is restart: {policy: on-failure, force: true} here"
+		return "Pomelo's restart-force is restart: {policy: on-failure, force: true} here", "restart"
 	case "clusterCount":
-		return `Pomelo's clusterCount is cluster: {count: N, port: "N++", ...} here`
+		return `Pomelo's clusterCount is cluster: {count: N, port: "N++", ...} here`, ""
 	case "max-connections":
-		return "Pomelo's max-connections is connector: {maxConnections: N} on the server type here"
+		return "Pomelo's max-connections is connector: {maxConnections: N} on the server type here", ""
 	case "wsPort":
-		return "Pomelo 0.x's wsPort is clientPort"
+		return "Pomelo 0.x's wsPort is clientPort", "clientPort"
 	case "serverType":
-		return "the server type is the key under servers:"
+		return "the server type is the key under servers:", ""
 	case "development", "production":
-		return "a topology is not keyed by environment: keep one environment per file and put differences in a profile (--profile NAME)"
+		return "a topology is not keyed by environment: keep one environment per file and put differences in a profile (--profile NAME)", ""
 	}
-	return ""
+	return "", ""
 }

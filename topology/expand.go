@@ -19,9 +19,8 @@ const MaxClusterCount = 4096
 // offset applied to every port of the cluster.
 func (l *loader) expand(t *Topology) {
 	off := t.PortOffset
-	if t.Master.At.Has("port") || off != 0 {
-		t.Master.Port = l.offsetPort(t.Master.Port, off, t.Master.At, "port", "master")
-	}
+	// The master always has a port (3005 when none is written), so it always shifts.
+	t.Master.Port = l.shiftPort(t.Master.Port, off, t.Master.At.Of("port"), "master.port")
 	if t.HA != nil {
 		for i := range t.HA.Standbys {
 			s := &t.HA.Standbys[i]
@@ -103,13 +102,17 @@ func (l *loader) offsetPort(port, off int, at Positions, key, path string) int {
 	if !at.Has(key) {
 		return 0
 	}
+	return l.shiftPort(port, off, at.Of(key), path+"."+key)
+}
+
+func (l *loader) shiftPort(port, off int, pos Pos, path string) int {
 	p := port + off
 	if p < 1 || p > 65535 {
 		msg := fmt.Sprintf("port %d is out of range", port)
 		if off != 0 {
 			msg = fmt.Sprintf("port %d shifted by portOffset %d gives %d, which is out of range", port, off, p)
 		}
-		l.errs.add(at.Of(key), path+"."+key, msg, "write a port between 1 and 65535")
+		l.errs.add(pos, path, msg, "write a port between 1 and 65535")
 	}
 	return p
 }
@@ -168,7 +171,7 @@ func (l *loader) crossCheck(t *Topology) {
 		switch {
 		case !dup:
 			addrs[key] = o
-		case first.id == o.id:
+		case first.where == o.where:
 			l.errs.add(pos, path, fmt.Sprintf("%s's port and clientPort are both %d", o.id, port), "give the server's RPC port and client port different numbers")
 		case first.group == o.group && o.group != (Pos{}):
 			l.errs.add(pos, path, fmt.Sprintf("every server of this cluster group gets port %d on %s", port, host), fmt.Sprintf(`write "%d++" so that each server gets its own`, port))

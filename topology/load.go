@@ -164,6 +164,10 @@ func (l *loader) parse(name string, data []byte) *yaml.Node {
 		}
 		return nil
 	}
+	if len(doc.Content) == 0 {
+		l.errs.add(Pos{File: name}, "", "the file is empty", "declare at least servers: (see docs/topology.md)")
+		return nil
+	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case errors.Is(err, io.EOF):
@@ -174,7 +178,7 @@ func (l *loader) parse(name string, data []byte) *yaml.Node {
 		l.errs.add(Pos{File: name, Line: extra.Line, Col: extra.Column}, "", "a second YAML document in the file", "keep one document per file; put overlays in a profile")
 		return nil
 	}
-	normalizeRestart(&doc)
+	normalizeRestart(doc.Content[0])
 	l.src.add(name, data, &doc)
 	if !l.checkAliases(&doc) {
 		return nil
@@ -244,24 +248,53 @@ func (l *loader) syntaxError(name string, err error) {
 	l.errs.add(pos, "", "YAML syntax: "+msg, "check indentation, and that every [ and { is closed")
 }
 
-// normalizeRestart rewrites the shorthand restart: POLICY as restart: {policy: POLICY},
-// so that a profile or defaults: that sets other restart keys merges with it instead
-// of replacing it.
-func normalizeRestart(n *yaml.Node) {
-	if n == nil {
-		return
-	}
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if k.Value == "restart" && v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
+// normalizeRestart rewrites the shorthand restart: POLICY as restart: {policy: POLICY}
+// wherever a restart policy goes (defaults, server types, instances, cluster
+// groups), so that a profile or defaults: that sets other restart keys merges with
+// it instead of replacing it.
+func normalizeRestart(root *yaml.Node) {
+	expand := func(m *yaml.Node) {
+		m = resolve(m)
+		if m == nil || m.Kind != yaml.MappingNode {
+			return
+		}
+		if i := indexOfKey(m, "restart"); i >= 0 {
+			if v := m.Content[i+1]; v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
 				key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "policy", Line: v.Line, Column: v.Column}
-				n.Content[i+1] = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column, Content: []*yaml.Node{key, v}}
+				m.Content[i+1] = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column, Content: []*yaml.Node{key, v}}
 			}
 		}
 	}
-	for _, c := range n.Content {
-		normalizeRestart(c)
+	items := func(n *yaml.Node) []*yaml.Node {
+		switch n = resolve(n); {
+		case n == nil:
+			return nil
+		case n.Kind == yaml.SequenceNode:
+			return n.Content
+		}
+		return []*yaml.Node{n}
+	}
+	child := func(m *yaml.Node, key string) *yaml.Node {
+		if m = resolve(m); m != nil && m.Kind == yaml.MappingNode {
+			if i := indexOfKey(m, key); i >= 0 {
+				return m.Content[i+1]
+			}
+		}
+		return nil
+	}
+	expand(child(root, "defaults"))
+	types := resolve(child(root, "servers"))
+	if types == nil || types.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 1; i < len(types.Content); i += 2 {
+		st := types.Content[i]
+		expand(st)
+		for _, key := range []string{"instances", "cluster"} {
+			for _, item := range items(child(st, key)) {
+				expand(item)
+			}
+		}
 	}
 }
 

@@ -198,3 +198,22 @@ func TestOverlayErrorsPointAtTheirFile(t *testing.T) {
 		t.Errorf("error at %s, want %s (%v)", list[0].Pos, want, list[0])
 	}
 }
+
+func TestEdgesThatLoad(t *testing.T) {
+	top := mustLoad(t, "edges.yaml", `
+portOffset: 100
+x-shared: &shared {zone: eu}
+filters:
+  before: [{name: serial, timeout: 3s}]
+servers:
+  chat:
+    settings: {restart: nightly, <<: *shared}
+    instances: [{id: chat-1, port: 6050}]
+`, testOptions())
+	if top.Master.Port != 3105 {
+		t.Errorf("an unwritten master port shifts too: got %d, want 3105", top.Master.Port)
+	}
+	if s := top.Types.Get("chat").Settings; s["restart"] != "nightly" || s["zone"] != "eu" {
+		t.Errorf("settings: got %v, want restart: nightly kept as written and zone from the anchor", s)
+	}
+}

@@ -25,7 +25,10 @@ type Topology struct {
 	Filters       Filters        `yaml:"filters" json:"filters,omitzero"`
 	Hooks         Hooks          `yaml:"hooks" json:"hooks,omitzero"`
 	Smoke         map[string]any `yaml:"smoke" json:"smoke,omitempty"`
-	Types         ServerTypes    `yaml:"servers" json:"servers"`
+	// Defaults is merged under every server type before decoding (see load.go);
+	// it is named here so that a misspelt "defaults" gets a suggestion.
+	Defaults struct{}    `yaml:"defaults" json:"-"`
+	Types    ServerTypes `yaml:"servers" json:"servers"`
 
 	// File is the absolute path of the topology file; relative paths in it (protos,
 	// commands) are resolved against its folder.

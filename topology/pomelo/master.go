@@ -163,7 +163,13 @@ func (im *importer) adminUsers(f *file) []*yaml.Node {
 		im.fail(sec.pos, `write [{"id": "user-1", "username": "admin", "password": "admin", "level": 1}]`, "want a list of admin users, found %s", sec.describe())
 		return nil
 	}
-	users := []*yaml.Node{} // an empty file means no users, not the default one
+	if len(sec.items) == 0 {
+		// Pomelo with no admin users refuses every admin client; a topology needs
+		// someone who can act, so it falls back to the default user.
+		im.warn(sec.pos, "adminUser.json lists no users: the topology gets the default admin user (admin/admin), which the admin API only serves on loopback; declare master.users before exposing it")
+		return nil
+	}
+	var users []*yaml.Node
 	warned := false
 	for _, item := range sec.items {
 		if item.kind != objectKind {

@@ -84,7 +84,8 @@ ha:
 		{
 			name:     "no admin users",
 			files:    withServers(map[string]string{"adminUser.json": `[]`}),
-			wantYAML: "master:\n  users: []\n",
+			wantYAML: "servers:\n  chat:\n",
+			wantWarn: "adminUser.json:1:1: warning: adminUser.json lists no users: the topology gets the default admin user (admin/admin), which the admin API only serves on loopback; declare master.users before exposing it\n",
 		},
 		{
 			name: "server tokens",
