@@ -34,6 +34,7 @@ Documentation: docs/topology.md (every key, its default, an example).`,
 		newValidateCmd(g),
 		newImportCmd(g),
 		newVersionCmd(),
+		newBenchCmd(),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{c, err}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pomeloctl/pomeloctl/engine/bench"
+)
+
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load a frontend with clients that speak Pomelo's protocol",
+		Long: `Load a frontend with clients that speak Pomelo's protocol, in bounded numbers
+for a bounded time, with a progress line and a table (or -o json) at the end.
+
+Without --addr, bench starts what it measures itself: an echo frontend in this
+process (echo), or in a child process whose memory it reads (idle).`,
+	}
+	cmd.AddCommand(newBenchEchoCmd(), newBenchIdleCmd(), newBenchServeCmd())
+	return cmd
+}
+
+func newBenchEchoCmd() *cobra.Command {
+	cfg := bench.EchoConfig{}
+	var baseline bool
+	var output string
+	cmd := &cobra.Command{
+		Use:   "echo",
+		Short: "Requests/s and latency of an echo route",
+		Example: `  pomeloctl bench echo --clients 100 --inflight 10 --duration 10s --baseline
+  pomeloctl bench echo --addr 127.0.0.1:3050 --route connector.entryHandler.echo -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := checkOutput(output, "table", "json"); err != nil {
+				return usageError{c, err}
+			}
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt)
+			defer stop()
+			if output == "table" {
+				cfg.Progress = c.ErrOrStderr()
+			}
+			if cfg.Addr == "" {
+				srv, err := bench.ServeEcho(ctx, "127.0.0.1:0", quietLogger())
+				if err != nil {
+					return err
+				}
+				defer srv.Close()
+				cfg.Addr, cfg.Route = srv.Addr().String(), bench.EchoRoute
+			}
+			results := []*bench.EchoResult{}
+			res, err := bench.Echo(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			results = append(results, res)
+			if baseline {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					return err
+				}
+				bctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				go func() { _ = bench.ServeBareEcho(bctx, ln) }()
+				bcfg := cfg
+				bcfg.Addr, bcfg.Name, bcfg.TCP = ln.Addr().String(), "bare websocket echo", false
+				bres, err := bench.BareEcho(ctx, bcfg)
+				if err != nil {
+					return err
+				}
+				results = append(results, bres)
+			}
+			return writeEchoResults(c.OutOrStdout(), results, output)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", "", "the frontend's client address host:port (default: an echo frontend started here)")
+	f.BoolVar(&cfg.TCP, "tcp", false, "connect over raw TCP instead of WebSocket")
+	f.IntVar(&cfg.Clients, "clients", 10, "connections")
+	f.IntVar(&cfg.InFlight, "inflight", 1, "requests outstanding on each connection")
+	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to run")
+	f.StringVar(&cfg.Route, "route", bench.EchoRoute, "the route to request")
+	f.IntVar(&cfg.Size, "size", 16, "bytes of payload per request")
+	f.BoolVar(&baseline, "baseline", false, "also measure a bare gorilla/websocket echo the same way, as the ceiling")
+	f.StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func writeEchoResults(w io.Writer, results []*bench.EchoResult, output string) error {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "RUN\tTRANSPORT\tCLIENTS\tIN FLIGHT\tREQ/S\tP50\tP90\tP99\tMAX\tERRORS\t")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t\n", r.Name, r.Transport, r.Clients, r.InFlight, r.PerSecond,
+			round(r.Latency.P50), round(r.Latency.P90), round(r.Latency.P99), round(r.Latency.Max), r.Errors)
+	}
+	if len(results) == 2 && results[1].PerSecond > 0 {
+		fmt.Fprintf(tw, "\nratio to the bare echo: %.2f\n", results[0].PerSecond/results[1].PerSecond)
+	}
+	return tw.Flush()
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d > 10*time.Millisecond:
+		return d.Round(time.Millisecond)
+	case d > 10*time.Microsecond:
+		return d.Round(time.Microsecond)
+	}
+	return d
+}
+
+func newBenchIdleCmd() *cobra.Command {
+	cfg := bench.IdleConfig{}
+	var output string
+	cmd := &cobra.Command{
+		Use:   "idle",
+		Short: "Memory per idle connected client, as the change in the frontend's PSS",
+		Example: `  pomeloctl bench idle --clients 10000
+  pomeloctl bench idle --addr 127.0.0.1:3050 --pid 4242 --clients 5000`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := checkOutput(output, "table", "json"); err != nil {
+				return usageError{c, err}
+			}
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt)
+			defer stop()
+			if output == "table" {
+				cfg.Progress = c.ErrOrStderr()
+			}
+			if cfg.Addr == "" {
+				addr, pid, stopServer, err := startEchoProcess(ctx)
+				if err != nil {
+					return err
+				}
+				defer stopServer()
+				cfg.Addr, cfg.Pid = addr, pid
+			}
+			res, err := bench.Idle(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(c.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "CLIENTS\tCONNECTED\tPSS BEFORE\tPSS AFTER\tPER CLIENT\tCONNECT TIME\t")
+			fmt.Fprintf(tw, "%d\t%d\t%.1f MiB\t%.1f MiB\t%.2f KiB\t%.1fs\t\n", res.Clients, res.Connected,
+				float64(res.PSSBefore)/(1<<20), float64(res.PSSAfter)/(1<<20), res.PerClientKiB, res.DialSeconds)
+			return tw.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", "", "the frontend's client address (default: an echo frontend in a child process)")
+	f.IntVar(&cfg.Pid, "pid", 0, "with --addr: the frontend's process id, whose PSS is read")
+	f.BoolVar(&cfg.TCP, "tcp", false, "connect over raw TCP instead of WebSocket")
+	f.IntVar(&cfg.Clients, "clients", 1000, "connections")
+	f.DurationVar(&cfg.Hold, "hold", 3*time.Second, "how long to hold them before measuring")
+	f.StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+// startEchoProcess runs `pomeloctl bench serve` as a child and waits for its
+// address.
+func startEchoProcess(ctx context.Context) (addr string, pid int, stop func(), err error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	cmd := exec.CommandContext(ctx, self, "bench", "serve", "--addr", "127.0.0.1:0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", 0, nil, fmt.Errorf("start the echo frontend: %w", err)
+	}
+	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	line := make([]byte, 128)
+	n, err := out.Read(line)
+	if err != nil {
+		stop()
+		return "", 0, nil, fmt.Errorf("the echo frontend did not say its address: %w", err)
+	}
+	return strings.TrimSpace(string(line[:n])), cmd.Process.Pid, stop, nil
+}
+
+func newBenchServeCmd() *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:    "serve",
+		Short:  "Run an echo frontend for benchmarks (prints its address, runs until killed)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt)
+			defer stop()
+			srv, err := bench.ServeEcho(ctx, addr, quietLogger())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout(), srv.Addr().String())
+			<-ctx.Done()
+			return srv.Close()
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "host:port to listen on")
+	return cmd
+}
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+

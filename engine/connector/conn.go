@@ -1,0 +1,269 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/pomeloctl/pomeloctl/engine/protocol"
+)
+
+type connState int
+
+const (
+	stHandshake connState = iota // waiting for the client's handshake
+	stWaitAck                    // handshake answered, waiting for its ack
+	stWorking
+)
+
+// conn is one client's connection: its reader runs in serve, its writes go
+// through w.
+type conn struct {
+	srv   *Server
+	t     transport
+	w     *writer
+	sess  *Session
+	state connState // only the reader goroutine touches it
+	log   *slog.Logger
+
+	closeOnce sync.Once
+}
+
+func newConn(srv *Server, t transport) *conn {
+	c := &conn{srv: srv, t: t, w: newWriter(t, srv.cfg.WriteQueue)}
+	c.sess = &Session{srv: srv, c: c}
+	srv.sessions.add(c.sess)
+	c.log = srv.cfg.Logger.With("session", c.sess.id, "remote", t.remoteAddr(), "transport", t.kind())
+	c.w.onError = func(err error) {
+		c.log.Debug("write failed", "err", err)
+		c.close("write failed")
+	}
+	c.w.onDone = func() { c.close("kicked") }
+	return c
+}
+
+// serve reads the client until it goes away or breaks the protocol.
+func (c *conn) serve(ctx context.Context) {
+	_ = c.t.setReadDeadline(time.Now().Add(c.srv.cfg.HandshakeTimeout))
+	err := c.t.readPackets(func(typ protocol.PacketType, body []byte) error {
+		return c.handle(ctx, typ, body)
+	})
+	if errors.Is(err, errKicked) {
+		c.w.waitDrained(writeTimeout) // let the refusal or kick reach the client
+	}
+	defer c.close("connection ended")
+	var ne net.Error
+	switch {
+	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, errKicked):
+	case errors.As(err, &ne) && ne.Timeout():
+		c.log.Info("client dropped: silent past the heartbeat timeout", "state", c.state)
+	case isClosedByPeer(err):
+	default:
+		c.log.Warn("client dropped", "err", err)
+	}
+}
+
+var errKicked = errors.New("kicked")
+
+func (c *conn) handle(ctx context.Context, typ protocol.PacketType, body []byte) error {
+	if c.srv.cfg.Heartbeat > 0 && c.state == stWorking {
+		// Any package shows the client is alive; two intervals of silence drop it.
+		_ = c.t.setReadDeadline(time.Now().Add(2 * c.srv.cfg.Heartbeat))
+	}
+	switch typ {
+	case protocol.Handshake:
+		if c.state != stHandshake {
+			return errors.New("a second handshake")
+		}
+		return c.handshake(ctx, body)
+	case protocol.HandshakeAck:
+		if c.state != stWaitAck {
+			return errors.New("a handshake ack without a handshake")
+		}
+		c.state = stWorking
+		if c.srv.cfg.Heartbeat > 0 {
+			// As Pomelo does, the ack counts as the first heartbeat: answering it
+			// starts the client's own heartbeat timer.
+			_ = c.t.setReadDeadline(time.Now().Add(2 * c.srv.cfg.Heartbeat))
+			return c.send(heartbeatPacket())
+		}
+		_ = c.t.setReadDeadline(time.Time{})
+		return nil
+	case protocol.Heartbeat:
+		if c.state != stWorking || c.srv.cfg.Heartbeat == 0 {
+			return nil
+		}
+		return c.send(heartbeatPacket())
+	case protocol.Data:
+		if c.state != stWorking {
+			return errors.New("data before the handshake completed")
+		}
+		return c.data(ctx, body)
+	case protocol.Kick:
+		return errors.New("a client sent a kick")
+	}
+	return fmt.Errorf("%w: %d", protocol.ErrBadPacketType, typ)
+}
+
+// heartbeatPacket is a heartbeat package: a header with no body.
+func heartbeatPacket() []byte { return []byte{byte(protocol.Heartbeat), 0, 0, 0} }
+
+func (c *conn) handshake(ctx context.Context, body []byte) error {
+	cfg := &c.srv.cfg
+	req, err := protocol.ParseHandshake(body)
+	if err != nil {
+		c.log.Info("handshake refused", "err", err)
+		c.refuse(protocol.CodeBadHandshake)
+		return errKicked
+	}
+	if cfg.CheckClient != nil && !cfg.CheckClient(req.Sys.Type, req.Sys.Version) {
+		c.log.Info("handshake refused: client version", "type", req.Sys.Type, "version", req.Sys.Version)
+		c.refuse(protocol.CodeOldClient)
+		return errKicked
+	}
+	var user json.RawMessage
+	if cfg.Handshake != nil {
+		if user, err = cfg.Handshake(ctx, c.sess, req.User); err != nil {
+			c.log.Info("handshake refused by the user handshake", "err", err)
+			c.refuse(protocol.CodeBadHandshake)
+			return errKicked
+		}
+	}
+	resp := protocol.AppendHandshakeResponse(nil, req, c.srv.handshakeOpts, user)
+	pkt, err := protocol.AppendPacket(nil, protocol.Handshake, resp)
+	if err != nil {
+		return err
+	}
+	c.state = stWaitAck
+	return c.send(pkt)
+}
+
+func (c *conn) refuse(code int) {
+	pkt, _ := protocol.AppendPacket(nil, protocol.Handshake, protocol.HandshakeError(code))
+	c.w.sendLast(pkt)
+}
+
+func (c *conn) data(ctx context.Context, body []byte) error {
+	m, err := protocol.DecodeMessage(body, c.srv.cfg.Dict)
+	if err != nil {
+		return err
+	}
+	switch m.Type {
+	case protocol.Request, protocol.Notify:
+	default:
+		return fmt.Errorf("%w: a client sent a message of type %d", protocol.ErrBadMessage, m.Type)
+	}
+	req := &Request{Route: m.Route, Notify: m.Type == protocol.Notify}
+	if req.Body, err = c.srv.decodeBody(m.Route, m.Body); err != nil {
+		c.log.Info("bad request body", "route", m.Route, "err", err)
+		return c.respond(m, nil, &Error{Code: 500, Msg: err.Error()})
+	}
+	res, err := c.srv.dispatch(ctx, c.sess, req)
+	if req.Notify {
+		if err != nil {
+			c.log.Info("notify failed", "route", m.Route, "err", err)
+		}
+		return nil
+	}
+	return c.respond(m, res, err)
+}
+
+// respond answers request m with a handler's result or error.
+func (c *conn) respond(m protocol.Message, res any, herr error) error {
+	if m.Type != protocol.Request {
+		return nil
+	}
+	var body []byte
+	var err error
+	if herr != nil {
+		body = errorBody(herr)
+	} else if body, err = c.srv.encodeBody(m.Route, res); err != nil {
+		c.log.Warn("cannot encode the response", "route", m.Route, "err", err)
+		body = errorBody(err)
+	}
+	pkt, err := appendDataPacket(&protocol.Message{Type: protocol.Response, ID: m.ID, Body: body}, c.srv.cfg.Dict)
+	if err != nil {
+		return err
+	}
+	return c.send(pkt)
+}
+
+func (c *conn) push(route string, msg any) error {
+	body, err := c.srv.encodeBody(route, msg)
+	if err != nil {
+		return fmt.Errorf("push %s: %w", route, err)
+	}
+	pkt, err := appendDataPacket(&protocol.Message{Type: protocol.Push, Route: route, Body: body}, c.srv.cfg.Dict)
+	if err != nil {
+		return fmt.Errorf("push %s: %w", route, err)
+	}
+	return c.send(pkt)
+}
+
+// send queues a package; a client whose queue is full is kicked.
+func (c *conn) send(pkt []byte) error {
+	err := c.w.send(pkt)
+	if errors.Is(err, errSlowClient) {
+		c.log.Warn("client kicked: it does not read fast enough", "queue", c.srv.cfg.WriteQueue)
+		c.kick("too slow")
+	}
+	return err
+}
+
+func (c *conn) kick(reason string) {
+	pkt, _ := protocol.AppendPacket(nil, protocol.Kick, protocol.KickBody(reason))
+	c.w.sendLast(pkt)
+	// The writer closes the connection once the kick is out; a client that stops
+	// reading gets closed by the write deadline instead.
+}
+
+// close ends the connection and the session, once.
+func (c *conn) close(why string) {
+	c.closeOnce.Do(func() {
+		c.w.close()
+		_ = c.t.close()
+		c.srv.sessions.remove(c.sess)
+		c.srv.conns.Add(-1)
+		hooks, _ := c.sess.markClosed()
+		for _, h := range hooks {
+			c.safely(func() { h(c.sess) })
+		}
+		for _, h := range c.srv.onClose {
+			c.safely(func() { h(c.sess) })
+		}
+		c.log.Debug("session closed", "why", why)
+	})
+}
+
+// safely runs fn, logging instead of crashing the server when it panics.
+func (c *conn) safely(fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic in a session hook", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
+}
+
+// appendDataPacket encodes m into one data package without copying the message.
+func appendDataPacket(m *protocol.Message, dict *protocol.Dictionary) ([]byte, error) {
+	buf := make([]byte, protocol.HeaderLen, protocol.HeaderLen+16+len(m.Route)+len(m.Body))
+	buf, err := protocol.AppendMessage(buf, m, dict)
+	if err != nil {
+		return nil, err
+	}
+	n := len(buf) - protocol.HeaderLen
+	if n > protocol.MaxBodyLen {
+		return nil, fmt.Errorf("%w: a message of %d bytes", protocol.ErrTooLarge, n)
+	}
+	buf[0] = byte(protocol.Data)
+	buf[1], buf[2], buf[3] = byte(n>>16), byte(n>>8), byte(n)
+	return buf, nil
+}

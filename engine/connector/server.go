@@ -1,0 +1,272 @@
+package connector
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pomeloctl/pomeloctl/engine/protocol"
+	"github.com/pomeloctl/pomeloctl/engine/protocol/protobuf"
+)
+
+// Server is a frontend's listener and everything connected to it.
+type Server struct {
+	cfg           Config
+	handlers      map[string]HandlerFunc
+	fallback      HandlerFunc
+	onClose       []func(*Session)
+	sessions      *Sessions
+	handshakeOpts *protocol.HandshakeOptions
+
+	ln       net.Listener
+	httpSrv  *http.Server
+	wsConns  *connListener
+	upgrader websocket.Upgrader
+	conns    atomic.Int64
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// New makes a frontend server; register handlers, then Start it.
+func New(cfg Config) *Server {
+	s := &Server{cfg: cfg.withDefaults(), handlers: map[string]HandlerFunc{}, sessions: newSessions()}
+	s.handshakeOpts = &protocol.HandshakeOptions{Heartbeat: int(s.cfg.Heartbeat / time.Second), Dict: s.cfg.Dict}
+	if s.cfg.useProtobuf() {
+		s.handshakeOpts.Protos = protobuf.HandshakeProtos(s.cfg.ClientProtos, s.cfg.ServerProtos)
+		s.handshakeOpts.ProtoVersion = protobuf.Version(s.cfg.ClientProtos, s.cfg.ServerProtos)
+	}
+	s.upgrader = websocket.Upgrader{
+		// Small buffers: most messages are small, and an idle connection should
+		// cost little. Game clients connect from any origin.
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+		WriteBufferPool: &sync.Pool{},
+		CheckOrigin:     func(*http.Request) bool { return true },
+	}
+	return s
+}
+
+// Handle registers h for route, "handler.method" of this server's type or a full
+// "type.handler.method". Call it before Start.
+func (s *Server) Handle(route string, h HandlerFunc) {
+	if strings.Count(route, ".") == 1 {
+		route = s.cfg.ServerType + "." + route
+	}
+	s.handlers[route] = h
+}
+
+// HandleOther sets what answers routes no handler here serves: other server
+// types' routes, which the cluster forwards. Without it they get an error.
+func (s *Server) HandleOther(h HandlerFunc) { s.fallback = h }
+
+// OnClose runs fn for every session that closes.
+func (s *Server) OnClose(fn func(*Session)) { s.onClose = append(s.onClose, fn) }
+
+// Sessions is the registry of live sessions.
+func (s *Server) Sessions() *Sessions { return s.sessions }
+
+// Routes lists the routes handled here, for the route dictionary.
+func (s *Server) Routes() []string {
+	out := make([]string, 0, len(s.handlers))
+	for r := range s.handlers {
+		out = append(out, r)
+	}
+	return out
+}
+
+// Start listens on the configured address and serves in the background until
+// ctx ends or Close is called.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("frontend %s: listen on %s: %w", s.cfg.ServerID, s.cfg.Addr, err)
+	}
+	s.ln = ln
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	s.wsConns = &connListener{conns: make(chan net.Conn), done: make(chan struct{}), addr: ln.Addr()}
+	s.httpSrv = &http.Server{
+		Handler:           http.HandlerFunc(s.serveWebSocket),
+		ReadHeaderTimeout: s.cfg.HandshakeTimeout,
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			// A connection the HTTP server closes itself (a bad request, a failed
+			// upgrade) leaves the count here; an upgraded one leaves it when its
+			// session closes.
+			if st == http.StateClosed {
+				s.conns.Add(-1)
+			}
+		},
+	}
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); _ = s.httpSrv.Serve(s.wsConns) }()
+	go func() { defer s.wg.Done(); s.accept() }()
+	go func() { <-s.ctx.Done(); s.shutdown() }()
+	s.cfg.Logger.Info("frontend listening", "server", s.cfg.ServerID, "addr", ln.Addr().String(), "ws", s.cfg.WebSocket, "tcp", s.cfg.TCP)
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Close stops accepting, closes every connection and waits for the server's
+// goroutines.
+func (s *Server) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) shutdown() {
+	_ = s.ln.Close()
+	close(s.wsConns.done)
+	_ = s.httpSrv.Close()
+	for _, sess := range s.sessions.all() {
+		sess.c.close("server stopping")
+	}
+}
+
+func (s *Server) accept() {
+	var delay time.Duration
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off rather than spin.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.cfg.Logger.Warn("accept failed", "err", err, "retry", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		if max := s.cfg.MaxConnections; max > 0 && s.conns.Load() >= int64(max) {
+			s.cfg.Logger.Warn("client refused: the frontend is at maxConnections", "max", max, "remote", c.RemoteAddr().String())
+			_ = c.Close()
+			continue
+		}
+		s.conns.Add(1)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.sniff(c)
+		}()
+	}
+}
+
+// sniff tells a WebSocket upgrade (an HTTP GET) from a raw TCP client (whose
+// first byte is a handshake package) by the first byte, as Pomelo's hybrid
+// connector does.
+func (s *Server) sniff(c net.Conn) {
+	_ = c.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	br := bufio.NewReaderSize(c, 1024)
+	first, err := br.Peek(1)
+	switch {
+	case err != nil:
+		s.conns.Add(-1)
+		_ = c.Close()
+		return
+	case first[0] == 'G' && s.cfg.WebSocket:
+		select {
+		case s.wsConns.conns <- &peekedConn{Conn: c, r: br}:
+			// the connection is counted until its WebSocket session closes, or
+			// until the HTTP server drops it (see serveWebSocket)
+		case <-s.ctx.Done():
+			s.conns.Add(-1)
+			_ = c.Close()
+		}
+		return
+	case first[0] == byte(protocol.Handshake) && s.cfg.TCP:
+		t := &tcpTransport{c: c, r: br, max: s.cfg.MaxPackageSize}
+		newConn(s, t).serve(s.ctx)
+		return
+	}
+	s.cfg.Logger.Info("client refused: neither an accepted WebSocket upgrade nor a Pomelo TCP handshake", "remote", c.RemoteAddr().String(), "first byte", first[0])
+	s.conns.Add(-1)
+	_ = c.Close()
+}
+
+func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered with the HTTP error
+	}
+	ws.SetReadLimit(int64(s.cfg.MaxPackageSize + protocol.HeaderLen))
+	t := &wsTransport{c: ws, max: s.cfg.MaxPackageSize}
+	s.wg.Add(1)
+	defer s.wg.Done()
+	newConn(s, t).serve(s.ctx)
+}
+
+// dispatch runs the handler of req's route, turning a panic into an error.
+func (s *Server) dispatch(ctx context.Context, sess *Session, req *Request) (res any, err error) {
+	h, ok := s.handlers[req.Route]
+	if !ok {
+		h = s.fallback
+	}
+	if h == nil {
+		return nil, &Error{Code: 404, Msg: fmt.Sprintf("no handler for route %q on %s", req.Route, s.cfg.ServerID)}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			sess.c.log.Error("handler panicked", "route", req.Route, "panic", r, "stack", string(debug.Stack()))
+			res, err = nil, &Error{Code: 500, Msg: "internal error in " + req.Route}
+		}
+	}()
+	return h(ctx, sess, req)
+}
+
+// decodeBody turns a request body into JSON: protobuf when the route has a client
+// proto and protobuf is on, JSON as it is otherwise.
+func (s *Server) decodeBody(route string, body []byte) (json.RawMessage, error) {
+	if s.cfg.ClientProtos.Has(route) {
+		m, err := s.cfg.ClientProtos.Decode(route, body)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(m)
+	}
+	if len(body) == 0 {
+		return nil, nil
+	}
+	if !json.Valid(body) {
+		return nil, errors.New("the body is not JSON")
+	}
+	return body, nil
+}
+
+// encodeBody turns a result into a response or push body.
+func (s *Server) encodeBody(route string, v any) ([]byte, error) {
+	if route != "" && s.cfg.ServerProtos.Has(route) {
+		return s.cfg.ServerProtos.Encode(route, v)
+	}
+	switch b := v.(type) {
+	case nil:
+		return []byte("{}"), nil
+	case json.RawMessage:
+		return b, nil
+	case []byte:
+		return b, nil
+	}
+	return json.Marshal(v)
+}
+
+// isClosedByPeer reports the errors a client's abrupt departure gives.
+func isClosedByPeer(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived, websocket.CloseAbnormalClosure)
+}

@@ -1,0 +1,153 @@
+package connector
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pomeloctl/pomeloctl/engine/protocol"
+)
+
+// transport is one client connection, WebSocket or raw TCP, seen as a stream of
+// Pomelo packages.
+type transport interface {
+	// readPackets calls fn for each package until reading fails or fn returns an
+	// error. The body is only valid during the call.
+	readPackets(fn func(protocol.PacketType, []byte) error) error
+	// write writes whole packages; only the connection's writer calls it.
+	write(b []byte) error
+	setReadDeadline(t time.Time) error
+	close() error
+	remoteAddr() string
+	kind() string
+}
+
+// writeTimeout bounds one write, so that a client that stops reading cannot hold
+// a writer goroutine for ever.
+const writeTimeout = 10 * time.Second
+
+type tcpTransport struct {
+	c   net.Conn
+	r   *bufio.Reader
+	max int
+}
+
+func (t *tcpTransport) readPackets(fn func(protocol.PacketType, []byte) error) error {
+	pr := protocol.NewPacketReader(t.r, t.max)
+	for {
+		typ, body, err := pr.Next()
+		if err != nil {
+			return err
+		}
+		if err := fn(typ, body); err != nil {
+			return err
+		}
+	}
+}
+
+func (t *tcpTransport) write(b []byte) error {
+	if err := t.c.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		return err
+	}
+	_, err := t.c.Write(b)
+	return err
+}
+
+func (t *tcpTransport) setReadDeadline(d time.Time) error { return t.c.SetReadDeadline(d) }
+func (t *tcpTransport) close() error                      { return t.c.Close() }
+func (t *tcpTransport) remoteAddr() string                { return t.c.RemoteAddr().String() }
+func (t *tcpTransport) kind() string                      { return "tcp" }
+
+type wsTransport struct {
+	c   *websocket.Conn
+	max int
+	buf []byte
+}
+
+func (t *wsTransport) readPackets(fn func(protocol.PacketType, []byte) error) error {
+	for {
+		mt, r, err := t.c.NextReader()
+		if err != nil {
+			return err
+		}
+		if mt != websocket.BinaryMessage {
+			return fmt.Errorf("a WebSocket text message: Pomelo clients send binary packages")
+		}
+		t.buf, err = readAll(r, t.buf[:0])
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				return fmt.Errorf("%w: a WebSocket message over %d bytes", protocol.ErrTooLarge, t.max)
+			}
+			return err
+		}
+		if err := protocol.SplitPackets(t.buf, t.max, fn); err != nil {
+			return err
+		}
+		if cap(t.buf) > 64<<10 {
+			t.buf = nil // do not pin one large message's buffer on an idle connection
+		}
+	}
+}
+
+// readAll is io.ReadAll into a reused buffer.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+func (t *wsTransport) write(b []byte) error {
+	if err := t.c.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		return err
+	}
+	return t.c.WriteMessage(websocket.BinaryMessage, b)
+}
+
+func (t *wsTransport) setReadDeadline(d time.Time) error { return t.c.SetReadDeadline(d) }
+func (t *wsTransport) close() error                      { return t.c.Close() }
+func (t *wsTransport) remoteAddr() string                { return t.c.RemoteAddr().String() }
+func (t *wsTransport) kind() string                      { return "ws" }
+
+// peekedConn is a connection whose first bytes were read to tell WebSocket from
+// TCP: reads go through the buffer that holds them.
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// connListener hands connections already accepted (and sniffed as HTTP) to an
+// http.Server, which needs a net.Listener.
+type connListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	addr  net.Addr
+}
+
+func (l *connListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *connListener) Close() error   { return nil } // the Server closes done
+func (l *connListener) Addr() net.Addr { return l.addr }

@@ -1,0 +1,130 @@
+package connector
+
+import (
+	"errors"
+	"sync"
+	"time"
+)
+
+var (
+	errSlowClient = errors.New("the client does not read fast enough: its write queue is full")
+	errClosed     = errors.New("the connection is closed")
+)
+
+// writer is a connection's bounded write queue. Whoever queues the first package
+// of a burst starts a goroutine that writes everything queued by then in one
+// call, and goes on until the queue is empty: idle connections hold no writer
+// goroutine, and busy ones write in batches.
+type writer struct {
+	t   transport
+	max int
+
+	mu      sync.Mutex
+	queue   [][]byte
+	spare   [][]byte
+	running bool
+	closed  bool
+	closing bool          // close once the queue is written (after a kick)
+	drained chan struct{} // closed when a closing writer has written its queue
+
+	onError func(error) // called once, from the writing goroutine, when a write fails
+	onDone  func()      // called when the writer closes the transport itself
+}
+
+func newWriter(t transport, max int) *writer { return &writer{t: t, max: max} }
+
+// send queues one encoded package (the writer keeps the slice). It never blocks.
+func (w *writer) send(p []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.closed || w.closing:
+		return errClosed
+	case len(w.queue) >= w.max:
+		return errSlowClient
+	}
+	w.queue = append(w.queue, p)
+	if !w.running {
+		w.running = true
+		go w.run()
+	}
+	return nil
+}
+
+// sendLast queues a final package (a kick, a handshake refusal) and closes the
+// transport once everything queued before it is written.
+func (w *writer) sendLast(p []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || w.closing {
+		return
+	}
+	w.queue = append(w.queue, p) // a kick goes out even past the limit
+	w.closing = true
+	w.drained = make(chan struct{})
+	if !w.running {
+		w.running = true
+		go w.run()
+	}
+}
+
+// waitDrained waits, at most d, for a final package queued by sendLast to be
+// written.
+func (w *writer) waitDrained(d time.Duration) {
+	w.mu.Lock()
+	ch := w.drained
+	w.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	select {
+	case <-ch:
+	case <-time.After(d):
+	}
+}
+
+// close stops writing; what is still queued is dropped.
+func (w *writer) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.queue = nil
+	w.mu.Unlock()
+}
+
+func (w *writer) run() {
+	var buf []byte
+	for {
+		w.mu.Lock()
+		if len(w.queue) == 0 || w.closed {
+			w.running = false
+			closing := w.closing && !w.closed
+			w.mu.Unlock()
+			if closing {
+				close(w.drained)
+				if w.onDone != nil {
+					w.onDone()
+				}
+			}
+			return
+		}
+		batch := w.queue
+		w.queue, w.spare = w.spare[:0], batch
+		w.mu.Unlock()
+
+		buf = buf[:0]
+		for _, p := range batch {
+			buf = append(buf, p...)
+		}
+		clear(batch) // let the packages be collected
+		if err := w.t.write(buf); err != nil {
+			w.close()
+			if w.onError != nil {
+				w.onError(err)
+			}
+			return
+		}
+		if cap(buf) > 64<<10 {
+			buf = nil // do not pin a burst's buffer on an idle connection
+		}
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !race
+
+package protocol
+
+// raceEnabled skips allocation counts, which the race detector inflates.
+const raceEnabled = false
