@@ -230,4 +230,3 @@ func newBenchServeCmd() *cobra.Command {
 func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
-
