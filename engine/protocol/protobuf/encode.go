@@ -141,7 +141,7 @@ func usable(f *field) *fieldError {
 	return nil
 }
 
-// value writes one value of f's type (one element, for a repeated field).
+// encodeValue writes one value of f's type (one element, for a repeated field).
 func encodeValue(dst []byte, f *field, v any, depth int) ([]byte, *fieldError) {
 	switch f.kind {
 	case kindString:

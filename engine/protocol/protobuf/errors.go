@@ -24,11 +24,13 @@ type pathSeg struct {
 	index int
 }
 
+// at records, on the way out, that the failure is inside field name.
 func (e *fieldError) at(name string) *fieldError {
 	e.path = append(e.path, pathSeg{name: name, index: -1})
 	return e
 }
 
+// elem records, on the way out, that the failure is in element i.
 func (e *fieldError) elem(i int) *fieldError {
 	e.path = append(e.path, pathSeg{index: i})
 	return e

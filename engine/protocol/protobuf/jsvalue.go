@@ -144,16 +144,30 @@ func parseJS(data []byte) (jsValue, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	v, err := readJS(dec, 0)
-	if err != nil {
-		return jsValue{}, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		if err == nil {
-			return jsValue{}, errors.New("unexpected data after the top-level value")
+	if err == nil {
+		if _, err = dec.Token(); err == nil {
+			err = errors.New("unexpected data after the top-level value")
+		} else if err == io.EOF {
+			return v, nil
 		}
-		return jsValue{}, err
 	}
-	return v, nil
+	off := dec.InputOffset()
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		off = syn.Offset
+	}
+	line, col := position(data, off)
+	return jsValue{}, fmt.Errorf("line %d, column %d: %w", line, col, err)
+}
+
+// position turns a byte offset into a 1-based line and column (in bytes),
+// for an operator looking for the mistake in an editor.
+func position(data []byte, off int64) (line, col int) {
+	off = min(max(off, 0), int64(len(data)))
+	before := data[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = len(before) - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	return line, col
 }
 
 func readJS(dec *json.Decoder, depth int) (jsValue, error) {

@@ -11,7 +11,13 @@ import (
 // pomelo-protobuf's parser does, including what it silently skips: keys that
 // are not "message Name" or "required|optional|repeated type name", and a
 // field whose tag an earlier field already took. It returns an error only
-// for bytes that are not JSON or not an object of objects.
+// for bytes that are not JSON (or nest more than 1000 levels deep) or not an
+// object of objects.
+//
+// The file is read as Node's require reads it: a byte order mark is dropped
+// and invalid UTF-8 is replaced as Node replaces it. One difference remains:
+// a lone UTF-16 surrogate escape such as "\ud800" becomes U+FFFD here,
+// where JavaScript keeps it.
 func Parse(data []byte) (*Protos, error) {
 	doc, err := parseJS(data)
 	if err != nil {
