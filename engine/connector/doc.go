@@ -4,8 +4,10 @@
 // Pomelo's protocol, keeps a Session per client, and dispatches requests and
 // notifies to handlers.
 //
-// Each connection has one reader goroutine and one writer goroutine. Writes go
-// through a bounded queue that the writer drains in batches, so that many small
-// pushes become one system call, and a client that cannot keep up is kicked
-// rather than allowed to grow the server's memory without limit.
+// Each connection has one reader goroutine; a writer goroutine runs only while
+// there is something to write. Writes go through a bounded queue that the writer
+// drains in batches (one system call per batch over TCP; over WebSocket one
+// message per package, since Pomelo's browser client decodes only the first
+// package of a message), and a client that cannot keep up is kicked rather than
+// allowed to grow the server's memory without limit.
 package connector

@@ -19,8 +19,9 @@ type transport interface {
 	// readPackets calls fn for each package until reading fails or fn returns an
 	// error. The body is only valid during the call.
 	readPackets(fn func(protocol.PacketType, []byte) error) error
-	// write writes whole packages; only the connection's writer calls it.
-	write(b []byte) error
+	// write writes whole packages, in one system call where the transport
+	// allows it; only the connection's writer calls it.
+	write(packages [][]byte) error
 	setReadDeadline(t time.Time) error
 	close() error
 	remoteAddr() string
@@ -35,6 +36,7 @@ type tcpTransport struct {
 	c   net.Conn
 	r   *bufio.Reader
 	max int
+	buf []byte // the writer's batch, reused
 }
 
 func (t *tcpTransport) readPackets(fn func(protocol.PacketType, []byte) error) error {
@@ -50,11 +52,18 @@ func (t *tcpTransport) readPackets(fn func(protocol.PacketType, []byte) error) e
 	}
 }
 
-func (t *tcpTransport) write(b []byte) error {
+func (t *tcpTransport) write(packages [][]byte) error {
 	if err := t.c.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
 		return err
 	}
-	_, err := t.c.Write(b)
+	t.buf = t.buf[:0]
+	for _, p := range packages {
+		t.buf = append(t.buf, p...)
+	}
+	_, err := t.c.Write(t.buf)
+	if cap(t.buf) > 64<<10 {
+		t.buf = nil // do not pin a burst's buffer on an idle connection
+	}
 	return err
 }
 
@@ -111,11 +120,18 @@ func readAll(r io.Reader, buf []byte) ([]byte, error) {
 	}
 }
 
-func (t *wsTransport) write(b []byte) error {
+// write sends each package as a WebSocket message of its own: Pomelo's browser
+// client decodes only the first package of a message.
+func (t *wsTransport) write(packages [][]byte) error {
 	if err := t.c.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
 		return err
 	}
-	return t.c.WriteMessage(websocket.BinaryMessage, b)
+	for _, p := range packages {
+		if err := t.c.WriteMessage(websocket.BinaryMessage, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *wsTransport) setReadDeadline(d time.Time) error { return t.c.SetReadDeadline(d) }

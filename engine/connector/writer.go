@@ -92,7 +92,6 @@ func (w *writer) close() {
 }
 
 func (w *writer) run() {
-	var buf []byte
 	for {
 		w.mu.Lock()
 		if len(w.queue) == 0 || w.closed {
@@ -111,20 +110,14 @@ func (w *writer) run() {
 		w.queue, w.spare = w.spare[:0], batch
 		w.mu.Unlock()
 
-		buf = buf[:0]
-		for _, p := range batch {
-			buf = append(buf, p...)
-		}
+		err := w.t.write(batch)
 		clear(batch) // let the packages be collected
-		if err := w.t.write(buf); err != nil {
+		if err != nil {
 			w.close()
 			if w.onError != nil {
 				w.onError(err)
 			}
 			return
-		}
-		if cap(buf) > 64<<10 {
-			buf = nil // do not pin a burst's buffer on an idle connection
 		}
 	}
 }
