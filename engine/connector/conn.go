@@ -55,13 +55,12 @@ func (c *conn) serve(ctx context.Context) {
 	err := c.t.readPackets(func(typ protocol.PacketType, body []byte) error {
 		return c.handle(ctx, typ, body)
 	})
-	if errors.Is(err, errKicked) {
-		c.w.waitDrained(writeTimeout) // let the refusal or kick reach the client
-	}
+	// A refusal or kick queued by now goes out before the connection closes.
+	c.w.waitDrained(writeTimeout)
 	defer c.close("connection ended")
 	var ne net.Error
 	switch {
-	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, errKicked):
+	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, errKicked), errors.Is(err, errClosed):
 	case errors.As(err, &ne) && ne.Timeout():
 		c.log.Info("client dropped: silent past the heartbeat timeout", "state", c.state)
 	case isClosedByPeer(err):
@@ -188,7 +187,7 @@ func (c *conn) respond(m protocol.Message, res any, herr error) error {
 		c.log.Warn("cannot encode the response", "route", m.Route, "err", err)
 		body = errorBody(err)
 	}
-	pkt, err := appendDataPacket(&protocol.Message{Type: protocol.Response, ID: m.ID, Body: body}, c.srv.cfg.Dict)
+	pkt, err := appendDataPacket(&protocol.Message{Type: protocol.Response, ID: m.ID, RawID: m.RawID, Body: body}, c.srv.cfg.Dict)
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,13 @@ type Message struct {
 	ID    uint64 // request and response only
 	Route string // request, notify and push; empty for a response
 	Body  []byte
+	// RawID is the id as the client wrote it (DecodeMessage sets it; it aliases
+	// the input). A response that carries it echoes those bytes instead of
+	// encoding ID: Pomelo's browser build (pomelo@2.2.7's build.js) writes ids
+	// high 7 bits first, where pomelo-protocol and other clients write them low
+	// bits first, so id 128 arrives as 81 00. Echoing the bytes answers both
+	// kinds of client with the id they sent.
+	RawID []byte
 }
 
 var (
@@ -116,7 +123,10 @@ func AppendMessage(dst []byte, m *Message, dict RouteCodes) ([]byte, error) {
 	// One growth up front keeps encoding to at most one allocation.
 	dst = slices.Grow(dst, 1+MaxVarintLen+1+len(m.Route)+len(m.Body))
 	dst = append(dst, flag)
-	if t.hasID() {
+	switch {
+	case t.hasID() && len(m.RawID) > 0:
+		dst = append(dst, m.RawID...)
+	case t.hasID():
 		dst = AppendVarint(dst, m.ID)
 	}
 	if t.hasRoute() {
@@ -156,11 +166,11 @@ func DecodeMessage(b []byte, dict RouteCodes) (Message, error) {
 	}
 	off := 1
 	if m.Type.hasID() {
-		id, n, err := ReadVarint(b[off:])
+		id, n, err := readID(b[off:])
 		if err != nil {
 			return Message{}, fmt.Errorf("%w: %s id: %w", ErrBadMessage, m.Type, err)
 		}
-		m.ID = id
+		m.ID, m.RawID = id, b[off:off+n:off+n]
 		off += n
 	}
 	switch {
@@ -212,4 +222,26 @@ func internRoute(raw []byte, dict RouteCodes) string {
 		}
 	}
 	return string(raw)
+}
+
+// readID reads a message id as pomelo-protocol does, low 7 bits first. Unlike
+// ReadVarint it takes a trailing zero byte: that is how the browser build writes
+// ids that are multiples of 128 (see Message.RawID), and the response echoes the
+// bytes anyway.
+func readID(b []byte) (uint64, int, error) {
+	var v uint64
+	for i := 0; i < len(b) && i < MaxVarintLen; i++ {
+		c := b[i]
+		if i == MaxVarintLen-1 && c > 1 {
+			return 0, 0, errVarintOverlong
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			return v, i + 1, nil
+		}
+	}
+	if len(b) >= MaxVarintLen {
+		return 0, 0, errVarintOverlong
+	}
+	return 0, 0, errVarintTruncated
 }

@@ -55,6 +55,10 @@ func TestMessageGolden(t *testing.T) {
 			t.Errorf("%s: DecodeMessage(% x): %v", tt.name, tt.want, err)
 			continue
 		}
+		if want := AppendVarint(nil, tt.m.ID); tt.m.Type.hasID() && !bytes.Equal(dec.RawID, want) {
+			t.Errorf("%s: DecodeMessage(% x).RawID = % x, want % x", tt.name, tt.want, dec.RawID, want)
+		}
+		dec.RawID = nil
 		if fmt.Sprint(dec) != fmt.Sprint(tt.m) {
 			t.Errorf("%s: DecodeMessage(% x) = %+v, want %+v", tt.name, tt.want, dec, tt.m)
 		}
@@ -113,7 +117,6 @@ func TestDecodeMessageErrors(t *testing.T) {
 		{"request without id", hx("00"), dict, "truncated"},
 		{"request id truncated", hx("00 80"), dict, "truncated"},
 		{"response id truncated", hx("04 ff ff"), dict, "truncated"},
-		{"id padded", hx("00 80 00 01 61"), dict, "overlong"},
 		{"id over 64 bits", hx("04 ff ff ff ff ff ff ff ff ff 02"), dict, "overlong"},
 		{"id 11 bytes", hx("04 80 80 80 80 80 80 80 80 80 80 01"), dict, "overlong"},
 		{"request without route length", hx("00 01"), dict, "before its route length"},
@@ -220,6 +223,28 @@ func TestTypeStrings(t *testing.T) {
 	} {
 		if tt.got != tt.want {
 			t.Errorf("String() = %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+// TestBrowserBuildIDs follows ids as pomelo@2.2.7's build.js writes them, high 7
+// bits first (128 is 81 00): the id reads as pomelo-protocol reads it, and the
+// response echoes the client's own bytes, so that the client finds its callback.
+func TestBrowserBuildIDs(t *testing.T) {
+	for _, tc := range []struct {
+		raw    string
+		readAs uint64
+	}{{"81 00", 1}, {"81 01", 129}, {"82 00", 2}, {"81 80 00", 1}} {
+		req := append(hx("00"), hx(tc.raw)...)
+		req = append(req, 1, 'a')
+		m, err := DecodeMessage(req, nil)
+		if err != nil || m.ID != tc.readAs || !bytes.Equal(m.RawID, hx(tc.raw)) {
+			t.Errorf("DecodeMessage(% x) = id %d raw % x (%v), want id %d raw %s", req, m.ID, m.RawID, err, tc.readAs, tc.raw)
+			continue
+		}
+		resp, err := AppendMessage(nil, &Message{Type: Response, ID: m.ID, RawID: m.RawID, Body: []byte("{}")}, nil)
+		if want := append(append(hx("04"), hx(tc.raw)...), "{}"...); err != nil || !bytes.Equal(resp, want) {
+			t.Errorf("response to % x: got % x (%v), want % x", req, resp, err, want)
 		}
 	}
 }
