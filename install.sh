@@ -6,7 +6,8 @@
 #   ./install.sh --deps   also install ZooKeeper and Redis from the OS packages when
 #                         missing (needed only for master HA and global channels)
 #   ./install.sh --test   run every test: format, vet, staticcheck, the Go tests
-#                         (with the race detector) and the fuzz targets' seed corpora
+#                         (with the race detector) and the fuzz targets' seed corpora;
+#                         installs Node and npm when missing, for the interop tests
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -58,6 +59,8 @@ deps() {
 
 run_tests() {
   need_go
+  # The interop tests run NetEase's own Pomelo clients (from npm) under Node.
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_install nodejs npm
   say "gofmt"
   local unformatted
   unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
