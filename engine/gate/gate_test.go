@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
+	"github.com/pomeloctl/pomeloctl/topology"
 )
 
 func TestQueryEntry(t *testing.T) {
@@ -37,5 +38,18 @@ func TestQueryEntry(t *testing.T) {
 	res, _ := h(context.Background(), nil, &connector.Request{Route: Route, Body: json.RawMessage(`{"uid":"alice"}`)})
 	if got, _ := json.Marshal(res); string(got) != `{"code":500}` {
 		t.Errorf("no connectors: got %s, want {\"code\":500}", got)
+	}
+}
+
+func TestEntriesOfTheChatExample(t *testing.T) {
+	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := Handler(func() []Entry { return EntriesOf(top.Types.Get("connector").Servers) })
+	// crc32("alice") mod 3 = 2: connector-server-3 on 3052
+	res, _ := h(context.Background(), nil, &connector.Request{Route: Route, Body: json.RawMessage(`{"uid":"alice"}`)})
+	if got, _ := json.Marshal(res); string(got) != `{"code":200,"host":"127.0.0.1","port":3052}` {
+		t.Errorf("queryEntry alice on the chat example: got %s", got)
 	}
 }
