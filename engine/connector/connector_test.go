@@ -183,6 +183,8 @@ func TestBadInput(t *testing.T) {
 		{"unknown package type", []byte{9, 0, 0, 0}, ""},
 		{"data before handshake", packet(protocol.Data, []byte{0, 1, 'a'}), ""},
 		{"neither WebSocket nor Pomelo", []byte("PING\r\n"), ""},
+		{"an HTTP GET that is no upgrade", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "HTTP/1.1 400 Bad Request"},
+		{"a GET that is not HTTP", []byte("GARBAGE\r\n\r\n"), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := rawDial(t, s)
@@ -202,7 +204,7 @@ func TestBadInput(t *testing.T) {
 	if got := request(t, healthy, "connector.entryHandler.echo", `"still here"`); got != `"still here"` {
 		t.Errorf("a healthy client after the bad ones: got %s", got)
 	}
-	for _, want := range []string{"handshake refused", "client dropped", "neither an accepted WebSocket upgrade nor a Pomelo TCP handshake"} {
+	for _, want := range []string{"handshake refused", "client dropped", "neither an accepted WebSocket upgrade nor a Pomelo TCP handshake", "WebSocket upgrade failed", "not an HTTP request"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("no log line with %q:\n%s", want, logs)
 		}

@@ -31,8 +31,6 @@ type Server struct {
 	handshakeOpts *protocol.HandshakeOptions
 
 	ln       net.Listener
-	httpSrv  *http.Server
-	wsConns  *connListener
 	upgrader websocket.Upgrader
 	conns    atomic.Int64
 	ctx      context.Context
@@ -49,9 +47,11 @@ func New(cfg Config) *Server {
 		s.handshakeOpts.ProtoVersion = protobuf.Version(s.cfg.ClientProtos, s.cfg.ServerProtos)
 	}
 	s.upgrader = websocket.Upgrader{
-		// Small buffers: most messages are small, and an idle connection should
-		// cost little. Game clients connect from any origin.
-		ReadBufferSize:  1024,
+		// The sniffing reader becomes the WebSocket's reader (ReadBufferSize 0
+		// reuses it) and write buffers are pooled: an idle connection holds
+		// neither more than 1 KiB to read nor anything to write. Game clients
+		// connect from any origin.
+		ReadBufferSize:  0,
 		WriteBufferSize: 1024,
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     func(*http.Request) bool { return true },
@@ -96,21 +96,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.ln = ln
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	s.wsConns = &connListener{conns: make(chan net.Conn), done: make(chan struct{}), addr: ln.Addr()}
-	s.httpSrv = &http.Server{
-		Handler:           http.HandlerFunc(s.serveWebSocket),
-		ReadHeaderTimeout: s.cfg.HandshakeTimeout,
-		ConnState: func(_ net.Conn, st http.ConnState) {
-			// A connection the HTTP server closes itself (a bad request, a failed
-			// upgrade) leaves the count here; an upgraded one leaves it when its
-			// session closes.
-			if st == http.StateClosed {
-				s.conns.Add(-1)
-			}
-		},
-	}
-	s.wg.Add(2)
-	go func() { defer s.wg.Done(); _ = s.httpSrv.Serve(s.wsConns) }()
+	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.accept() }()
 	go func() { <-s.ctx.Done(); s.shutdown() }()
 	s.cfg.Logger.Info("frontend listening", "server", s.cfg.ServerID, "addr", ln.Addr().String(), "ws", s.cfg.WebSocket, "tcp", s.cfg.TCP)
@@ -132,8 +118,6 @@ func (s *Server) Close() error {
 
 func (s *Server) shutdown() {
 	_ = s.ln.Close()
-	close(s.wsConns.done)
-	_ = s.httpSrv.Close()
 	for _, sess := range s.sessions.all() {
 		sess.c.close("server stopping")
 	}
@@ -181,14 +165,12 @@ func (s *Server) sniff(c net.Conn) {
 		_ = c.Close()
 		return
 	case first[0] == 'G' && s.cfg.WebSocket:
-		select {
-		case s.wsConns.conns <- &peekedConn{Conn: c, r: br}:
-			// the connection is counted until its WebSocket session closes, or
-			// until the HTTP server drops it (see serveWebSocket)
-		case <-s.ctx.Done():
-			s.conns.Add(-1)
-			_ = c.Close()
+		if ws := s.upgrade(c, br); ws != nil {
+			newConn(s, ws).serve(s.ctx)
+			return
 		}
+		s.conns.Add(-1)
+		_ = c.Close()
 		return
 	case first[0] == byte(protocol.Handshake) && s.cfg.TCP:
 		t := &tcpTransport{c: c, r: br, max: s.cfg.MaxPackageSize}
@@ -200,16 +182,23 @@ func (s *Server) sniff(c net.Conn) {
 	_ = c.Close()
 }
 
-func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+// upgrade reads a WebSocket upgrade request from the sniffed connection and
+// answers it. It does without net/http's server: an idle client then costs only
+// what the WebSocket itself needs, not an HTTP connection's state and buffers.
+func (s *Server) upgrade(c net.Conn, br *bufio.Reader) *wsTransport {
+	req, err := http.ReadRequest(br)
 	if err != nil {
-		return // the upgrader has answered with the HTTP error
+		s.cfg.Logger.Info("client refused: not an HTTP request", "remote", c.RemoteAddr().String(), "err", err)
+		return nil
+	}
+	w := &upgradeWriter{conn: c, header: http.Header{}, brw: bufio.NewReadWriter(br, bufio.NewWriterSize(c, 64))}
+	ws, err := s.upgrader.Upgrade(w, req, nil)
+	if err != nil {
+		s.cfg.Logger.Info("client refused: WebSocket upgrade failed", "remote", c.RemoteAddr().String(), "err", err)
+		return nil
 	}
 	ws.SetReadLimit(int64(s.cfg.MaxPackageSize + protocol.HeaderLen))
-	t := &wsTransport{c: ws, max: s.cfg.MaxPackageSize}
-	s.wg.Add(1)
-	defer s.wg.Done()
-	newConn(s, t).serve(s.ctx)
+	return &wsTransport{c: ws, max: s.cfg.MaxPackageSize}
 }
 
 // dispatch runs the handler of req's route, turning a panic into an error.

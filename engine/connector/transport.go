@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -139,31 +140,33 @@ func (t *wsTransport) close() error                      { return t.c.Close() }
 func (t *wsTransport) remoteAddr() string                { return t.c.RemoteAddr().String() }
 func (t *wsTransport) kind() string                      { return "ws" }
 
-// peekedConn is a connection whose first bytes were read to tell WebSocket from
-// TCP: reads go through the buffer that holds them.
-type peekedConn struct {
-	net.Conn
-	r *bufio.Reader
+// upgradeWriter is the http.ResponseWriter the WebSocket upgrader needs, over a
+// connection no net/http server owns: it hands the connection over (Hijack), or
+// writes the upgrader's HTTP error response.
+type upgradeWriter struct {
+	conn        net.Conn
+	brw         *bufio.ReadWriter
+	header      http.Header
+	wroteHeader bool
 }
 
-func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (w *upgradeWriter) Header() http.Header { return w.header }
 
-// connListener hands connections already accepted (and sniffed as HTTP) to an
-// http.Server, which needs a net.Listener.
-type connListener struct {
-	conns chan net.Conn
-	done  chan struct{}
-	addr  net.Addr
-}
-
-func (l *connListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
+func (w *upgradeWriter) WriteHeader(code int) {
+	if w.wroteHeader {
+		return
 	}
+	w.wroteHeader = true
+	_ = w.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	fmt.Fprintf(w.conn, "HTTP/1.1 %d %s\r\n", code, http.StatusText(code))
+	w.header.Set("Connection", "close")
+	_ = w.header.Write(w.conn)
+	_, _ = io.WriteString(w.conn, "\r\n")
 }
 
-func (l *connListener) Close() error   { return nil } // the Server closes done
-func (l *connListener) Addr() net.Addr { return l.addr }
+func (w *upgradeWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.conn.Write(b)
+}
+
+func (w *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.conn, w.brw, nil }
