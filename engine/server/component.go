@@ -1,0 +1,97 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Component is a part of a server process with a life of its own.
+type Component interface {
+	// Name says what the component is in logs and errors.
+	Name() string
+	// Start brings the component up; it returns once the component serves, and
+	// leaves nothing running when it fails.
+	Start(ctx context.Context) error
+	// Stop brings it down, within ctx's deadline.
+	Stop(ctx context.Context) error
+}
+
+// Hooks run at points of a server's life, as Pomelo's afterStart and beforeStop.
+// A failing AfterStart stops the server; a failing BeforeStop is logged and the
+// stop goes on.
+type Hooks struct {
+	AfterStart []func(ctx context.Context) error
+	BeforeStop []func(ctx context.Context) error
+}
+
+// Components starts, runs and stops a process's components.
+type Components struct {
+	list    []Component
+	started []Component
+	hooks   Hooks
+	log     *slog.Logger
+}
+
+// NewComponents returns the components of one process, in start order.
+func NewComponents(log *slog.Logger, hooks Hooks, list ...Component) *Components {
+	return &Components{list: list, hooks: hooks, log: log}
+}
+
+// Start starts every component in order, then runs the afterStart hooks. When
+// one fails, those already started are stopped in reverse order and the error
+// names the one that failed.
+func (cs *Components) Start(ctx context.Context) error {
+	for _, c := range cs.list {
+		t0 := time.Now()
+		if err := c.Start(ctx); err != nil {
+			err = fmt.Errorf("start %s: %w", c.Name(), err)
+			cs.rollback(err)
+			return err
+		}
+		cs.started = append(cs.started, c)
+		cs.log.Debug("component started", "component", c.Name(), "took", time.Since(t0))
+	}
+	for i, h := range cs.hooks.AfterStart {
+		if err := h(ctx); err != nil {
+			err = fmt.Errorf("afterStart hook %d: %w", i+1, err)
+			cs.rollback(err)
+			return err
+		}
+	}
+	return nil
+}
+
+func (cs *Components) rollback(cause error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cs.stopStarted(ctx); err != nil {
+		cs.log.Error("rolling back a failed start left errors", "cause", cause, "err", err)
+	}
+}
+
+// Stop runs the beforeStop hooks, then stops the started components in reverse
+// order, each within ctx. Every component is asked to stop even when another
+// fails; the errors are joined.
+func (cs *Components) Stop(ctx context.Context) error {
+	for i, h := range cs.hooks.BeforeStop {
+		if err := h(ctx); err != nil {
+			cs.log.Warn("beforeStop hook failed; stopping anyway", "hook", i+1, "err", err)
+		}
+	}
+	return cs.stopStarted(ctx)
+}
+
+func (cs *Components) stopStarted(ctx context.Context) error {
+	var errs []error
+	for i := len(cs.started) - 1; i >= 0; i-- {
+		c := cs.started[i]
+		if err := c.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop %s: %w", c.Name(), err))
+		}
+	}
+	cs.started = nil
+	return errors.Join(errs...)
+}
