@@ -158,7 +158,7 @@ func (l *loader) checkProtoFile(t *Topology, name string, pos Pos, path string) 
 	if name == "" {
 		return
 	}
-	file := t.resolvePath(name)
+	file := t.Path(name)
 	data, err := os.ReadFile(file)
 	if err != nil {
 		l.errs.add(pos, path, fmt.Sprintf("cannot read %s: %v", name, errors.Unwrap(err)), "name a pomelo-protobuf JSON file, relative to the topology's folder")
@@ -170,8 +170,9 @@ func (l *loader) checkProtoFile(t *Topology, name string, pos Pos, path string) 
 	}
 }
 
-// resolvePath resolves a path written in the topology against the topology's folder.
-func (t *Topology) resolvePath(p string) string {
+// Path resolves a path written in the topology (protos, commands) against the
+// topology's folder.
+func (t *Topology) Path(p string) string {
 	if filepath.IsAbs(p) {
 		return p
 	}
@@ -207,7 +208,7 @@ func (l *loader) checkType(t *Topology, st *ServerType) {
 	l.checkRestart(st.Restart, path+".restart")
 	// A command without a slash is looked up on PATH when the server starts.
 	if strings.ContainsRune(st.Command, '/') {
-		if _, err := os.Stat(t.resolvePath(st.Command)); err != nil {
+		if _, err := os.Stat(t.Path(st.Command)); err != nil {
 			l.warn(st.At.Of("command"), "%s: command %s does not exist yet (build it before `pomeloctl up`)", path, st.Command)
 		}
 	}

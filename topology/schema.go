@@ -309,3 +309,15 @@ func (p Positions) Bad(key string) bool { return p.bad[key] }
 // Decoded reports whether the mapping itself was decoded; a list item written as
 // something else is reported once and then left alone.
 func (p Positions) Decoded() bool { return p.Field != nil }
+
+// Server returns the server with id, or nil.
+func (t *Topology) Server(id string) *Server {
+	for _, st := range t.Types {
+		for _, s := range st.Servers {
+			if s.ID == id {
+				return s
+			}
+		}
+	}
+	return nil
+}

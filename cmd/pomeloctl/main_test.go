@@ -140,3 +140,18 @@ func TestImport(t *testing.T) {
 		t.Errorf("import without arguments: exit %d, %s", code, errOut)
 	}
 }
+
+func TestServeRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", chat}, "name the server to run with --id"},
+		{[]string{"serve", chat, "--id", "chat-server-1"}, "backends need server-to-server RPC, which is not built yet"},
+		{[]string{"serve", chat, "--id", "nosuch"}, `no server "nosuch"`},
+	} {
+		if code, _, errOut := pomeloctl(t, tc.args...); code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("pomeloctl %v: exit %d, stderr %q; want 1 and %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}

@@ -35,6 +35,7 @@ Documentation: docs/topology.md (every key, its default, an example).`,
 		newImportCmd(g),
 		newVersionCmd(),
 		newBenchCmd(),
+		newServeCmd(g),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{c, err}

@@ -99,7 +99,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.accept() }()
 	go func() { <-s.ctx.Done(); s.shutdown() }()
-	s.cfg.Logger.Info("frontend listening", "server", s.cfg.ServerID, "addr", ln.Addr().String(), "ws", s.cfg.WebSocket, "tcp", s.cfg.TCP)
+	s.cfg.Logger.Info("frontend listening", "addr", ln.Addr().String(), "ws", s.cfg.WebSocket, "tcp", s.cfg.TCP)
 	return nil
 }
 

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+
+	"github.com/pomeloctl/pomeloctl/engine/connector"
+	"github.com/pomeloctl/pomeloctl/engine/gate"
+	"github.com/pomeloctl/pomeloctl/engine/protocol"
+	"github.com/pomeloctl/pomeloctl/engine/protocol/protobuf"
+	"github.com/pomeloctl/pomeloctl/topology"
+)
+
+// GateType and ConnectorType are the server types the built-in gate serves and
+// hands out, as in Pomelo's demos: a type named gate answers
+// gate.gateHandler.queryEntry with a server of the type named connector.
+const (
+	GateType      = "gate"
+	ConnectorType = "connector"
+)
+
+// frontend is a frontend server's connector as a component.
+type frontend struct {
+	srv *connector.Server
+}
+
+func (f *frontend) Name() string                    { return "frontend" }
+func (f *frontend) Start(ctx context.Context) error { return f.srv.Start(ctx) }
+func (f *frontend) Stop(context.Context) error      { return f.srv.Close() }
+
+// newFrontend builds server s's connector from its type's options.
+func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger) (*frontend, error) {
+	st := t.Types.Get(s.Type)
+	c := st.Connector
+	cfg := connector.Config{
+		ServerID:       s.ID,
+		ServerType:     s.Type,
+		Addr:           net.JoinHostPort(s.Host, strconv.Itoa(s.ClientPort)),
+		WebSocket:      slices.Contains(c.Transports, "ws"),
+		TCP:            slices.Contains(c.Transports, "tcp"),
+		Heartbeat:      c.Heartbeat.D(),
+		MaxConnections: c.MaxConnections,
+		MaxPackageSize: int(c.MaxPackageSize),
+		Logger:         log,
+	}
+	if c.UseDict {
+		dict, err := protocol.NewDictionary(HandlerRoutes(t), t.Dictionary)
+		if err != nil {
+			return nil, fmt.Errorf("route dictionary: %w", err)
+		}
+		cfg.Dict = dict
+	}
+	if c.UseProtobuf {
+		var err error
+		if cfg.ServerProtos, err = readProtos(t, t.Protos.Server); err != nil {
+			return nil, err
+		}
+		if cfg.ClientProtos, err = readProtos(t, t.Protos.Client); err != nil {
+			return nil, err
+		}
+	}
+	srv := connector.New(cfg)
+	if s.Type == GateType {
+		srv.Handle(gate.Route, gate.Handler(func() []gate.Entry {
+			if ct := t.Types.Get(ConnectorType); ct != nil {
+				return gate.EntriesOf(ct.Servers)
+			}
+			return nil
+		}))
+	}
+	return &frontend{srv: srv}, nil
+}
+
+// HandlerRoutes are every handler route of the cluster, for the route dictionary:
+// the built-in gate route when there is a gate, and each type's handlers.
+func HandlerRoutes(t *topology.Topology) []string {
+	var routes []string
+	for _, st := range t.Types {
+		if st.Name == GateType && st.Frontend {
+			routes = append(routes, gate.Route)
+		}
+		for h := range st.Handlers {
+			routes = append(routes, st.Name+"."+h)
+		}
+	}
+	slices.Sort(routes)
+	return slices.Compact(routes)
+}
+
+func readProtos(t *topology.Topology, name string) (*protobuf.Protos, error) {
+	if name == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(t.Path(name))
+	if err != nil {
+		return nil, fmt.Errorf("read protos: %w", err)
+	}
+	p, err := protobuf.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("protos %s: %w", name, err)
+	}
+	return p, nil
+}

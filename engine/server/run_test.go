@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/pomeloctl/pomeloctl/engine/client"
+	"github.com/pomeloctl/pomeloctl/topology"
+)
+
+// freePort finds a free loopback port, so that parallel test runs do not clash.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestRunTheChatGate runs the chat example's gate (its ports shifted to a free
+// one) and asks it for alice's connector, as chatofpomelo's client does.
+func TestRunTheChatGate(t *testing.T) {
+	port := freePort(t)
+	offset := port - 3014
+	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{PortOffset: &offset})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, top, "gate-server-1", slog.New(slog.NewTextHandler(io.Discard, nil)), func() { close(ready) })
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("the gate did not start: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the gate did not start within 5s")
+	}
+	c, err := client.Dial(ctx, "127.0.0.1:"+strconv.Itoa(port), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer rcancel()
+	resp, err := c.Request(rctx, "gate.gateHandler.queryEntry", []byte(`{"uid":"alice"}`))
+	want := `{"code":200,"host":"127.0.0.1","port":` + strconv.Itoa(3052+offset) + `}`
+	if err != nil || string(resp) != want {
+		t.Errorf("queryEntry alice: got %s (%v), want %s", resp, err, want)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the gate did not stop")
+	}
+	<-c.Done()
+}
+
+func TestRunRefusesWhatItCannotRun(t *testing.T) {
+	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := Run(context.Background(), top, "chat-server-1", quiet, nil); !errors.Is(err, ErrNotBuilt) {
+		t.Errorf("a backend: got %v, want ErrNotBuilt", err)
+	}
+	if err := Run(context.Background(), top, "nosuch", quiet, nil); err == nil {
+		t.Error("an unknown id: no error")
+	}
+}
