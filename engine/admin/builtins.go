@@ -1,0 +1,54 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+)
+
+// builtins are the commands of `pomeloctl ls, kill, stop, restart, add, down`.
+func builtins(c Cluster) []Module {
+	type idArgs struct {
+		ID  string   `json:"id"`
+		IDs []string `json:"ids"`
+	}
+	one := func(name string, do func(context.Context, string) error) Module {
+		return Module{Name: name, Level: LevelAct, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {
+			var a idArgs
+			if err := decodeArgs(raw, &a); err != nil {
+				return nil, err
+			}
+			if a.ID == "" {
+				return nil, Errorf(http.StatusBadRequest, "%s: name the server (id)", name)
+			}
+			return map[string]string{"id": a.ID}, do(ctx, a.ID)
+		}}
+	}
+	return []Module{
+		{Name: "servers", Level: LevelRead, Handle: func(ctx context.Context, _ User, _ json.RawMessage) (any, error) {
+			return c.Servers(ctx)
+		}},
+		one("kill", c.Kill),
+		one("restart", c.Restart),
+		{Name: "stop", Level: LevelAct, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {
+			var a idArgs
+			if err := decodeArgs(raw, &a); err != nil {
+				return nil, err
+			}
+			return map[string][]string{"ids": a.IDs}, c.Stop(ctx, a.IDs) // no ids: every server
+		}},
+		{Name: "add", Level: LevelAct, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {
+			var a AddRequest
+			if err := decodeArgs(raw, &a); err != nil {
+				return nil, err
+			}
+			if a.Type == "" {
+				return nil, Errorf(http.StatusBadRequest, "add: name the server type (type)")
+			}
+			return c.Add(ctx, a)
+		}},
+		{Name: "down", Level: LevelAct, Handle: func(ctx context.Context, _ User, _ json.RawMessage) (any, error) {
+			return map[string]bool{"down": true}, c.Down(ctx)
+		}},
+	}
+}

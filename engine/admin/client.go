@@ -1,0 +1,100 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Client calls a master's admin API.
+type Client struct {
+	base     string
+	user     string
+	password string
+	http     *http.Client
+}
+
+// NewClient returns a client of the master at addr (host:port).
+func NewClient(addr, user, password string) *Client {
+	return &Client{base: "http://" + addr, user: user, password: password, http: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// Call runs admin module name with args (marshalled to JSON) and decodes its
+// result into out (when not nil). Failures wrap ErrUnauthorized, ErrForbidden,
+// ErrNotFound, ErrBadRequest or ErrConflict where the status says so.
+func (c *Client) Call(ctx context.Context, name string, args, out any) error {
+	body, err := json.Marshal(args)
+	if err != nil {
+		return fmt.Errorf("admin %s: %w", name, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1/modules/"+name, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("admin %s: %w", name, err)
+	}
+	req.SetBasicAuth(c.user, c.password)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("admin %s: is the master running? %w", name, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("admin %s: %w", name, err)
+	}
+	var answer struct {
+		Result json.RawMessage `json:"result"`
+		Error  string          `json:"error"`
+	}
+	if err := json.Unmarshal(data, &answer); err != nil {
+		return fmt.Errorf("admin %s: the master answered %s with something that is not JSON", name, resp.Status)
+	}
+	if resp.StatusCode != http.StatusOK {
+		if s := sentinel(resp.StatusCode); s != nil {
+			return fmt.Errorf("admin %s: %s: %w", name, answer.Error, s)
+		}
+		return fmt.Errorf("admin %s: %s (%s)", name, answer.Error, resp.Status)
+	}
+	if out != nil {
+		if err := json.Unmarshal(answer.Result, out); err != nil {
+			return fmt.Errorf("admin %s: decode the result: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Servers lists every server.
+func (c *Client) Servers(ctx context.Context) ([]ServerStatus, error) {
+	var out []ServerStatus
+	return out, c.Call(ctx, "servers", struct{}{}, &out)
+}
+
+// Kill sends SIGKILL to a server's process group.
+func (c *Client) Kill(ctx context.Context, id string) error {
+	return c.Call(ctx, "kill", map[string]string{"id": id}, nil)
+}
+
+// Stop stops servers gracefully; no ids stops every server.
+func (c *Client) Stop(ctx context.Context, ids ...string) error {
+	return c.Call(ctx, "stop", map[string][]string{"ids": ids}, nil)
+}
+
+// Restart restarts a server.
+func (c *Client) Restart(ctx context.Context, id string) error {
+	return c.Call(ctx, "restart", map[string]string{"id": id}, nil)
+}
+
+// Add starts a new server at runtime.
+func (c *Client) Add(ctx context.Context, req AddRequest) (ServerStatus, error) {
+	var out ServerStatus
+	return out, c.Call(ctx, "add", req, &out)
+}
+
+// Down stops the whole cluster, master included.
+func (c *Client) Down(ctx context.Context) error {
+	return c.Call(ctx, "down", struct{}{}, nil)
+}

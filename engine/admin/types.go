@@ -1,0 +1,67 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// ServerStatus is one server as `pomeloctl ls` shows it.
+type ServerStatus struct {
+	ID          string    `json:"id"`
+	Type        string    `json:"type"`
+	State       string    `json:"state"`
+	Reason      string    `json:"reason,omitempty"` // why it is in that state, for exited and failed
+	Pid         int       `json:"pid,omitempty"`
+	Host        string    `json:"host"`
+	Port        int       `json:"port,omitempty"`
+	ClientPort  int       `json:"clientPort,omitempty"`
+	Started     time.Time `json:"started,omitzero"`
+	CPU         float64   `json:"cpu"`
+	RSS         int64     `json:"rss"`
+	Connections int       `json:"connections"`
+	Restarts    int       `json:"restarts"`
+}
+
+// AddRequest starts a new server of a declared type at runtime.
+type AddRequest struct {
+	Type       string `json:"type"`
+	ID         string `json:"id,omitempty"` // generated from the type when empty
+	Host       string `json:"host,omitempty"`
+	Port       int    `json:"port,omitempty"`
+	ClientPort int    `json:"clientPort,omitempty"`
+}
+
+// Levels, as in Pomelo's adminUser.json: 1 may act, 2 and above may only read.
+const (
+	LevelAct  = 1
+	LevelRead = 2
+)
+
+// User may call the admin API.
+type User struct {
+	Name     string
+	Password string
+	Level    int
+}
+
+// Module is one admin command. Level is the highest user level that may call it:
+// LevelAct for commands that change the cluster, LevelRead for those that only
+// read.
+type Module struct {
+	Name  string
+	Level int
+	// Handle runs the command with its JSON arguments and returns a value to
+	// answer with as JSON. An *Error chooses the HTTP status.
+	Handle func(ctx context.Context, user User, args json.RawMessage) (any, error)
+}
+
+// Cluster is what the built-in modules act on: the master.
+type Cluster interface {
+	Servers(ctx context.Context) ([]ServerStatus, error)
+	Kill(ctx context.Context, id string) error
+	Stop(ctx context.Context, ids []string) error
+	Restart(ctx context.Context, id string) error
+	Add(ctx context.Context, req AddRequest) (ServerStatus, error)
+	Down(ctx context.Context) error
+}
