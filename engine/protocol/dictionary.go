@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/pomeloctl/pomeloctl/internal/jsjson"
 )
 
 // maxRoutes is how many codes fit in the 2-byte code, numbering from 1.
@@ -120,7 +122,7 @@ func (d *Dictionary) appendRouteToCode(dst []byte, order []string) []byte {
 	}
 	var ints []idx
 	for _, r := range order {
-		if n, ok := isArrayIndex(r); ok {
+		if n, ok := jsjson.ArrayIndex(r); ok {
 			ints = append(ints, idx{n, r})
 		}
 	}
@@ -132,7 +134,7 @@ func (d *Dictionary) appendRouteToCode(dst []byte, order []string) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSString(dst, r)
+		dst = jsjson.AppendString(dst, r)
 		dst = append(dst, ':')
 		dst = strconv.AppendUint(dst, uint64(d.codes[r]), 10)
 	}
@@ -140,7 +142,7 @@ func (d *Dictionary) appendRouteToCode(dst []byte, order []string) []byte {
 		field(e.route)
 	}
 	for _, r := range order {
-		if _, ok := isArrayIndex(r); !ok {
+		if _, ok := jsjson.ArrayIndex(r); !ok {
 			field(r)
 		}
 	}
@@ -158,7 +160,7 @@ func (d *Dictionary) appendCodeToRoute(dst []byte) []byte {
 		dst = append(dst, '"')
 		dst = strconv.AppendInt(dst, int64(i+1), 10)
 		dst = append(dst, '"', ':')
-		dst = appendJSString(dst, r)
+		dst = jsjson.AppendString(dst, r)
 	}
 	return append(dst, '}')
 }

@@ -156,21 +156,3 @@ func FuzzParseHandshake(f *testing.F) {
 		}
 	})
 }
-
-// FuzzJSString checks the JSON.stringify-style quoting against
-// encoding/json's reading of it.
-func FuzzJSString(f *testing.F) {
-	for _, s := range []string{"", "a", "\"\\\n\x00\x1f\x7f", "<>&\u2028", "\U0001f600", "\xff\xc3"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		q := appendJSString(nil, s)
-		var back string
-		if err := json.Unmarshal(q, &back); err != nil {
-			t.Fatalf("appendJSString(%q) = %s, not valid JSON: %v", s, q, err)
-		}
-		if utf8.ValidString(s) && back != s {
-			t.Fatalf("appendJSString(%q) = %s, reads back as %q", s, q, back)
-		}
-	})
-}

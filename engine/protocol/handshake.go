@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+
+	"github.com/pomeloctl/pomeloctl/internal/jsjson"
 )
 
 // Handshake answer codes, as Pomelo's handshake.js sends them.
@@ -135,7 +137,7 @@ func AppendHandshakeResponse(dst []byte, req *HandshakeRequest, opts *HandshakeO
 			key(`"codeToRoute":`)
 			dst = append(dst, d.c2r...)
 			key(`"dictVersion":`)
-			dst = appendJSString(dst, d.version)
+			dst = jsjson.AppendString(dst, d.version)
 		}
 		key(`"useDict":true`)
 	}
@@ -165,6 +167,6 @@ func HandshakeError(code int) []byte {
 // JSON.stringify escapes it.
 func KickBody(reason string) []byte {
 	b := append(make([]byte, 0, len(`{"reason":""}`)+len(reason)), `{"reason":`...)
-	b = appendJSString(b, reason)
+	b = jsjson.AppendString(b, reason)
 	return append(b, '}')
 }

@@ -4,7 +4,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/pomeloctl/pomeloctl/internal/jsjson"
 )
 
 // appendJSNumber appends x as JavaScript's Number::toString writes it: the
@@ -73,61 +74,6 @@ func appendJSONNumber(dst []byte, x float64) []byte {
 	return appendJSNumber(dst, x)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s quoted as JSON.stringify quotes strings. Unlike
-// encoding/json it leaves <, >, & and U+2028/U+2029 alone: the protos
-// version is an MD5 of these bytes, so they must be JavaScript's exactly.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			if c < utf8.RuneSelf {
-				i++
-				continue
-			}
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				// Not reachable from parsed input, which is valid UTF-8; a
-				// JavaScript string cannot hold such a byte, so write what
-				// Node's decoder would have made of it.
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, "\ufffd"...)
-				i++
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"':
-			dst = append(dst, `\"`...)
-		case '\\':
-			dst = append(dst, `\\`...)
-		case '\b':
-			dst = append(dst, `\b`...)
-		case '\f':
-			dst = append(dst, `\f`...)
-		case '\n':
-			dst = append(dst, `\n`...)
-		case '\r':
-			dst = append(dst, `\r`...)
-		case '\t':
-			dst = append(dst, `\t`...)
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
 // appendJSON appends v as JSON.stringify writes it.
 func appendJSON(dst []byte, v jsValue) []byte {
 	switch v.kind {
@@ -138,7 +84,7 @@ func appendJSON(dst []byte, v jsValue) []byte {
 	case jsNumber:
 		return appendJSONNumber(dst, v.n)
 	case jsString:
-		return appendJSONString(dst, v.s)
+		return jsjson.AppendString(dst, v.s)
 	case jsArray:
 		dst = append(dst, '[')
 		for i, e := range v.arr {
@@ -154,7 +100,7 @@ func appendJSON(dst []byte, v jsValue) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, k)
+		dst = jsjson.AppendString(dst, k)
 		dst = append(dst, ':')
 		dst = appendJSON(dst, v.obj.vals[i])
 	}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/pomeloctl/pomeloctl/internal/jsjson"
 )
 
 // jsKind is the type of a JavaScript value that JSON.parse can produce.
@@ -83,11 +85,11 @@ func (s *orderedSet[V]) jsOrder() []int {
 	}
 	// A stable sort keeps insertion order among the non-index keys.
 	slices.SortStableFunc(order, func(a, b int) int {
-		ia, aok := arrayIndex(s.keys[a])
-		ib, bok := arrayIndex(s.keys[b])
+		ia, aok := jsjson.ArrayIndex(s.keys[a])
+		ib, bok := jsjson.ArrayIndex(s.keys[b])
 		switch {
 		case aok && bok:
-			return compareUint(ia, ib)
+			return compareUint(uint64(ia), uint64(ib))
 		case aok:
 			return -1
 		case bok:
@@ -106,24 +108,6 @@ func compareUint(a, b uint64) int {
 		return 1
 	}
 	return 0
-}
-
-// arrayIndex reports whether key is an array index in ECMAScript's sense (the
-// canonical decimal form of an integer below 2^32-1): such keys are listed
-// before all others, in numeric order, whatever order they were set in.
-func arrayIndex(key string) (uint64, bool) {
-	if key == "" || len(key) > 10 || (key[0] == '0' && len(key) > 1) {
-		return 0, false
-	}
-	var n uint64
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	return n, n < 1<<32-1
 }
 
 // maxJSONDepth bounds the nesting of a protos file. Real files nest a handful

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/pomeloctl/pomeloctl/internal/jsjson"
 )
 
 // Parse reads a protos JSON file's bytes (as in serverProtos.json:
@@ -203,7 +205,7 @@ func (p *Protos) appendJSON(dst []byte) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, route)
+		dst = jsjson.AppendString(dst, route)
 		dst = append(dst, ':')
 		dst = p.routes.vals[i].appendJSON(dst)
 	}
@@ -216,14 +218,14 @@ func (m *message) appendJSON(dst []byte) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, s.name)
+		dst = jsjson.AppendString(dst, s.name)
 		dst = append(dst, ':')
 		switch {
 		case s.field != nil:
 			dst = append(dst, `{"option":`...)
-			dst = appendJSONString(dst, s.field.option.String())
+			dst = jsjson.AppendString(dst, s.field.option.String())
 			dst = append(dst, `,"type":`...)
-			dst = appendJSONString(dst, s.field.typ)
+			dst = jsjson.AppendString(dst, s.field.typ)
 			dst = append(dst, `,"tag":`...)
 			dst = appendJSON(dst, s.field.tag)
 			dst = append(dst, '}')
@@ -233,7 +235,7 @@ func (m *message) appendJSON(dst []byte) []byte {
 				if j > 0 {
 					dst = append(dst, ',')
 				}
-				dst = appendJSONString(dst, m.nested.keys[k])
+				dst = jsjson.AppendString(dst, m.nested.keys[k])
 				dst = append(dst, ':')
 				dst = m.nested.vals[k].appendJSON(dst)
 			}
@@ -244,9 +246,9 @@ func (m *message) appendJSON(dst []byte) []byte {
 				if j > 0 {
 					dst = append(dst, ',')
 				}
-				dst = appendJSONString(dst, m.tags.keys[k])
+				dst = jsjson.AppendString(dst, m.tags.keys[k])
 				dst = append(dst, ':')
-				dst = appendJSONString(dst, m.tags.vals[k])
+				dst = jsjson.AppendString(dst, m.tags.vals[k])
 			}
 			dst = append(dst, '}')
 		}

@@ -3,6 +3,8 @@ package protobuf
 import (
 	"crypto/md5"
 	"encoding/base64"
+
+	"github.com/pomeloctl/pomeloctl/internal/jsjson"
 )
 
 // Version is Pomelo's protos version, which a client sends back in its
@@ -32,6 +34,6 @@ func HandshakeProtos(client, server *Protos) []byte {
 	dst = append(dst, `,"client":`...)
 	dst = append(dst, c...)
 	dst = append(dst, `,"version":`...)
-	dst = appendJSONString(dst, Version(client, server))
+	dst = jsjson.AppendString(dst, Version(client, server))
 	return append(dst, '}')
 }
