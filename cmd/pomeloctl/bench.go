@@ -44,14 +44,12 @@ func newBenchEchoCmd() *cobra.Command {
   pomeloctl bench echo --addr 127.0.0.1:3050 --route connector.entryHandler.echo -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "table", "json"); err != nil {
-				return usageError{c, err}
+			ctx, stop, progress, err := benchStart(c, output)
+			if err != nil {
+				return err
 			}
-			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt)
 			defer stop()
-			if output == "table" {
-				cfg.Progress = c.ErrOrStderr()
-			}
+			cfg.Progress = progress
 			if cfg.Addr == "" {
 				srv, err := bench.ServeEcho(ctx, "127.0.0.1:0", quietLogger())
 				if err != nil {
@@ -98,6 +96,19 @@ func newBenchEchoCmd() *cobra.Command {
 	return cmd
 }
 
+// benchStart checks -o, and returns the run's context (ended by Ctrl-C) and where
+// progress lines go: standard error for a table, nowhere for JSON.
+func benchStart(c *cobra.Command, output string) (context.Context, context.CancelFunc, io.Writer, error) {
+	if err := checkOutput(output, "table", "json"); err != nil {
+		return nil, nil, nil, usageError{c, err}
+	}
+	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt)
+	if output == "json" {
+		return ctx, stop, nil, nil
+	}
+	return ctx, stop, c.ErrOrStderr(), nil
+}
+
 func writeEchoResults(w io.Writer, results []*bench.EchoResult, output string) error {
 	if output == "json" {
 		enc := json.NewEncoder(w)
@@ -136,14 +147,12 @@ func newBenchIdleCmd() *cobra.Command {
   pomeloctl bench idle --addr 127.0.0.1:3050 --pid 4242 --clients 5000`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "table", "json"); err != nil {
-				return usageError{c, err}
+			ctx, stop, progress, err := benchStart(c, output)
+			if err != nil {
+				return err
 			}
-			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt)
 			defer stop()
-			if output == "table" {
-				cfg.Progress = c.ErrOrStderr()
-			}
+			cfg.Progress = progress
 			if cfg.Addr == "" {
 				addr, pid, stopServer, err := startEchoProcess(ctx)
 				if err != nil {
