@@ -155,3 +155,28 @@ func TestServeRefusals(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchEcho(t *testing.T) {
+	code, out, errOut := pomeloctl(t, "bench", "echo", "--clients", "4", "--inflight", "2", "--duration", "500ms", "--baseline", "-o", "json")
+	var results []struct {
+		Name      string
+		Requests  int64
+		Errors    int64
+		PerSecond float64
+		InFlight  int
+	}
+	if err := json.Unmarshal([]byte(out), &results); err != nil || code != 0 {
+		t.Fatalf("bench echo: exit %d, %v\n%s\n%s", code, err, out, errOut)
+	}
+	if len(results) != 2 || results[0].Name != "echo" || results[1].Name != "bare websocket echo" {
+		t.Fatalf("runs: %+v", results)
+	}
+	for _, r := range results {
+		if r.Requests == 0 || r.Errors != 0 || r.PerSecond <= 0 || r.InFlight != 2 {
+			t.Errorf("%s: %+v, want requests, no errors", r.Name, r)
+		}
+	}
+	if code, _, errOut := pomeloctl(t, "bench", "echo", "-o", "xml"); code != 1 || !strings.Contains(errOut, "unknown output format") {
+		t.Errorf("bench -o xml: exit %d %s", code, errOut)
+	}
+}
