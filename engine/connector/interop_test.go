@@ -131,6 +131,16 @@ func fullSession(port int) []nodeclient.Step {
 	}
 }
 
+// fullSessionThenAgain is a full session, then a second connection from the same
+// client, which then holds the dictionary's and protos' versions.
+func fullSessionThenAgain(port int) []nodeclient.Step {
+	return append(fullSession(port),
+		nodeclient.Step{Op: "waitDisconnect"},
+		nodeclient.Step{Op: "init", Port: port},
+		nodeclient.Step{Op: "request", Route: routeEcho, Msg: map[string]any{"msg": "again"}},
+	)
+}
+
 func checkFullSession(t *testing.T, evs nodeclient.Events, wantDict bool) {
 	t.Helper()
 	hs, ok := evs.First(nodeclient.KindHandshake, "")
@@ -174,12 +184,7 @@ func TestInteropBrowserClient(t *testing.T) {
 func TestInteropJSClientCachesProtos(t *testing.T) {
 	env := nodeEnv(t)
 	s := interopServer(t)
-	p := addrPort(t, s)
-	steps := append(fullSession(p),
-		nodeclient.Step{Op: "waitDisconnect"},
-		nodeclient.Step{Op: "init", Port: p},
-		nodeclient.Step{Op: "request", Route: routeEcho, Msg: map[string]any{"msg": "again"}},
-	)
+	steps := fullSessionThenAgain(addrPort(t, s))
 	evs := runScenario(t, env, nodeclient.WSClient, nodeclient.Scenario{Client: "jsclient", Steps: steps})
 	checkFullSession(t, evs, true)
 	hs := evs.Of(nodeclient.KindHandshake)
@@ -191,12 +196,7 @@ func TestInteropJSClientCachesProtos(t *testing.T) {
 func TestInteropTCPClient(t *testing.T) {
 	env := nodeEnv(t)
 	s := interopServer(t)
-	p := addrPort(t, s)
-	steps := append(fullSession(p),
-		nodeclient.Step{Op: "waitDisconnect"},
-		nodeclient.Step{Op: "init", Port: p},
-		nodeclient.Step{Op: "request", Route: routeEcho, Msg: map[string]any{"msg": "again"}},
-	)
+	steps := fullSessionThenAgain(addrPort(t, s))
 	evs := runScenario(t, env, nodeclient.TCPClient, nodeclient.Scenario{Steps: steps})
 	checkFullSession(t, evs, true)
 	hs := evs.Of(nodeclient.KindHandshake)
