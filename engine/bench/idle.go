@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/client"
+	"github.com/pomeloctl/pomeloctl/engine/proc"
 )
 
 // IdleConfig is an idle run: Clients connections that handshake and then only
@@ -36,7 +37,7 @@ func Idle(ctx context.Context, cfg IdleConfig) (*IdleResult, error) {
 	res := &IdleResult{Clients: cfg.Clients}
 	var err error
 	if cfg.Pid > 0 {
-		if res.PSSBefore, err = PSS(cfg.Pid); err != nil {
+		if res.PSSBefore, err = proc.PSS(cfg.Pid); err != nil {
 			return nil, err
 		}
 	}
@@ -63,7 +64,7 @@ func Idle(ctx context.Context, cfg IdleConfig) (*IdleResult, error) {
 		return res, ctx.Err()
 	}
 	if cfg.Pid > 0 {
-		if res.PSSAfter, err = PSS(cfg.Pid); err != nil {
+		if res.PSSAfter, err = proc.PSS(cfg.Pid); err != nil {
 			return nil, err
 		}
 		res.PerClientKiB = float64(res.PSSAfter-res.PSSBefore) / 1024 / float64(len(clients))

@@ -130,3 +130,13 @@ func atoi(s string) int {
 	}
 	return n
 }
+
+func TestPSS(t *testing.T) {
+	pss, err := PSS(os.Getpid())
+	if err != nil || pss < 1<<20 {
+		t.Errorf("PSS of this test: %d bytes (%v), want at least 1 MiB", pss, err)
+	}
+	if _, err := PSS(1 << 30); err == nil {
+		t.Error("PSS of a pid that does not exist: no error")
+	}
+}
