@@ -116,35 +116,15 @@ func utf16Units(r rune) (rune, rune) {
 // appendRouteToCode writes the route→code object in JavaScript's key order:
 // array-index keys ascending, then the rest in insertion order.
 func (d *Dictionary) appendRouteToCode(dst []byte, order []string) []byte {
-	type idx struct {
-		n     uint32
-		route string
-	}
-	var ints []idx
-	for _, r := range order {
-		if n, ok := jsjson.ArrayIndex(r); ok {
-			ints = append(ints, idx{n, r})
-		}
-	}
-	slices.SortFunc(ints, func(a, b idx) int { return int(int64(a.n) - int64(b.n)) })
 	dst = append(dst, '{')
-	first := true
-	field := func(r string) {
-		if !first {
+	for i, at := range jsjson.Order(order) {
+		if i > 0 {
 			dst = append(dst, ',')
 		}
-		first = false
+		r := order[at]
 		dst = jsjson.AppendString(dst, r)
 		dst = append(dst, ':')
 		dst = strconv.AppendUint(dst, uint64(d.codes[r]), 10)
-	}
-	for _, e := range ints {
-		field(e.route)
-	}
-	for _, r := range order {
-		if _, ok := jsjson.ArrayIndex(r); !ok {
-			field(r)
-		}
 	}
 	return append(dst, '}')
 }

@@ -5,7 +5,11 @@
 // first.
 package jsjson
 
-import "unicode/utf8"
+import (
+	"cmp"
+	"slices"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -79,4 +83,29 @@ func ArrayIndex(s string) (uint32, bool) {
 		return 0, false
 	}
 	return uint32(v), true
+}
+
+// Order returns the positions of keys in the order a JavaScript object lists
+// its properties (and so JSON.stringify writes them): array-index keys first,
+// ascending, then the others in insertion order.
+func Order(keys []string) []int {
+	order := make([]int, len(keys))
+	for i := range order {
+		order[i] = i
+	}
+	// A stable sort keeps insertion order among the non-index keys.
+	slices.SortStableFunc(order, func(a, b int) int {
+		ia, aok := ArrayIndex(keys[a])
+		ib, bok := ArrayIndex(keys[b])
+		switch {
+		case aok && bok:
+			return cmp.Compare(ia, ib)
+		case aok:
+			return -1
+		case bok:
+			return 1
+		}
+		return 0
+	})
+	return order
 }

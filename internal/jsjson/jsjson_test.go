@@ -2,6 +2,7 @@ package jsjson
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -56,4 +57,17 @@ func FuzzString(f *testing.F) {
 			t.Fatalf("AppendString(%q) = %s, reads back as %q", s, q, back)
 		}
 	})
+}
+
+func TestOrder(t *testing.T) {
+	keys := []string{"onChat", "10", "b", "2", "01", "4294967295", "0"}
+	var got []string
+	for _, i := range Order(keys) {
+		got = append(got, keys[i])
+	}
+	// array indexes ascending first ("01" and 2^32-1 are not indexes), then the rest as inserted
+	want := "0 2 10 onChat b 01 4294967295"
+	if g := strings.Join(got, " "); g != want {
+		t.Errorf("Order(%q) = %s, want %s", keys, g, want)
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -78,37 +77,7 @@ func (s *orderedSet[V]) get(key string) (V, bool) {
 }
 
 // jsOrder returns the positions of s's keys in JavaScript's property order.
-func (s *orderedSet[V]) jsOrder() []int {
-	order := make([]int, len(s.keys))
-	for i := range order {
-		order[i] = i
-	}
-	// A stable sort keeps insertion order among the non-index keys.
-	slices.SortStableFunc(order, func(a, b int) int {
-		ia, aok := jsjson.ArrayIndex(s.keys[a])
-		ib, bok := jsjson.ArrayIndex(s.keys[b])
-		switch {
-		case aok && bok:
-			return compareUint(uint64(ia), uint64(ib))
-		case aok:
-			return -1
-		case bok:
-			return 1
-		}
-		return 0
-	})
-	return order
-}
-
-func compareUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
+func (s *orderedSet[V]) jsOrder() []int { return jsjson.Order(s.keys) }
 
 // maxJSONDepth bounds the nesting of a protos file. Real files nest a handful
 // of levels; the bound keeps a hostile file from exhausting the stack.
