@@ -78,15 +78,6 @@ func (s *Server) OnClose(fn func(*Session)) { s.onClose = append(s.onClose, fn) 
 // Sessions is the registry of live sessions.
 func (s *Server) Sessions() *Sessions { return s.sessions }
 
-// Routes lists the routes handled here, for the route dictionary.
-func (s *Server) Routes() []string {
-	out := make([]string, 0, len(s.handlers))
-	for r := range s.handlers {
-		out = append(out, r)
-	}
-	return out
-}
-
 // Start listens on the configured address and serves in the background until
 // ctx ends or Close is called.
 func (s *Server) Start(ctx context.Context) error {
