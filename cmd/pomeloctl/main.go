@@ -39,6 +39,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	case errors.Is(err, errReported):
 		return exitFailure
+	case errors.Is(err, errUnreachable):
+		fmt.Fprintln(cmd.ErrOrStderr(), "pomeloctl:", err)
+		return exitUnreachable
 	}
 	fmt.Fprintln(cmd.ErrOrStderr(), "pomeloctl:", err)
 	return exitFailure

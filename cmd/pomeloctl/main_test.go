@@ -147,7 +147,6 @@ func TestServeRefusals(t *testing.T) {
 		want string
 	}{
 		{[]string{"serve", chat}, "name the server to run with --id"},
-		{[]string{"serve", chat, "--id", "chat-server-1"}, "backends need server-to-server RPC, which is not built yet"},
 		{[]string{"serve", chat, "--id", "nosuch"}, `no server "nosuch"`},
 	} {
 		if code, _, errOut := pomeloctl(t, tc.args...); code != 1 || !strings.Contains(errOut, tc.want) {

@@ -23,6 +23,8 @@ clients connect unchanged.
 
 Start here:
   pomeloctl validate examples/chat/topology.yaml --print   check a topology, see every server
+  pomeloctl up examples/chat/topology.yaml                 run it (Ctrl-C stops it)
+  pomeloctl ls -t examples/chat/topology.yaml              list its servers from another terminal
   pomeloctl import game-server/config -o topology.yaml     turn a Pomelo project's config into one
 
 Documentation: docs/topology.md (every key, its default, an example).`,
@@ -36,6 +38,15 @@ Documentation: docs/topology.md (every key, its default, an example).`,
 		newVersionCmd(),
 		newBenchCmd(),
 		newServeCmd(g),
+		newUpCmd(g),
+		newMasterCmd(g),
+		newLsCmd(g),
+		newKillCmd(g),
+		newStopCmd(g),
+		newRestartCmd(g),
+		newAddCmd(g),
+		newLogsCmd(g),
+		newDownCmd(g),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{c, err}

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pomeloctl/pomeloctl/engine/master"
 	"github.com/pomeloctl/pomeloctl/engine/server"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
@@ -25,8 +29,9 @@ func newServeCmd(g *globals) *cobra.Command {
 gracefully. This is what the master runs for each server; run it by hand to try a
 server on its own.
 
-For now frontends run (their clients' protocol, the gate's queryEntry); backends
-need server-to-server RPC, which is not built yet, and are refused.`,
+Under a master (pomeloctl up) the server registers over the monitor link at
+$POMELOCTL_MASTER with the token in $POMELOCTL_TOKEN; a server added at runtime
+is described by $POMELOCTL_ADD. Without $POMELOCTL_MASTER it runs alone.`,
 		Example: `  pomeloctl serve examples/chat/topology.yaml --id gate-server-1`,
 		Args:    exactArgs(1, "TOPOLOGY"),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -42,9 +47,26 @@ need server-to-server RPC, which is not built yet, and are refused.`,
 				}
 				return err
 			}
+			if add := os.Getenv(master.EnvAdd); add != "" && t.Server(id) == nil {
+				var spec topology.AddSpec
+				if err := json.Unmarshal([]byte(add), &spec); err != nil {
+					return fmt.Errorf("$%s: %w", master.EnvAdd, err)
+				}
+				s, err := t.NewServer(spec, topology.ThisMachine())
+				if err != nil {
+					return fmt.Errorf("server %s added at runtime: %w", id, err)
+				}
+				t.AddServer(s)
+			}
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return server.Run(ctx, t, id, serverLogger(t, c.ErrOrStderr()), nil)
+			return server.Run(ctx, server.Config{
+				Topology: t,
+				ID:       id,
+				Master:   os.Getenv(master.EnvMaster),
+				Token:    os.Getenv(master.EnvToken),
+				Logger:   serverLogger(t, c.ErrOrStderr()),
+			})
 		},
 	}
 	cmd.Flags().StringVar(&id, "id", "", "the id of the server to run")
@@ -53,12 +75,18 @@ need server-to-server RPC, which is not built yet, and are refused.`,
 }
 
 // serverLogger logs as the topology's log section says.
-func serverLogger(t *topology.Topology, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+func serverLogger(t *topology.Topology, w io.Writer) *slog.Logger {
+	return slog.New(logHandler(t, w, slog.LevelDebug))
+}
+
+// logHandler writes records of the topology's level, and at least floor,
+// in its format.
+func logHandler(t *topology.Topology, w io.Writer, floor slog.Level) slog.Handler {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(t.Log.Level))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: max(level, floor)}
 	if t.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.NewTextHandler(w, opts)
 }

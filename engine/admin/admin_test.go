@@ -49,6 +49,12 @@ func (f *fakeCluster) Add(_ context.Context, r AddRequest) (ServerStatus, error)
 	return ServerStatus{ID: r.Type + "-server-9", Type: r.Type, State: "starting"}, nil
 }
 func (f *fakeCluster) Down(context.Context) error { f.note("down"); return nil }
+func (f *fakeCluster) Logs(_ context.Context, r LogRequest) (LogChunk, error) {
+	return LogChunk{ID: r.ID, Data: "line\n", Next: 5}, nil
+}
+func (f *fakeCluster) Info(context.Context) (MasterInfo, error) {
+	return MasterInfo{ID: "master-server-1", Pid: 7}, nil
+}
 
 func serve(t *testing.T, extra ...Module) (*fakeCluster, string) {
 	t.Helper()
@@ -75,6 +81,15 @@ func TestClientAndLevels(t *testing.T) {
 	}
 	if err := admin.Restart(ctx, "a"); err != nil {
 		t.Error(err)
+	}
+	if c, err := admin.Logs(ctx, LogRequest{ID: "a"}); err != nil || c.Data != "line\n" || c.Next != 5 {
+		t.Errorf("logs: %+v %v", c, err)
+	}
+	if _, err := admin.Logs(ctx, LogRequest{}); !errors.Is(err, ErrBadRequest) {
+		t.Errorf("logs without an id: %v", err)
+	}
+	if i, err := NewClient(addr, "monitor", "ro").Info(ctx); err != nil || i.Pid != 7 {
+		t.Errorf("a reader asks for the master: %+v %v", i, err)
 	}
 	if s, err := admin.Add(ctx, AddRequest{Type: "chat"}); err != nil || s.ID != "chat-server-9" {
 		t.Errorf("add: %+v %v", s, err)

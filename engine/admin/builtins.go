@@ -6,7 +6,7 @@ import (
 	"net/http"
 )
 
-// builtins are the commands of `pomeloctl ls, kill, stop, restart, add, down`.
+// builtins are the commands of `pomeloctl ls, kill, stop, restart, add, logs, down`.
 func builtins(c Cluster) []Module {
 	type idArgs struct {
 		ID  string   `json:"id"`
@@ -46,6 +46,19 @@ func builtins(c Cluster) []Module {
 				return nil, Errorf(http.StatusBadRequest, "add: name the server type (type)")
 			}
 			return c.Add(ctx, a)
+		}},
+		{Name: "master", Level: LevelRead, Handle: func(ctx context.Context, _ User, _ json.RawMessage) (any, error) {
+			return c.Info(ctx)
+		}},
+		{Name: "logs", Level: LevelRead, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {
+			var a LogRequest
+			if err := decodeArgs(raw, &a); err != nil {
+				return nil, err
+			}
+			if a.ID == "" {
+				return nil, Errorf(http.StatusBadRequest, "logs: name the server (id), or master")
+			}
+			return c.Logs(ctx, a)
 		}},
 		{Name: "down", Level: LevelAct, Handle: func(ctx context.Context, _ User, _ json.RawMessage) (any, error) {
 			return map[string]bool{"down": true}, c.Down(ctx)

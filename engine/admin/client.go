@@ -98,3 +98,15 @@ func (c *Client) Add(ctx context.Context, req AddRequest) (ServerStatus, error) 
 func (c *Client) Down(ctx context.Context) error {
 	return c.Call(ctx, "down", struct{}{}, nil)
 }
+
+// Logs reads part of a server's log.
+func (c *Client) Logs(ctx context.Context, req LogRequest) (LogChunk, error) {
+	var out LogChunk
+	return out, c.Call(ctx, "logs", req, &out)
+}
+
+// Info describes the master.
+func (c *Client) Info(ctx context.Context) (MasterInfo, error) {
+	var out MasterInfo
+	return out, c.Call(ctx, "master", struct{}{}, &out)
+}

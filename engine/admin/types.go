@@ -32,6 +32,39 @@ type AddRequest struct {
 	ClientPort int    `json:"clientPort,omitempty"`
 }
 
+// LogRequest reads part of a server's log (or the master's, id "master").
+type LogRequest struct {
+	ID string `json:"id"`
+	// Offset is where to read from; negative reads the last Tail lines.
+	Offset int64 `json:"offset"`
+	// Tail is how many lines a negative Offset reads (default 20).
+	Tail int `json:"tail,omitempty"`
+}
+
+// LogChunk is what a LogRequest read: Data, and Next, the offset to read
+// on from (to follow the log, as `pomeloctl logs -f` does).
+type LogChunk struct {
+	ID   string `json:"id"`
+	Path string `json:"path"`
+	Data string `json:"data"`
+	Next int64  `json:"next"`
+}
+
+// MasterInfo describes the master itself.
+type MasterInfo struct {
+	ID        string    `json:"id"`
+	Pid       int       `json:"pid"`
+	StartTime uint64    `json:"startTime"`
+	Addr      string    `json:"addr"`
+	Epoch     uint64    `json:"epoch"`
+	Topology  string    `json:"topology"`
+	RunDir    string    `json:"runDir"`
+	Started   time.Time `json:"started"`
+	// Ready is whether every server has been running at once since the
+	// master started.
+	Ready bool `json:"ready"`
+}
+
 // Levels, as in Pomelo's adminUser.json: 1 may act, 2 and above may only read.
 const (
 	LevelAct  = 1
@@ -64,4 +97,6 @@ type Cluster interface {
 	Restart(ctx context.Context, id string) error
 	Add(ctx context.Context, req AddRequest) (ServerStatus, error)
 	Down(ctx context.Context) error
+	Logs(ctx context.Context, req LogRequest) (LogChunk, error)
+	Info(ctx context.Context) (MasterInfo, error)
 }

@@ -42,10 +42,22 @@ type Launched struct{}
 // the server is up. Its name is "registered".
 type Registered struct{}
 
+// Adopted is a master finding the server's process already running, left
+// by an earlier master of the same cluster (killed, or crashed): it takes
+// the process over instead of launching a duplicate. Only a server the
+// machine holds Stopped, as a new machine does, can be adopted.
+// Its name is "adopted".
+type Adopted struct {
+	// Pid is the adopted process, for the reason.
+	Pid int
+}
+
 // Exit is the process having ended, as the master (its parent, or the ssh
 // session for a remote host) saw it. Its name is "exited".
 type Exit struct {
-	// Code is the exit status; it means nothing when Signal is set.
+	// Code is the exit status; it means nothing when Signal is set, and
+	// is negative when the status is unknown: an adopted process is not
+	// the master's child, and only a parent learns how its child ended.
 	Code int
 	// Signal names the signal that killed the process (e.g. "SIGKILL"),
 	// or is empty when the process exited by itself.
@@ -53,13 +65,17 @@ type Exit struct {
 }
 
 // Clean reports whether the process exited by itself with status 0, the
-// one exit the on-failure policy does not restart.
+// one exit the on-failure policy does not restart. An unknown status is
+// not clean: the policy errs on the side of bringing the server back.
 func (e Exit) Clean() bool { return e.Signal == "" && e.Code == 0 }
 
 // String says what happened the way an operator reads it.
 func (e Exit) String() string {
 	if e.Signal != "" {
 		return "killed by " + e.Signal
+	}
+	if e.Code < 0 {
+		return "exited (status unknown: an adopted process)"
 	}
 	return fmt.Sprintf("exited with code %d", e.Code)
 }
@@ -122,6 +138,7 @@ func (StopRequested) name() string    { return "stop-requested" }
 func (KillRequested) name() string    { return "kill-requested" }
 func (Launched) name() string         { return "launched" }
 func (Registered) name() string       { return "registered" }
+func (Adopted) name() string          { return "adopted" }
 func (Exit) name() string             { return "exited" }
 func (StartFailed) name() string      { return "start-failed" }
 func (MonitorLost) name() string      { return "monitor-lost" }

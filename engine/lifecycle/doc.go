@@ -16,6 +16,7 @@
 //
 //	Stopped, Exited, Failed, Backoff ──StartRequested/RestartRequested──▶ Starting
 //	Backoff ──RestartDue──▶ Starting ──Registered──▶ Running
+//	Stopped ──Adopted──▶ Running   (a new master takes over a live process)
 //	Starting, Running ──Exit/StartFailed──▶ Backoff | Exited | Failed   (restart policy)
 //	Starting, Running ──MonitorLost/HeartbeatMissed──▶ Stopping (Kill) ──Exit──▶ (restart policy)
 //	Starting, Running ──StopRequested/KillRequested──▶ Stopping ──Exit──▶ Stopped
@@ -31,7 +32,8 @@
 //     often heard twice or after the fact — a dying process both exits and
 //     drops its monitor link — so once the machine knows the process is
 //     gone, hearing it again changes nothing and is not an error.
-//   - Facts that a process is alive (Launched, Registered) while the machine
-//     knows there is none contradict it: that is a bug or a race in the
+//   - Facts that a process is alive (Launched, Registered, and Adopted
+//     outside Stopped) while the machine knows there is none, or another,
+//     contradict it: that is a bug or a race in the
 //     caller, reported as a *TransitionError, and nothing changes.
 package lifecycle

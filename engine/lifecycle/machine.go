@@ -182,6 +182,9 @@ func (m *Machine) Apply(c Cause) ([]Event, Action, error) {
 			m.runningAt = s.at
 			m.move(s, Running, c, "registered after "+m.uptime(s))
 		}
+	case Adopted:
+		m.startedAt, m.launchedAt, m.runningAt = s.at, s.at, s.at
+		m.move(s, Running, c, fmt.Sprintf("adopted the running process %d", c.Pid))
 	case Exit:
 		act = m.gone(s, c, c.String()+" after "+m.uptime(s), !c.Clean())
 	case StartFailed:
@@ -219,6 +222,9 @@ func (m *Machine) legal(c Cause) bool {
 	case StartFailed:
 		// A server that registered was launched.
 		return m.state != Running
+	case Adopted:
+		// A machine that already knows a process cannot take on another.
+		return m.state == Stopped
 	}
 	return true
 }

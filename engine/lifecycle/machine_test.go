@@ -334,6 +334,22 @@ func TestApply(t *testing.T) {
 			tick{cause: KillRequested{}},
 		)},
 
+		// A restarted master adopts a live process; its exit, of unknown
+		// status, goes to the policy as a failure.
+		{"adopted/then killed, restart on-failure", RestartOnFailure, []tick{
+			{cause: Adopted{Pid: 42}, moves: "stopped>running", reason: "adopted the running process 42"},
+			{wait: 2 * time.Second, cause: Exit{Code: -1}, moves: "running>backoff", act: after(100 * ms),
+				reason: "exited (status unknown: an adopted process) after 2s; restarting in 100ms"},
+		}},
+		{"adopted/then stopped by an operator", RestartAlways, []tick{
+			{cause: Adopted{Pid: 42}, moves: "stopped>running"},
+			{cause: StopRequested{}, moves: "running>stopping", act: stop},
+			{cause: Exit{Code: -1}, moves: "stopping>stopped"},
+		}},
+		{"illegal/adopted while live", RestartAlways, up(
+			tick{cause: Adopted{Pid: 7}, err: true},
+		)},
+
 		// Contradictions are refused and change nothing; the machine
 		// carries on afterwards.
 		{"illegal/registered while stopped", RestartAlways, []tick{

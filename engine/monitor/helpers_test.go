@@ -88,7 +88,7 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 var testTokens = map[string]string{"connector": "conn-secret-7f3a", "chat": "chat-secret-91bc"}
 
-func tokens(t string) (string, bool) {
+func tokens(_, t string) (string, bool) {
 	tok, ok := testTokens[t]
 	return tok, ok
 }

@@ -46,10 +46,12 @@ type HubConfig struct {
 	// Epoch is this master's fencing epoch (from the HA election; 0 without
 	// HA). Agents that have seen a higher epoch refuse this master.
 	Epoch uint64
-	// Tokens returns the token a server of the given type must present. A
-	// type with no token (ok false, or an empty token) is refused: a master
-	// that takes any server that knows its address would take an impostor.
-	Tokens func(serverType string) (token string, ok bool)
+	// Tokens returns the token server id of the given type must present
+	// (its type's, or its own). A server with no token (ok false, or an
+	// empty token) is refused: a master that takes any server that knows
+	// its address would take an impostor, and one that is not part of its
+	// cluster has no token.
+	Tokens func(id, serverType string) (token string, ok bool)
 	// HeartbeatTimeout is how long a member may go without a heartbeat
 	// before it is reported Lost (default 3s, three missed heartbeats).
 	HeartbeatTimeout time.Duration
@@ -312,11 +314,11 @@ func (h *Hub) check(reg registerMsg) (code, reason string) {
 	var want string
 	ok := false
 	if h.cfg.Tokens != nil {
-		want, ok = h.cfg.Tokens(reg.Type)
+		want, ok = h.cfg.Tokens(reg.ID, reg.Type)
 	}
 	switch {
 	case !ok || want == "":
-		return RefusedToken, fmt.Sprintf("this master has no token for server type %q, so it takes no server of that type", reg.Type)
+		return RefusedToken, fmt.Sprintf("this master has no token for server %s of type %q: it is not a server of this cluster", reg.ID, reg.Type)
 	case reg.Token == "":
 		return RefusedToken, fmt.Sprintf("server %s presented no token for server type %q", reg.ID, reg.Type)
 	case subtle.ConstantTimeCompare([]byte(reg.Token), []byte(want)) != 1:

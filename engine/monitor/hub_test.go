@@ -66,7 +66,7 @@ func TestRefusedTokens(t *testing.T) {
 	}{
 		{"wrong token", "connector", "not-the-secret", `presented the wrong token for server type "connector"`},
 		{"missing token", "connector", "", `presented no token for server type "connector"`},
-		{"no token configured", "gate", "gate-secret-44d0", `has no token for server type "gate"`},
+		{"no token configured", "gate", "gate-secret-44d0", `no token for server`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -198,3 +198,7 @@ func encode(f frame) []byte {
 	}
 	return b
 }
+
+// CommandAfterStartAll is the command the master sends every server once all
+// of them have started, to run their afterStartAll hooks (Pomelo's).
+const CommandAfterStartAll = "afterStartAll"

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,5 +139,46 @@ func TestPSS(t *testing.T) {
 	}
 	if _, err := PSS(1 << 30); err == nil {
 		t.Error("PSS of a pid that does not exist: no error")
+	}
+}
+
+func TestWaitGone(t *testing.T) {
+	p := start(t, Spec{Path: "sleep", Args: []string{"30"}})
+	gone := make(chan error, 1)
+	go func() { gone <- WaitGone(context.Background(), p.Pid, p.StartTime) }()
+	select {
+	case err := <-gone:
+		t.Fatalf("WaitGone returned while the process runs: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := Signal(p.Pid, p.StartTime, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-gone:
+		if err != nil {
+			t.Errorf("WaitGone: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("WaitGone did not see the process die")
+	}
+	_, _ = p.Wait()
+	if err := Signal(p.Pid, p.StartTime, syscall.SIGKILL); err != ErrGone {
+		t.Errorf("Signal to a dead process: got %v, want ErrGone", err)
+	}
+	if err := WaitGone(context.Background(), p.Pid, p.StartTime); err != nil {
+		t.Errorf("WaitGone on a dead process: %v", err)
+	}
+}
+
+func TestWaitGoneEndsWithItsContext(t *testing.T) {
+	p := start(t, Spec{Path: "sleep", Args: []string{"30"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := WaitGone(ctx, p.Pid, p.StartTime); err != context.DeadlineExceeded {
+		t.Errorf("got %v, want the context's deadline", err)
+	}
+	if err := pollGone(ctx, p.Pid, p.StartTime); err != context.DeadlineExceeded {
+		t.Errorf("polling: got %v, want the context's deadline", err)
 	}
 }

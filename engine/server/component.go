@@ -19,12 +19,15 @@ type Component interface {
 	Stop(ctx context.Context) error
 }
 
-// Hooks run at points of a server's life, as Pomelo's afterStart and beforeStop.
-// A failing AfterStart stops the server; a failing BeforeStop is logged and the
-// stop goes on.
+// Hooks run at points of a server's life, as Pomelo's afterStart,
+// afterStartAll and beforeStop. A failing AfterStart stops the server; a
+// failing AfterStartAll or BeforeStop is logged and the server goes on.
 type Hooks struct {
 	AfterStart []func(ctx context.Context) error
-	BeforeStop []func(ctx context.Context) error
+	// AfterStartAll runs once every server of the cluster has started, when
+	// the master says so over the monitor link.
+	AfterStartAll []func(ctx context.Context) error
+	BeforeStop    []func(ctx context.Context) error
 }
 
 // Components starts, runs and stops a process's components.

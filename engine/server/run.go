@@ -10,39 +10,74 @@ import (
 	"github.com/pomeloctl/pomeloctl/topology"
 )
 
-// ErrNotBuilt reports a server the runtime cannot run yet.
-var ErrNotBuilt = errors.New("not built yet")
-
 // DrainTimeout bounds a graceful stop.
 const DrainTimeout = 10 * time.Second
 
-// Run runs server id of topology t until ctx ends, then stops it gracefully.
-// ready, when not nil, is called once every component has started.
-func Run(ctx context.Context, t *topology.Topology, id string, log *slog.Logger, ready func()) error {
-	s := t.Server(id)
+// Config is one server process of a cluster.
+type Config struct {
+	Topology *topology.Topology
+	// ID is the server this process runs; it must be in Topology (a server
+	// added at runtime is added to it first, see topology.AddServer).
+	ID string
+	// Master is the master's admin address (host:port) that the monitor
+	// agent dials, and Token the server type's token. An empty Master runs
+	// the server alone, without a monitor link (`pomeloctl serve` by hand).
+	Master string
+	Token  string
+	// Hooks are the game's lifecycle hooks (Go API).
+	Hooks  Hooks
+	Logger *slog.Logger
+	// Ready, when not nil, is called once every component has started.
+	Ready func()
+}
+
+// Run runs the server until ctx ends, then stops it gracefully: beforeStop
+// hooks, the monitor link says bye, the frontend stops accepting and drains,
+// then the other components stop in reverse order. It returns early, with
+// an error, if the master refuses the server (a wrong token).
+func Run(ctx context.Context, cfg Config) error {
+	t := cfg.Topology
+	s := t.Server(cfg.ID)
 	if s == nil {
-		return fmt.Errorf("no server %q in %s", id, t.File)
+		return fmt.Errorf("no server %q in %s", cfg.ID, t.File)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
 	}
 	log = log.With("server", s.ID, "type", s.Type)
-	if !s.Frontend {
-		return fmt.Errorf("server %s is a backend, and backends need server-to-server RPC, which is %w: only frontends run for now", s.ID, ErrNotBuilt)
+	var comps []Component
+	var fe *frontend
+	if s.Frontend {
+		var err error
+		if fe, err = newFrontend(t, s, log); err != nil {
+			return fmt.Errorf("server %s: %w", s.ID, err)
+		}
+		comps = append(comps, fe)
 	}
-	fe, err := newFrontend(t, s, log)
-	if err != nil {
-		return fmt.Errorf("server %s: %w", s.ID, err)
+	var mon *monitorLink
+	if cfg.Master != "" {
+		mon = newMonitorLink(cfg, s, fe, log)
+		comps = append(comps, mon)
 	}
-	comps := NewComponents(log, Hooks{}, fe)
-	if err := comps.Start(ctx); err != nil {
+	cs := NewComponents(log, cfg.Hooks, comps...)
+	if err := cs.Start(ctx); err != nil {
 		return fmt.Errorf("server %s: %w", s.ID, err)
 	}
 	log.Info("server started")
-	if ready != nil {
-		ready()
+	if cfg.Ready != nil {
+		cfg.Ready()
 	}
-	<-ctx.Done()
+	var fatal error
+	select {
+	case <-ctx.Done():
+	case fatal = <-mon.failed():
+		log.Error("stopping: the monitor link failed for good", "err", fatal)
+	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
 	defer cancel()
-	if err := comps.Stop(stopCtx); err != nil {
+	err := cs.Stop(stopCtx)
+	if err := errors.Join(fatal, err); err != nil {
 		return fmt.Errorf("server %s: %w", s.ID, err)
 	}
 	log.Info("server stopped")

@@ -2,11 +2,11 @@ package server
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,7 +38,7 @@ func TestRunTheChatGate(t *testing.T) {
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, top, "gate-server-1", slog.New(slog.NewTextHandler(io.Discard, nil)), func() { close(ready) })
+		done <- Run(ctx, Config{Topology: top, ID: "gate-server-1", Logger: quiet(), Ready: func() { close(ready) }})
 	}()
 	select {
 	case <-ready:
@@ -70,16 +70,39 @@ func TestRunTheChatGate(t *testing.T) {
 	<-c.Done()
 }
 
-func TestRunRefusesWhatItCannotRun(t *testing.T) {
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestRunABackendAlone runs a backend without a master, as `pomeloctl serve`
+// by hand does: it starts, and stops when told.
+func TestRunABackendAlone(t *testing.T) {
 	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := Run(context.Background(), top, "chat-server-1", quiet, nil); !errors.Is(err, ErrNotBuilt) {
-		t.Errorf("a backend: got %v, want ErrNotBuilt", err)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Config{Topology: top, ID: "chat-server-1", Logger: quiet(), Ready: func() { close(ready) }})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("the backend did not start: %v", err)
 	}
-	if err := Run(context.Background(), top, "nosuch", quiet, nil); err == nil {
-		t.Error("an unknown id: no error")
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("stop: %v", err)
+	}
+}
+
+func TestRunRefusesAnUnknownServer(t *testing.T) {
+	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Run(context.Background(), Config{Topology: top, ID: "nosuch", Logger: quiet()})
+	if err == nil || !strings.Contains(err.Error(), `no server "nosuch"`) {
+		t.Errorf("an unknown id: got %v", err)
 	}
 }

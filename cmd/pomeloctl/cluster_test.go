@@ -1,0 +1,530 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pomeloctl/pomeloctl/engine/admin"
+	"github.com/pomeloctl/pomeloctl/engine/client"
+	"github.com/pomeloctl/pomeloctl/engine/master"
+	"github.com/pomeloctl/pomeloctl/engine/proc"
+)
+
+// These tests run the real thing: the pomeloctl binary, a master process
+// and one process per server, on loopback ports shifted by --port-offset so
+// that test runs do not clash. Every process a test starts is accounted
+// for: the test records each pid (with its start time) it ever sees, and
+// checks at the end that none is left.
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// binary builds pomeloctl once for the package's tests.
+func binary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pomeloctl-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "pomeloctl")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// testCluster is the chat example copied to a temporary folder (its run
+// directory goes there too) with a port offset no other test uses.
+type testCluster struct {
+	t      *testing.T
+	bin    string
+	dir    string
+	file   string
+	offset int
+	ever   map[int]uint64 // every server and master pid seen, with its start time
+	mu     sync.Mutex
+}
+
+// chatPorts are the ports the chat example uses, before the offset.
+var chatPorts = []int{3005, 3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052, 6053, 3053, 4053}
+
+func newTestCluster(t *testing.T, topology string) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t, bin: binary(t), dir: t.TempDir(), ever: map[int]uint64{}}
+	for _, f := range []string{"serverProtos.json"} {
+		data, err := os.ReadFile(filepath.Join("../../examples/chat", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(c.dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.file = filepath.Join(c.dir, "topology.yaml")
+	if err := os.WriteFile(c.file, []byte(topology), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.offset = freeOffset(t)
+	t.Cleanup(c.cleanup)
+	return c
+}
+
+func chatTopology(t *testing.T) string {
+	data, err := os.ReadFile(chat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// freeOffset finds a port offset at which every chat port is free.
+func freeOffset(t *testing.T) int {
+	for range 50 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		off := port - 3005
+		if off < 0 || 6053+off > 65000 {
+			continue
+		}
+		free := true
+		for _, p := range chatPorts {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+off))
+			if err != nil {
+				free = false
+				break
+			}
+			l.Close()
+		}
+		if free {
+			return off
+		}
+	}
+	t.Fatal("no free port offset")
+	return 0
+}
+
+// run runs the binary with the cluster's topology and offset and returns
+// its exit status, stdout and stderr.
+func (c *testCluster) run(args ...string) (int, string, string) {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, append(args, "--port-offset", strconv.Itoa(c.offset))...)
+	cmd.Dir = c.dir
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatal(err)
+	}
+	return code, out.String(), errOut.String()
+}
+
+// must runs a command that must succeed.
+func (c *testCluster) must(args ...string) string {
+	c.t.Helper()
+	code, out, errOut := c.run(args...)
+	if code != 0 {
+		c.t.Fatalf("pomeloctl %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// ls lists the servers, noting every pid.
+func (c *testCluster) ls() map[string]admin.ServerStatus {
+	c.t.Helper()
+	var list []admin.ServerStatus
+	if err := json.Unmarshal([]byte(c.must("ls", "-o", "json")), &list); err != nil {
+		c.t.Fatal(err)
+	}
+	byID := map[string]admin.ServerStatus{}
+	for _, s := range list {
+		byID[s.ID] = s
+		if s.Pid != 0 {
+			c.note(s.Pid)
+		}
+	}
+	return byID
+}
+
+func (c *testCluster) note(pid int) {
+	st, err := proc.StartTime(pid)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ever[pid] = st
+}
+
+func (c *testCluster) runDir() master.RunDir {
+	return master.RunDir(filepath.Join(c.dir, ".pomeloctl", strconv.Itoa(3005+c.offset)))
+}
+
+// masterPid is the running master's pid, from the run directory.
+func (c *testCluster) masterPid() int {
+	c.t.Helper()
+	rec, err := c.runDir().Master()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.note(rec.Pid)
+	return rec.Pid
+}
+
+// alive lists the pids seen that still run.
+func (c *testCluster) alive() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []int
+	for pid, st := range c.ever {
+		if proc.Alive(pid, st) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// waitNoneAlive waits until no process the test saw runs.
+func (c *testCluster) waitNoneAlive(d time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if len(c.alive()) == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Errorf("processes of the cluster still alive: %v", c.alive())
+}
+
+// cleanup kills whatever a failed test left behind.
+func (c *testCluster) cleanup() {
+	if recs, err := c.runDir().Servers(); err == nil {
+		for _, r := range recs {
+			c.ever[r.Pid] = r.StartTime
+		}
+	}
+	if rec, err := c.runDir().Master(); err == nil {
+		c.ever[rec.Pid] = rec.StartTime
+	}
+	for pid, st := range c.ever {
+		_ = proc.KillGroup(pid, st, syscall.SIGKILL)
+	}
+}
+
+func (c *testCluster) port(p int) string { return "127.0.0.1:" + strconv.Itoa(p+c.offset) }
+
+func running(t *testing.T, servers map[string]admin.ServerStatus, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if s := servers[id]; s.State != "running" || s.Pid == 0 || !proc.Alive(s.Pid, mustStart(s.Pid)) {
+			t.Errorf("%s: want running with a live pid, got %+v", id, s)
+		}
+	}
+}
+
+func mustStart(pid int) uint64 {
+	st, _ := proc.StartTime(pid)
+	return st
+}
+
+// queryEntry asks the gate for uid's connector, as chatofpomelo does.
+func queryEntry(ctx context.Context, t *testing.T, g *client.Client, uid string) string {
+	t.Helper()
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := g.Request(rctx, "gate.gateHandler.queryEntry", []byte(`{"uid":"`+uid+`"}`))
+	if err != nil {
+		t.Fatalf("queryEntry: %v", err)
+	}
+	return string(resp)
+}
+
+// TestClusterLifecycle drives a whole cluster through the CLI: up -d, ls,
+// kill, restart, add, stop, logs, a second up, the master killed with -9
+// and adopted by the next up without a client noticing, the master killed
+// again, and down, which must leave no process behind.
+func TestClusterLifecycle(t *testing.T) {
+	c := newTestCluster(t, chatTopology(t))
+	out := c.must("up", c.file, "-d", "--timeout", "30s")
+	if !strings.Contains(out, "cluster ready in") || !strings.Contains(out, "connector-server-3") {
+		t.Errorf("up -d: want the table and the ready line, got:\n%s", out)
+	}
+	all := []string{"gate-server-1", "connector-server-1", "connector-server-2", "connector-server-3", "chat-server-1", "chat-server-2", "chat-server-3"}
+	servers := c.ls()
+	running(t, servers, all...)
+	c.masterPid()
+
+	// A second up says the cluster runs, and starts nothing.
+	code, _, errOut := c.run("up", c.file, "-d")
+	if code != 1 || !strings.Contains(errOut, "already running") {
+		t.Errorf("a second up: exit %d, %s", code, errOut)
+	}
+
+	// kill: the process group dies and the server stays down.
+	victim := servers["connector-server-2"].Pid
+	c.must("kill", "connector-server-2")
+	if proc.Alive(victim, c.ever[victim]) {
+		t.Error("kill returned while the server runs")
+	}
+	servers = c.ls()
+	if s := servers["connector-server-2"]; s.State != "stopped" || s.Pid != 0 {
+		t.Errorf("after kill: %+v", s)
+	}
+
+	// restart: a new process that registers.
+	c.must("restart", "connector-server-2")
+	servers = c.ls()
+	running(t, servers, "connector-server-2")
+	if servers["connector-server-2"].Pid == victim {
+		t.Error("restart kept the old pid")
+	}
+
+	// add: a fourth chat server, its ports chosen past the type's.
+	var added admin.ServerStatus
+	if err := json.Unmarshal([]byte(c.must("add", "--type", "chat", "-o", "json")), &added); err != nil {
+		t.Fatal(err)
+	}
+	if added.ID != "chat-server-4" || added.Port != 6053+c.offset || added.State != "running" {
+		t.Errorf("add: %+v", added)
+	}
+	code, _, errOut = c.run("add", "--type", "chat", "--port", strconv.Itoa(6050+c.offset))
+	if code != 1 || !strings.Contains(errOut, "already taken by chat-server-1") {
+		t.Errorf("add on a taken port: exit %d, %s", code, errOut)
+	}
+	code, _, errOut = c.run("add", "--type", "nosuch")
+	if code != 1 || !strings.Contains(errOut, `no server type "nosuch"`) {
+		t.Errorf("add of an unknown type: exit %d, %s", code, errOut)
+	}
+
+	// stop: graceful, and the server's log says so.
+	c.must("stop", "chat-server-1")
+	if s := c.ls()["chat-server-1"]; s.State != "stopped" {
+		t.Errorf("after stop: %+v", s)
+	}
+	logs := c.must("logs", "chat-server-1", "-n", "5")
+	if !strings.Contains(logs, `msg="server stopped"`) {
+		t.Errorf("logs: want the server's last lines, got:\n%s", logs)
+	}
+	code, _, errOut = c.run("kill", "nosuch")
+	if code != 1 || !strings.Contains(errOut, `no server "nosuch"`) {
+		t.Errorf("kill nosuch: exit %d, %s", code, errOut)
+	}
+
+	// A client of the gate, which must not notice the master's death.
+	ctx := context.Background()
+	gate, err := client.Dial(ctx, c.port(3014), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gate.Close()
+	before := queryEntry(ctx, t, gate, "alice")
+
+	// kill -9 the master: the servers live on, and the CLI says there is
+	// no master.
+	servers = c.ls()
+	mpid := c.masterPid()
+	if err := syscall.Kill(mpid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, mpid, c.ever[mpid])
+	code, _, errOut = c.run("ls")
+	if code != exitUnreachable || !strings.Contains(errOut, "is gone") {
+		t.Errorf("ls without a master: exit %d, %s", code, errOut)
+	}
+	running(t, servers, "gate-server-1", "connector-server-1", "chat-server-4")
+
+	// up adopts them: same pids, and the gate's client is still there.
+	c.must("up", c.file, "-d", "--timeout", "30s")
+	adopted := c.ls()
+	for id, s := range servers {
+		if s.State == "running" && adopted[id].Pid != s.Pid {
+			t.Errorf("%s: pid %d before the master died, %d after up: not adopted", id, s.Pid, adopted[id].Pid)
+		}
+	}
+	// up brings the whole cluster up: what runs is adopted, the rest starts.
+	running(t, adopted, "chat-server-1", "chat-server-4")
+	select {
+	case <-gate.Done():
+		t.Error("the gate's client was disconnected")
+	default:
+	}
+	if after := queryEntry(ctx, t, gate, "alice"); after != before {
+		t.Errorf("queryEntry after adoption: %s, before: %s", after, before)
+	}
+
+	// An adopted server is not the master's child: its death is still seen.
+	orphan := adopted["chat-server-2"]
+	if err := syscall.Kill(orphan.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, c, "chat-server-2", "exited")
+
+	// kill -9 the master again, then down: nothing may be left.
+	mpid = c.masterPid()
+	if err := syscall.Kill(mpid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, mpid, c.ever[mpid])
+	out = c.must("down")
+	if !strings.Contains(out, "the master was gone") {
+		t.Errorf("down without a master: %s", out)
+	}
+	c.waitNoneAlive(5 * time.Second)
+	if _, err := c.runDir().Master(); err == nil {
+		t.Error("down left master.json")
+	}
+}
+
+func waitGone(t *testing.T, pid int, st uint64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for proc.Alive(pid, st) {
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d still alive", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func waitState(t *testing.T, c *testCluster, id, state string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s := c.ls()[id]
+		if s.State == state {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: want %s, got %+v", id, state, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestUpForeground runs up in the foreground: prefixed log lines, progress,
+// the table, and Ctrl-C stopping every process.
+func TestUpForeground(t *testing.T) {
+	c := newTestCluster(t, chatTopology(t))
+	cmd := exec.Command(c.bin, "up", c.file, "--port-offset", strconv.Itoa(c.offset))
+	cmd.Dir = c.dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c.note(cmd.Process.Pid)
+	lines := make(chan string, 1000)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var seen []string
+	timeout := time.After(30 * time.Second)
+wait:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("up ended early:\n%s\n%s", strings.Join(seen, "\n"), stderr.String())
+			}
+			seen = append(seen, l)
+			text := strings.Join(seen, "\n")
+			if strings.Contains(text, "cluster ready in") && strings.Contains(text, "chat-server-3      | time=") {
+				break wait
+			}
+		case <-timeout:
+			t.Fatalf("not ready:\n%s", strings.Join(seen, "\n"))
+		}
+	}
+	text := strings.Join(seen, "\n")
+	for _, want := range []string{"[7/7 running]", "chat-server-3 running (registered after", `chat-server-3      | time=`, "connector-server-3  connector  running"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("foreground output: want %q in:\n%s", want, text)
+		}
+	}
+	c.ls()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	var rest []string
+	for l := range lines {
+		rest = append(rest, l)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("up after Ctrl-C: %v\n%s", err, stderr.String())
+	}
+	if tail := strings.Join(rest, "\n"); !strings.Contains(tail, "cluster stopped") {
+		t.Errorf("after Ctrl-C: want 'cluster stopped' in:\n%s", tail)
+	}
+	c.waitNoneAlive(5 * time.Second)
+}
+
+// TestUpNamesAServerThatDoesNotComeUp: a type whose command fails is named
+// with the end of its log, and up exits 1 once --timeout passes, leaving
+// nothing running.
+func TestUpNamesAServerThatDoesNotComeUp(t *testing.T) {
+	top := strings.Replace(chatTopology(t), "  chat:\n", "  chat:\n    command: sh\n    args: [-c, 'echo the database is down; exit 3']\n", 1)
+	c := newTestCluster(t, top)
+	code, out, errOut := c.run("up", c.file, "-d", "--timeout", "3s")
+	if code != 1 {
+		t.Fatalf("up: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"chat-server-2 did not come up (exited: failed to start: exited with code 3", "the database is down", "not ready within 3s: chat-server-1, chat-server-2, chat-server-3"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("want %q in:\n%s", want, errOut)
+		}
+	}
+	if rec, err := c.runDir().Master(); err == nil {
+		c.ever[rec.Pid] = rec.StartTime
+		t.Errorf("the master is still recorded: %+v", rec)
+	}
+}
+
+func TestUpRefusesWhatIsNotBuilt(t *testing.T) {
+	top := strings.Replace(chatTopology(t), "servers:\n", "globalChannel: {redis: 127.0.0.1:6379}\nservers:\n", 1)
+	c := newTestCluster(t, top)
+	code, _, errOut := c.run("up", c.file, "-d")
+	if code != 1 || !strings.Contains(errOut, "globalChannel (channels in Redis): not built yet") {
+		t.Errorf("up with globalChannel: exit %d\n%s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(c.dir, ".pomeloctl")); err == nil {
+		t.Error("a refused up made a run directory")
+	}
+}

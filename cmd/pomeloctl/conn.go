@@ -1,0 +1,135 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pomeloctl/pomeloctl/engine/admin"
+	"github.com/pomeloctl/pomeloctl/engine/master"
+	"github.com/pomeloctl/pomeloctl/topology"
+)
+
+// exitUnreachable is the status of a command that could not reach the master.
+const exitUnreachable = 3
+
+// errUnreachable marks a failure to reach the master at all.
+var errUnreachable = errors.New("the master is not reachable")
+
+// defaultTopology is the file the control commands read when none is named.
+const defaultTopology = "topology.yaml"
+
+// conn is how a control command finds the master: flags, then environment
+// variables, then the topology (the master's address, its first acting
+// user), then Pomelo's defaults.
+type conn struct {
+	g        *globals
+	topology string
+	profiles []string
+	master   string
+	user     string
+	password string
+	runDir   string
+}
+
+func (c *conn) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&c.topology, "topology", "t", "", "the cluster's topology, for the master's address and credentials (default $POMELOCTL_TOPOLOGY, else ./topology.yaml)")
+	f.StringSliceVarP(&c.profiles, "profile", "p", nil, "the profiles the cluster was started with")
+	f.StringVar(&c.master, "master", "", "the master's admin address host:port (default $POMELOCTL_MASTER, else the topology's master)")
+	f.StringVar(&c.user, "user", "", "admin user (default $POMELOCTL_USER, else the topology's first level-1 user)")
+	f.StringVar(&c.password, "password", "", "admin password (default $POMELOCTL_PASSWORD, else that user's)")
+	f.StringVar(&c.runDir, "run-dir", "", "the cluster's run directory (default .pomeloctl/PORT beside the topology)")
+}
+
+// target is the master a control command talks to.
+type target struct {
+	client *admin.Client
+	addr   string
+	runDir master.RunDir // "" when not known (no topology, no --run-dir)
+}
+
+func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
+	addr := firstOf(c.master, os.Getenv("POMELOCTL_MASTER"))
+	user := firstOf(c.user, os.Getenv("POMELOCTL_USER"))
+	password := firstOf(c.password, os.Getenv("POMELOCTL_PASSWORD"))
+	tg := &target{runDir: master.RunDir(c.runDir)}
+	path := firstOf(c.topology, os.Getenv("POMELOCTL_TOPOLOGY"))
+	if path == "" {
+		if _, err := os.Stat(defaultTopology); err == nil {
+			path = defaultTopology
+		}
+	}
+	if path != "" {
+		t, warnings, err := topology.Load(path, c.g.loadOptions(cmd, c.profiles))
+		if err != nil {
+			printWarnings(cmd.ErrOrStderr(), warnings)
+			return nil, fmt.Errorf("read the topology for the master's address: %w", err)
+		}
+		addr = firstOf(addr, masterAddr(t))
+		if user == "" {
+			for _, u := range t.Master.Users {
+				if u.Level <= admin.LevelAct {
+					user, password = u.Username, firstOf(password, u.Password.Value)
+					break
+				}
+			}
+		}
+		if tg.runDir == "" {
+			tg.runDir = master.DefaultRunDir(t)
+		}
+	}
+	addr = firstOf(addr, net.JoinHostPort(topology.DefaultHost, strconv.Itoa(topology.DefaultMasterPort)))
+	if user == "" {
+		d := topology.DefaultUser()
+		user, password = d.Username, firstOf(password, d.Password.Value)
+	}
+	tg.addr = addr
+	tg.client = admin.NewClient(addr, user, password)
+	return tg, nil
+}
+
+// reached turns a failure to reach the master into errUnreachable, with
+// what the run directory knows.
+func (tg *target) reached(err error) error {
+	var ne net.Error
+	var oe *net.OpError
+	if err == nil || !(errors.As(err, &oe) || errors.As(err, &ne)) {
+		return err
+	}
+	msg := fmt.Sprintf("no master answers on %s", tg.addr)
+	if tg.runDir != "" {
+		rec, rerr := tg.runDir.Master()
+		switch {
+		case errors.Is(rerr, fs.ErrNotExist):
+			msg += " (the cluster is not running: `pomeloctl up` starts it)"
+		case rerr == nil && !rec.Alive():
+			msg += fmt.Sprintf(" (its master, pid %d, is gone; `pomeloctl up` adopts the servers it left, `pomeloctl down` stops them)", rec.Pid)
+		}
+	}
+	return fmt.Errorf("%s: %w", msg, errUnreachable)
+}
+
+func firstOf(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// masterAddr is the topology's master address as a client dials it: a
+// master on every interface is reached on loopback.
+func masterAddr(t *topology.Topology) string {
+	host := t.Master.Host
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(t.Master.Port))
+}

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pomeloctl/pomeloctl/engine/admin"
+	"github.com/pomeloctl/pomeloctl/engine/master"
+)
+
+// The control commands: each is a thin shell over the admin API client.
+
+// ctlCmd builds a control command with the connection flags.
+func ctlCmd(g *globals, cmd *cobra.Command, run func(c *cobra.Command, args []string, tg *target) error) *cobra.Command {
+	cn := &conn{g: g}
+	cn.flags(cmd)
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		tg, err := cn.resolve(c)
+		if err != nil {
+			return err
+		}
+		return tg.reached(run(c, args, tg))
+	}
+	return cmd
+}
+
+const connHelp = `
+The master is found from --master, --user and --password, else
+$POMELOCTL_MASTER, $POMELOCTL_USER and $POMELOCTL_PASSWORD, else the topology
+(--topology, $POMELOCTL_TOPOLOGY, or ./topology.yaml): its master's address and its
+first level-1 user.
+
+Exit status: 0 done, 1 the master refused or the command failed, 3 no master
+answered.`
+
+func newLsCmd(g *globals) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "List the cluster's servers: state, pid, ports, uptime, cpu, memory, connections",
+		Long:  "List every server of the running cluster as the master sees it.\n" + connHelp,
+		Example: `  pomeloctl ls
+  pomeloctl ls --topology examples/chat/topology.yaml -o json`,
+		Args: cobra.NoArgs,
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return ctlCmd(g, cmd, func(c *cobra.Command, _ []string, tg *target) error {
+		if err := checkOutput(output, "table", "json"); err != nil {
+			return usageError{c, err}
+		}
+		list, err := tg.client.Servers(c.Context())
+		if err != nil {
+			return err
+		}
+		if output == "json" {
+			return writeJSON(c.OutOrStdout(), list)
+		}
+		return writeServers(c.OutOrStdout(), list, time.Now())
+	})
+}
+
+// writeServers prints servers as `pomeloctl ls` does.
+func writeServers(w io.Writer, list []admin.ServerStatus, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTYPE\tSTATE\tPID\tHOST\tPORT\tCLIENT\tUPTIME\tCPU\tRSS\tCONNS\tRESTARTS")
+	var reasons []string
+	for _, s := range list {
+		pid, uptime, cpu, rss := "-", "-", "-", "-"
+		if s.Pid != 0 {
+			pid = strconv.Itoa(s.Pid)
+			uptime = roughly(now.Sub(s.Started))
+			cpu = fmt.Sprintf("%.1f%%", s.CPU)
+			rss = bytesIEC(s.RSS)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", s.ID, s.Type, s.State, pid, s.Host,
+			portOrDash(s.Port), portOrDash(s.ClientPort), uptime, cpu, rss, s.Connections, s.Restarts)
+		if s.Reason != "" {
+			reasons = append(reasons, s.ID+": "+s.Reason)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range reasons {
+		fmt.Fprintln(w, r)
+	}
+	return nil
+}
+
+func portOrDash(p int) string {
+	if p == 0 {
+		return "-"
+	}
+	return strconv.Itoa(p)
+}
+
+// roughly writes an uptime as ps does: 4s, 3m12s, 5h03m, 2d04h.
+func roughly(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+func bytesIEC(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1fG", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%dK", n>>10)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newKillCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kill ID",
+		Short: "Kill a server's process group with SIGKILL",
+		Long:  "Kill a server's process group outright (SIGKILL). The supervisor does not restart\na server an operator killed.\n" + connHelp,
+		Args:  exactArgs(1, "ID"),
+	}
+	return ctlCmd(g, cmd, func(c *cobra.Command, args []string, tg *target) error {
+		if err := tg.client.Kill(c.Context(), args[0]); err != nil {
+			return err
+		}
+		c.Printf("%s killed\n", args[0])
+		return nil
+	})
+}
+
+func newStopCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "stop [ID...]",
+		Short: "Stop servers gracefully (every server when none is named)",
+		Long: `Stop servers gracefully: beforeStop hooks, frontends stop accepting and drain,
+components stop in reverse order. A server that has not stopped after 15s is killed.
+With no ID every server stops and the master stays up (pomeloctl down stops it too).
+` + connHelp,
+	}
+	return ctlCmd(g, cmd, func(c *cobra.Command, args []string, tg *target) error {
+		if err := tg.client.Stop(c.Context(), args...); err != nil {
+			return err
+		}
+		what := strings.Join(args, ", ")
+		if what == "" {
+			what = "every server"
+		}
+		c.Printf("%s stopped\n", what)
+		return nil
+	})
+}
+
+func newRestartCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "restart ID",
+		Short: "Stop a server gracefully and start it again; returns once it runs",
+		Long:  "Stop a server gracefully (if it runs) and start it again. Returns once it has\nregistered with the master, or says why it did not.\n" + connHelp,
+		Args:  exactArgs(1, "ID"),
+	}
+	return ctlCmd(g, cmd, func(c *cobra.Command, args []string, tg *target) error {
+		if err := tg.client.Restart(c.Context(), args[0]); err != nil {
+			return err
+		}
+		c.Printf("%s restarted\n", args[0])
+		return nil
+	})
+}
+
+func newAddCmd(g *globals) *cobra.Command {
+	var (
+		req    admin.AddRequest
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "add --type TYPE [--id ID] [--host HOST] [--port N] [--client-port N]",
+		Short: "Start a new server of a declared type at runtime",
+		Long: `Start a new server of a type the topology declares. What is left out is chosen:
+the id <type>-server-<n>, the type's host, and ports past the type's highest. Ports
+are checked against the cluster and against other programs on the host. Returns
+once the server runs. The server lasts until pomeloctl down; it is not written
+into the topology file.
+` + connHelp,
+		Example: `  pomeloctl add --type chat
+  pomeloctl add --type connector --id connector-server-9 --port 4059 --client-port 3059`,
+		Args: cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	f.StringVar(&req.Type, "type", "", "the server type (required)")
+	f.StringVar(&req.ID, "id", "", "the server's id")
+	f.StringVar(&req.Host, "host", "", "the server's host")
+	f.IntVar(&req.Port, "port", 0, "its RPC port")
+	f.IntVar(&req.ClientPort, "client-port", 0, "its client port (frontends)")
+	f.StringVarP(&output, "output", "o", "table", "table or json")
+	return ctlCmd(g, cmd, func(c *cobra.Command, _ []string, tg *target) error {
+		if req.Type == "" {
+			return usageError{c, errors.New("name the server type with --type")}
+		}
+		if err := checkOutput(output, "table", "json"); err != nil {
+			return usageError{c, err}
+		}
+		st, err := tg.client.Add(c.Context(), req)
+		if err != nil {
+			return err
+		}
+		if output == "json" {
+			return writeJSON(c.OutOrStdout(), st)
+		}
+		return writeServers(c.OutOrStdout(), []admin.ServerStatus{st}, time.Now())
+	})
+}
+
+func newLogsCmd(g *globals) *cobra.Command {
+	var (
+		follow bool
+		lines  int
+	)
+	cmd := &cobra.Command{
+		Use:   "logs ID [-f] [-n N]",
+		Short: "Print a server's log (ID master for the master's), and follow it with -f",
+		Long:  "Print the last lines of a server's log, read from the run directory by the master.\nWith -f, keep printing what the server writes until Ctrl-C.\n" + connHelp,
+		Example: `  pomeloctl logs connector-server-1 -n 100
+  pomeloctl logs chat-server-2 -f`,
+		Args: exactArgs(1, "ID"),
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines")
+	cmd.Flags().IntVarP(&lines, "lines", "n", 20, "how many of the last lines to print first")
+	return ctlCmd(g, cmd, func(c *cobra.Command, args []string, tg *target) error {
+		ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		req := admin.LogRequest{ID: args[0], Offset: -1, Tail: max(lines, 1)}
+		if lines == 0 {
+			req = admin.LogRequest{ID: args[0], Offset: -1, Tail: 1}
+		}
+		first := true
+		for {
+			chunk, err := tg.client.Logs(ctx, req)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			if !(first && lines == 0) {
+				io.WriteString(c.OutOrStdout(), chunk.Data)
+			}
+			first = false
+			req.Offset = chunk.Next
+			if !follow {
+				return nil
+			}
+			if chunk.Data != "" {
+				continue // more may be waiting
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	})
+}
+
+func newDownCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Stop the whole cluster: every server (frontends first), then the master",
+		Long: `Stop the whole cluster gracefully: frontends first, then backends, then the
+master. Returns once every process is gone. If the master itself is gone (killed),
+down stops the servers it left, from the run directory's records.
+` + connHelp,
+		Args: cobra.NoArgs,
+	}
+	return ctlCmd(g, cmd, func(c *cobra.Command, _ []string, tg *target) error {
+		info, err := tg.client.Info(c.Context())
+		if err != nil {
+			if tg.reached(err) != err && tg.runDir != "" {
+				return downWithoutMaster(c, tg.runDir)
+			}
+			return err
+		}
+		if err := tg.client.Down(c.Context()); err != nil {
+			return err
+		}
+		// The master exits once it has answered: wait for it.
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, err := tg.client.Info(c.Context()); err != nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		c.Printf("cluster down (master %s, pid %d)\n", info.ID, info.Pid)
+		return nil
+	})
+}
+
+// downWithoutMaster stops the servers a dead master left, from their
+// records: SIGTERM, then SIGKILL to the group of any still there after the
+// stop timeout.
+func downWithoutMaster(c *cobra.Command, dir master.RunDir) error {
+	n, err := master.StopOrphans(c.Context(), dir, master.DefaultStopTimeout)
+	if err != nil {
+		return err
+	}
+	c.Printf("cluster down: the master was gone; stopped the %s it left (run directory %s)\n", plural(n, "server"), dir)
+	return nil
+}

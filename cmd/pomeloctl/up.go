@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pomeloctl/pomeloctl/engine/admin"
+	"github.com/pomeloctl/pomeloctl/engine/lifecycle"
+	"github.com/pomeloctl/pomeloctl/engine/master"
+	"github.com/pomeloctl/pomeloctl/engine/proc"
+	"github.com/pomeloctl/pomeloctl/topology"
+)
+
+// upOptions are `up`'s flags.
+type upOptions struct {
+	profiles []string
+	detach   bool
+	timeout  time.Duration
+	runDir   string
+}
+
+func newUpCmd(g *globals) *cobra.Command {
+	var o upOptions
+	cmd := &cobra.Command{
+		Use:   "up TOPOLOGY [-p PROFILE] [-d] [--timeout D]",
+		Short: "Start the cluster: the master, which launches and supervises every server",
+		Long: `Start the master, which launches every server of the topology as its own
+process (the type's command, or pomeloctl serve), supervises it and keeps a
+monitor link to it. Each server logs to its own file in the run directory
+(.pomeloctl/PORT beside the topology); servers outlive the master, and 'up' on a
+cluster whose master was killed adopts the servers still running.
+
+In the foreground, 'up' prints every server's log lines under its name and the
+servers as they come up, then a table once all run; Ctrl-C stops the cluster.
+With -d it starts the master in the background and returns once every server
+runs. Either way, a server that has not come up within --timeout is named with
+the end of its log, the cluster is stopped, and 'up' exits 1.
+
+Exit status: 0 the cluster ran (and, in the foreground, was stopped cleanly),
+1 it did not come up or the topology uses something not built yet, 2 the
+topology is invalid.`,
+		Example: `  pomeloctl up examples/chat/topology.yaml
+  pomeloctl up topology.yaml -p ci -d --timeout 30s && pomeloctl ls -t topology.yaml`,
+		Args: exactArgs(1, "TOPOLOGY"),
+		RunE: func(c *cobra.Command, args []string) error {
+			t, err := loadTopology(c, g, args[0], o.profiles)
+			if err != nil {
+				return err
+			}
+			if msgs := master.Unsupported(t); len(msgs) > 0 {
+				for _, m := range msgs {
+					c.PrintErrln(m)
+				}
+				c.PrintErrf("%s: not started: the topology uses %s the runtime does not do yet\n", args[0], plural(len(msgs), "thing"))
+				return errReported
+			}
+			dir := master.RunDir(o.runDir)
+			if dir == "" {
+				dir = master.DefaultRunDir(t)
+			}
+			if rec, err := dir.Master(); err == nil && rec.Alive() {
+				return &master.RunningError{Record: rec, Dir: dir}
+			} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			if o.detach {
+				return upDetached(c, t, dir, o)
+			}
+			return upForeground(c, t, dir, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.profiles, "profile", "p", nil, "merge profiles/NAME.yaml (or a path) over the topology; repeat to stack")
+	f.BoolVarP(&o.detach, "detach", "d", false, "run the master in the background; return once every server runs")
+	f.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long every server has to come up")
+	f.StringVar(&o.runDir, "run-dir", "", "the run directory (default .pomeloctl/PORT beside the topology)")
+	return cmd
+}
+
+// loadTopology loads a topology for a command that runs it, printing its
+// warnings and errors.
+func loadTopology(c *cobra.Command, g *globals, path string, profiles []string) (*topology.Topology, error) {
+	t, warnings, err := topology.Load(path, g.loadOptions(c, profiles))
+	printWarnings(c.ErrOrStderr(), warnings)
+	if err != nil {
+		var list topology.ErrorList
+		if errors.As(err, &list) {
+			c.PrintErrln(list.Error())
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+// upForeground runs the master in this process.
+func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upOptions) error {
+	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	names := []string{"master"}
+	for _, st := range t.Types {
+		for _, s := range st.Servers {
+			names = append(names, s.ID)
+		}
+	}
+	con := newConsole(c.OutOrStdout(), names)
+	if err := os.MkdirAll(filepath.Dir(dir.Log("master")), 0o755); err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(dir.Log("master"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open the master's log: %w", err)
+	}
+	defer logFile.Close()
+	total := len(names) - 1
+	running := 0
+	m, err := master.New(master.Config{
+		Topology: t,
+		RunDir:   dir,
+		// The console shows progress lines; the master's own lines go to
+		// its log, and to the console only when they are warnings.
+		Logger: slog.New(slog.NewMultiHandler(logHandler(t, logFile, slog.LevelDebug), logHandler(t, con.writer("master"), slog.LevelWarn))),
+		OnEvent: func(e lifecycle.Event) {
+			switch {
+			case e.To == lifecycle.Running:
+				running++
+			case e.From == lifecycle.Running:
+				running--
+			}
+			if e.To == lifecycle.Running || e.To == lifecycle.Exited || e.To == lifecycle.Failed || e.To == lifecycle.Backoff {
+				con.line("pomeloctl", fmt.Sprintf("%s %s (%s) [%d/%d running]", e.Server, e.To, e.Reason, running, total))
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	tailCtx, stopTail := context.WithCancel(context.Background())
+	tailed := make(chan struct{})
+	go func() { defer close(tailed); tailLogs(tailCtx, dir, con) }()
+	defer func() { stopTail(); <-tailed }()
+
+	runCtx, stopCluster := context.WithCancel(ctx)
+	defer stopCluster()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(runCtx) }()
+	timer := time.NewTimer(o.timeout)
+	defer timer.Stop()
+	started := time.Now()
+	var failed error
+	select {
+	case <-m.Ready():
+		list, err := m.Servers(ctx)
+		if err == nil {
+			con.mu.Lock()
+			_ = writeServers(c.OutOrStdout(), list, time.Now())
+			con.mu.Unlock()
+		}
+		con.line("pomeloctl", fmt.Sprintf("cluster ready in %s: %s; Ctrl-C stops it (pomeloctl ls, pomeloctl down from another terminal)",
+			time.Since(started).Round(time.Millisecond), plural(total, "server")))
+	case <-timer.C:
+		failed = notReady(c, m.Servers, o.timeout, func(id string) (string, error) { return master.TailLog(dir.Log(id), 10) })
+		stopCluster()
+	case err := <-done:
+		return err
+	}
+	err = <-done
+	if failed != nil {
+		return failed
+	}
+	if err == nil {
+		con.line("pomeloctl", "cluster stopped")
+	}
+	return err
+}
+
+// notReady names the servers that did not come up in time, each with the
+// end of its log.
+func notReady(c *cobra.Command, servers func(context.Context) ([]admin.ServerStatus, error), timeout time.Duration, tail func(id string) (string, error)) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	list, err := servers(ctx)
+	if err != nil {
+		return fmt.Errorf("the cluster did not come up within %s, and the master does not answer: %w", timeout, err)
+	}
+	var names []string
+	for _, s := range list {
+		if s.State == lifecycle.Running.String() {
+			continue
+		}
+		names = append(names, s.ID)
+		why := s.State
+		if s.Reason != "" {
+			why += ": " + s.Reason
+		}
+		c.PrintErrf("%s did not come up (%s)\n", s.ID, why)
+		if text, err := tail(s.ID); err == nil && text != "" {
+			c.PrintErrf("  the end of its log:\n    %s\n", strings.ReplaceAll(strings.TrimRight(text, "\n"), "\n", "\n    "))
+		}
+	}
+	c.PrintErrf("not ready within %s: %s; stopping the cluster\n", timeout, strings.Join(names, ", "))
+	return errReported
+}
+
+// upDetached starts the master as a background process and waits until
+// the cluster is ready.
+func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upOptions) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	args := []string{"master", t.File, "--port-offset", strconv.Itoa(t.PortOffset), "--run-dir", string(dir)}
+	for _, p := range t.Profiles {
+		args = append(args, "--profile", p)
+	}
+	started := time.Now()
+	p, err := proc.Start(proc.Spec{Path: exe, Args: args, LogFile: dir.Log("master")})
+	if err != nil {
+		return fmt.Errorf("start the master: %w", err)
+	}
+	go func() { _, _ = p.Wait() }() // reaped if it dies while we wait
+	user, password := upUser(t)
+	cl := admin.NewClient(masterAddr(t), user, password)
+	deadline := time.Now().Add(o.timeout)
+	for {
+		info, err := cl.Info(c.Context())
+		if err == nil && info.Pid == p.Pid && info.Ready {
+			break
+		}
+		if !proc.Alive(p.Pid, p.StartTime) {
+			text, _ := master.TailLog(dir.Log("master"), 15)
+			return fmt.Errorf("the master exited; the end of its log (%s):\n%s", dir.Log("master"), text)
+		}
+		if time.Now().After(deadline) {
+			failed := notReady(c, cl.Servers, o.timeout, func(id string) (string, error) {
+				chunk, err := cl.Logs(c.Context(), admin.LogRequest{ID: id, Offset: -1, Tail: 10})
+				return chunk.Data, err
+			})
+			if err := cl.Down(c.Context()); err != nil {
+				c.PrintErrf("could not stop the cluster: %v\n", err)
+			}
+			return failed
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	list, err := cl.Servers(c.Context())
+	if err != nil {
+		return err
+	}
+	if err := writeServers(c.OutOrStdout(), list, time.Now()); err != nil {
+		return err
+	}
+	c.Printf("cluster ready in %s: %s; master pid %d on %s, logs in %s\n", time.Since(started).Round(time.Millisecond),
+		plural(len(list), "server"), p.Pid, masterAddr(t), dir.Log("*"))
+	return nil
+}
+
+// upUser is the topology's first acting user, whom `up -d` asks the master
+// about its progress.
+func upUser(t *topology.Topology) (string, string) {
+	for _, u := range t.Master.Users {
+		if u.Level <= admin.LevelAct {
+			return u.Username, u.Password.Value
+		}
+	}
+	return "", ""
+}
+
+func newMasterCmd(g *globals) *cobra.Command {
+	var (
+		profiles []string
+		runDir   string
+	)
+	cmd := &cobra.Command{
+		Use:    "master TOPOLOGY",
+		Short:  "Run a cluster's master in this process (what up -d starts)",
+		Hidden: true,
+		Args:   exactArgs(1, "TOPOLOGY"),
+		RunE: func(c *cobra.Command, args []string) error {
+			t, err := loadTopology(c, g, args[0], profiles)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			m, err := master.New(master.Config{Topology: t, RunDir: master.RunDir(runDir), Logger: serverLogger(t, c.ErrOrStderr())})
+			if err != nil {
+				return err
+			}
+			return m.Run(ctx)
+		},
+	}
+	cmd.Flags().StringSliceVarP(&profiles, "profile", "p", nil, "profiles")
+	cmd.Flags().StringVar(&runDir, "run-dir", "", "the run directory")
+	return cmd
+}

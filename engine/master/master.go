@@ -1,0 +1,378 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/pomeloctl/pomeloctl/engine/admin"
+	"github.com/pomeloctl/pomeloctl/engine/lifecycle"
+	"github.com/pomeloctl/pomeloctl/engine/monitor"
+	"github.com/pomeloctl/pomeloctl/engine/proc"
+	"github.com/pomeloctl/pomeloctl/topology"
+)
+
+// Defaults of Config's durations.
+const (
+	// DefaultStopTimeout is how long a server has to stop gracefully before
+	// its process group is killed: the server's own drain deadline (10s)
+	// and a margin.
+	DefaultStopTimeout = 15 * time.Second
+	// DefaultRegisterTimeout is how long a launched or adopted server has
+	// to register its monitor link before it is taken for hung and killed.
+	DefaultRegisterTimeout = 30 * time.Second
+)
+
+// Config configures a Master.
+type Config struct {
+	// Topology is the cluster; the master adds the servers added at runtime
+	// to it.
+	Topology *topology.Topology
+	// RunDir is the run directory (default DefaultRunDir).
+	RunDir RunDir
+	// Executable is the pomeloctl program that runs servers without a
+	// command (default: this program).
+	Executable string
+	// Machine tells local hosts from remote ones (default this machine).
+	Machine topology.Machine
+	Logger  *slog.Logger
+	// OnEvent sees every state change of every server, on the run loop: it
+	// must not block.
+	OnEvent func(lifecycle.Event)
+	// Modules are the game's admin modules, beside the built-in ones.
+	Modules         []admin.Module
+	StopTimeout     time.Duration
+	RegisterTimeout time.Duration
+	// HeartbeatTimeout is how long a server may go without a heartbeat
+	// before it is taken for hung (default: the monitor hub's 3s).
+	HeartbeatTimeout time.Duration
+}
+
+// Master runs one cluster. See the package comment.
+type Master struct {
+	cfg     Config
+	log     *slog.Logger
+	dir     RunDir
+	addr    string // the admin address it listens on
+	hub     *monitor.Hub
+	tokens  map[string]string
+	epoch   uint64
+	started time.Time
+	ready   chan struct{} // closed once every server has been running at once
+
+	// Messages to the run loop.
+	reqs   chan func()
+	exits  chan exitMsg
+	timers chan timerMsg
+	quit   chan struct{} // closed when the run loop ends
+
+	// Owned by the run loop.
+	members    []*member
+	byID       map[string]*member
+	gen        uint64
+	waiters    []*waiter
+	isReady    bool
+	stopping   bool
+	inShutdown bool
+	stoppedCh  chan struct{} // closed when every server is down after a shutdown
+	loopCtx    context.Context
+}
+
+// New checks cfg and returns a master that Run starts.
+func New(cfg Config) (*Master, error) {
+	t := cfg.Topology
+	if t == nil {
+		return nil, errors.New("master: no topology")
+	}
+	if cfg.RunDir == "" {
+		cfg.RunDir = DefaultRunDir(t)
+	}
+	if cfg.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("master: find the pomeloctl program to run servers with: %w", err)
+		}
+		cfg.Executable = exe
+	}
+	if cfg.Machine == nil {
+		cfg.Machine = topology.ThisMachine()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = DefaultStopTimeout
+	}
+	if cfg.RegisterTimeout <= 0 {
+		cfg.RegisterTimeout = DefaultRegisterTimeout
+	}
+	users := adminUsers(t)
+	addr := net.JoinHostPort(t.Master.Host, strconv.Itoa(t.Master.Port))
+	if err := admin.CheckExposure(addr, users); err != nil {
+		return nil, err
+	}
+	return &Master{
+		cfg:       cfg,
+		log:       cfg.Logger.With("master", t.Master.ID),
+		dir:       cfg.RunDir,
+		addr:      addr,
+		ready:     make(chan struct{}),
+		reqs:      make(chan func()),
+		exits:     make(chan exitMsg, 16),
+		timers:    make(chan timerMsg, 16),
+		quit:      make(chan struct{}),
+		byID:      map[string]*member{},
+		stoppedCh: make(chan struct{}),
+	}, nil
+}
+
+// Ready is closed once every server of the cluster has been running at once.
+func (m *Master) Ready() <-chan struct{} { return m.ready }
+
+// Addr is the admin address.
+func (m *Master) Addr() string { return m.addr }
+
+// RunDir is the run directory.
+func (m *Master) RunDir() RunDir { return m.dir }
+
+// RunningError is `up` on a cluster whose master already runs.
+type RunningError struct {
+	Record MasterRecord
+	Dir    RunDir
+}
+
+func (e *RunningError) Error() string {
+	return fmt.Sprintf("the cluster is already running: master %s (pid %d) on %s since %s, run directory %s; `pomeloctl ls` shows it, `pomeloctl down` stops it",
+		e.Record.ID, e.Record.Pid, e.Record.Addr, e.Record.Started.Format(time.DateTime), e.Dir)
+}
+
+// Run runs the cluster until ctx ends or an operator brings it down, then
+// stops every server (frontends first) and returns. Servers that an earlier
+// master of this run directory left running are adopted, not launched
+// again.
+func (m *Master) Run(ctx context.Context) error {
+	t := m.cfg.Topology
+	prev, err := m.dir.Master()
+	switch {
+	case err == nil && prev.Alive() && prev.Pid != os.Getpid():
+		return &RunningError{Record: prev, Dir: m.dir}
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	ln, err := net.Listen("tcp", m.addr)
+	if err != nil {
+		return fmt.Errorf("the master cannot listen on %s (master.host and master.port): %w", m.addr, err)
+	}
+	m.started = time.Now()
+	m.epoch = prev.Epoch + 1
+	if m.tokens, err = m.dir.tokens(typeNames(t)); err != nil {
+		ln.Close()
+		return err
+	}
+	self := MasterRecord{ID: t.Master.ID, Pid: os.Getpid(), Addr: m.addr, Epoch: m.epoch, Topology: t.File,
+		Profiles: t.Profiles, PortOffset: t.PortOffset, Started: m.started}
+	self.StartTime, _ = proc.StartTime(self.Pid)
+	if err := m.dir.write("master.json", self, 0o644); err != nil {
+		ln.Close()
+		return err
+	}
+	adopt, err := m.adoptable()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	settle := time.Duration(-1)
+	if len(adopt) > 0 {
+		settle = 0 // the hub's default: long enough for every adopted server to come back
+	}
+	m.hub = monitor.NewHub(monitor.HubConfig{
+		MasterID:         t.Master.ID,
+		Epoch:            m.epoch,
+		Tokens:           m.checkToken,
+		HeartbeatTimeout: m.cfg.HeartbeatTimeout,
+		Settle:           settle,
+		Logger:           m.log,
+	})
+	api := admin.NewServer(adminUsers(t), m, m.log, m.cfg.Modules...)
+	api.Handle("/monitor", m.hub)
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
+	go func() { _ = srv.Serve(ln) }()
+
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	m.loopCtx = loopCtx
+	_, events := m.hub.Subscribe(loopCtx)
+	m.log.Info("master started", "addr", m.addr, "epoch", m.epoch, "runDir", string(m.dir), "servers", countServers(t), "adopting", len(adopt))
+	if err := m.begin(adopt); err != nil {
+		m.log.Error("could not start the cluster", "err", err)
+	}
+	m.loop(ctx, events)
+
+	close(m.quit)
+	cancel()
+	m.hub.Close()
+	shutCtx, shutCancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer shutCancel()
+	_ = srv.Shutdown(shutCtx)
+	if err := m.dir.clear(); err != nil {
+		m.log.Warn("could not clear the run directory", "err", err)
+	}
+	m.log.Info("master stopped")
+	return nil
+}
+
+// loop is the run loop: every decision about every server is taken here.
+func (m *Master) loop(ctx context.Context, events <-chan monitor.Event) {
+	done := ctx.Done()
+	for {
+		select {
+		case <-done:
+			done = nil
+			m.shutdown("the master was interrupted")
+		case f := <-m.reqs:
+			f()
+		case e := <-m.exits:
+			m.onExit(e)
+		case t := <-m.timers:
+			m.onTimer(t)
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			m.onMonitor(ev)
+		case <-m.stoppedCh:
+			return
+		}
+	}
+}
+
+// post hands a message to the run loop from another goroutine, unless the
+// loop has ended.
+func post[T any](m *Master, ch chan T, v T) {
+	select {
+	case ch <- v:
+	case <-m.quit:
+	}
+}
+
+// exec runs f on the run loop and waits for it.
+func (m *Master) exec(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	select {
+	case m.reqs <- func() { f(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-m.quit:
+		return admin.Errorf(http.StatusServiceUnavailable, "the master is stopping")
+	}
+	<-done
+	return nil
+}
+
+// waiter is an admin request waiting for the cluster to reach a state.
+type waiter struct {
+	ok   func() bool
+	done chan struct{}
+}
+
+// waitFor waits until ok (run on the loop) holds, or ctx ends.
+func (m *Master) waitFor(ctx context.Context, ok func() bool) error {
+	w := &waiter{ok: ok, done: make(chan struct{})}
+	if err := m.exec(ctx, func() {
+		if ok() {
+			close(w.done)
+			return
+		}
+		m.waiters = append(m.waiters, w)
+	}); err != nil {
+		return err
+	}
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-m.quit:
+		return nil
+	}
+}
+
+// checkWaiters releases the waiters whose condition holds; on the loop,
+// after every change.
+func (m *Master) checkWaiters() {
+	keep := m.waiters[:0]
+	for _, w := range m.waiters {
+		if w.ok() {
+			close(w.done)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	clear(m.waiters[len(keep):])
+	m.waiters = keep
+}
+
+func adminUsers(t *topology.Topology) []admin.User {
+	var users []admin.User
+	for _, u := range t.Master.Users {
+		users = append(users, admin.User{Name: u.Username, Password: u.Password.Value, Level: u.Level})
+	}
+	return users
+}
+
+func typeNames(t *topology.Topology) []string {
+	var names []string
+	for _, st := range t.Types {
+		names = append(names, st.Name)
+	}
+	return names
+}
+
+func countServers(t *topology.Topology) int {
+	n := 0
+	for _, st := range t.Types {
+		n += len(st.Servers)
+	}
+	return n
+}
+
+// dialAddr is the admin address as servers dial it: a master listening on
+// every interface is reached on loopback.
+func (m *Master) dialAddr() string {
+	host, port, _ := net.SplitHostPort(m.addr)
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return m.addr
+}
+
+// tokenOf is server s's monitor token: its own, its type's, or the one
+// generated for its type.
+func (m *Master) tokenOf(s *topology.Server) string {
+	if s.Token.Value != "" {
+		return s.Token.Value
+	}
+	return m.tokens[s.Type]
+}
+
+// checkToken answers the hub: the token server id must present. It reads
+// the topology, which the loop changes when servers are added, so it asks
+// the loop.
+func (m *Master) checkToken(id, typ string) (string, bool) {
+	var tok string
+	var ok bool
+	err := m.exec(m.loopCtx, func() {
+		if mem := m.byID[id]; mem != nil && mem.srv.Type == typ {
+			tok, ok = m.tokenOf(mem.srv), true
+		}
+	})
+	return tok, ok && err == nil
+}

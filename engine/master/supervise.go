@@ -1,0 +1,455 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/pomeloctl/pomeloctl/engine/lifecycle"
+	"github.com/pomeloctl/pomeloctl/engine/monitor"
+	"github.com/pomeloctl/pomeloctl/engine/proc"
+	"github.com/pomeloctl/pomeloctl/topology"
+)
+
+// member is one supervised server, owned by the run loop.
+type member struct {
+	srv   *topology.Server
+	added *topology.AddSpec // how it was added at runtime; nil for the topology's
+	m     *lifecycle.Machine
+	last  lifecycle.Event // the latest change, for its reason
+	proc  *process        // the current process; nil when there is none
+
+	restartTimer *time.Timer
+}
+
+// process is one process of a server: launched by this master (a child it
+// waits for) or adopted from an earlier one (watched through a pidfd).
+type process struct {
+	gen       uint64 // tells this process's exit and timers from a later one's
+	pid       int
+	startTime uint64
+	started   time.Time
+	adopted   bool
+	stopTimer *time.Timer
+	watch     context.CancelFunc // stops the adopted process's watcher
+}
+
+type exitMsg struct {
+	id   string
+	gen  uint64
+	exit lifecycle.Exit
+}
+
+type timerKind int
+
+const (
+	restartDue timerKind = iota
+	stopDeadline
+	registerDeadline
+)
+
+type timerMsg struct {
+	id   string
+	gen  uint64 // the process the timer is about (stopDeadline, registerDeadline)
+	kind timerKind
+}
+
+// adoptable returns the recorded processes still running, by server id.
+func (m *Master) adoptable() (map[string]ServerRecord, error) {
+	recs, err := m.dir.Servers()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]ServerRecord{}
+	for _, r := range recs {
+		if proc.Alive(r.Pid, r.StartTime) {
+			out[r.ID] = r
+		} else if err := m.dir.removeServer(r.ID); err != nil {
+			m.log.Warn("could not remove a stale server record", "server", r.ID, "err", err)
+		}
+	}
+	return out, nil
+}
+
+// begin builds a machine per server (the topology's, and those added at
+// runtime by an earlier master), adopts the running ones and launches the
+// rest. It runs on the loop's goroutine before the loop starts.
+func (m *Master) begin(adopt map[string]ServerRecord) error {
+	t := m.cfg.Topology
+	var errs []error
+	for _, st := range t.Types {
+		for _, s := range st.Servers {
+			if err := m.track(s, nil); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	added, err := m.dir.added()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, spec := range added {
+		s, err := t.NewServer(spec, m.cfg.Machine)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("server %s added at runtime: %w", spec.ID, err))
+			continue
+		}
+		t.AddServer(s)
+		if err := m.track(s, &spec); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for id, r := range adopt {
+		if mem := m.byID[id]; mem == nil {
+			// Not part of the cluster any more (the topology changed while
+			// its master was down): nobody would supervise it.
+			m.log.Warn("killing a server left running that the topology no longer declares", "server", id, "pid", r.Pid)
+			_ = proc.KillGroup(r.Pid, r.StartTime, syscall.SIGKILL)
+			_ = m.dir.removeServer(id)
+		}
+	}
+	for _, mem := range m.members {
+		if r, ok := adopt[mem.srv.ID]; ok {
+			m.adopt(mem, r)
+		} else {
+			m.apply(mem, lifecycle.StartRequested{})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// track adds a machine for s.
+func (m *Master) track(s *topology.Server, added *topology.AddSpec) error {
+	mach, err := lifecycle.New(s.ID, policy(s.Restart), nil)
+	if err != nil {
+		return err
+	}
+	mem := &member{srv: s, added: added, m: mach}
+	m.members = append(m.members, mem)
+	m.byID[s.ID] = mem
+	return nil
+}
+
+func policy(r *topology.Restart) lifecycle.Policy {
+	return lifecycle.Policy{
+		Restart:        lifecycle.Restart(r.Policy),
+		MinUptime:      r.StartSecs.D(),
+		BackoffInitial: r.Backoff.Initial.D(),
+		BackoffMax:     r.Backoff.Max.D(),
+		MaxRestarts:    r.MaxRestarts,
+		Window:         r.Window.D(),
+	}
+}
+
+// adopt takes over a server process an earlier master left running.
+func (m *Master) adopt(mem *member, r ServerRecord) {
+	m.gen++
+	p := &process{gen: m.gen, pid: r.Pid, startTime: r.StartTime, started: r.Started, adopted: true}
+	ctx, cancel := context.WithCancel(m.loopCtx)
+	p.watch = cancel
+	mem.proc = p
+	go func() {
+		if err := proc.WaitGone(ctx, p.pid, p.startTime); err == nil {
+			post(m, m.exits, exitMsg{id: mem.srv.ID, gen: p.gen, exit: lifecycle.Exit{Code: -1}})
+		}
+	}()
+	m.apply(mem, lifecycle.Adopted{Pid: r.Pid})
+	m.after(m.cfg.RegisterTimeout, timerMsg{id: mem.srv.ID, gen: p.gen, kind: registerDeadline})
+}
+
+// apply feeds a cause to a server's machine, publishes the events and
+// carries out the action.
+func (m *Master) apply(mem *member, c lifecycle.Cause) {
+	events, act, err := mem.m.Apply(c)
+	if err != nil {
+		m.log.Warn("ignored a fact that contradicts the server's state", "server", mem.srv.ID, "err", err)
+		return
+	}
+	for _, e := range events {
+		mem.last = e
+		if e.From == lifecycle.Backoff && mem.restartTimer != nil {
+			mem.restartTimer.Stop()
+			mem.restartTimer = nil
+		}
+		m.log.Log(context.Background(), eventLevel(e), "server "+e.To.String(), "server", e.Server, "from", e.From.String(), "reason", e.Reason)
+		if m.cfg.OnEvent != nil {
+			m.cfg.OnEvent(e)
+		}
+	}
+	m.do(mem, act)
+	m.checkWaiters()
+	m.checkReady()
+	m.checkShutdown()
+}
+
+// do carries out what the machine asked for.
+func (m *Master) do(mem *member, act lifecycle.Action) {
+	id := mem.srv.ID
+	switch act.Kind {
+	case lifecycle.Launch:
+		m.launch(mem)
+	case lifecycle.Stop:
+		p := mem.proc
+		if p == nil {
+			return
+		}
+		if err := proc.Signal(p.pid, p.startTime, syscall.SIGTERM); err != nil && !errors.Is(err, proc.ErrGone) {
+			m.log.Warn("could not ask a server to stop; killing it", "server", id, "err", err)
+			m.kill(mem)
+			return
+		}
+		if p.stopTimer == nil {
+			p.stopTimer = m.after(m.cfg.StopTimeout, timerMsg{id: id, gen: p.gen, kind: stopDeadline})
+		}
+	case lifecycle.Kill:
+		m.kill(mem)
+	case lifecycle.ScheduleRestart:
+		mem.restartTimer = m.after(act.After, timerMsg{id: id, kind: restartDue})
+	}
+}
+
+func (m *Master) kill(mem *member) {
+	if p := mem.proc; p != nil {
+		if err := proc.KillGroup(p.pid, p.startTime, syscall.SIGKILL); err != nil && !errors.Is(err, proc.ErrGone) {
+			m.log.Error("could not kill a server", "server", mem.srv.ID, "pid", p.pid, "err", err)
+		}
+	}
+}
+
+// launch starts a server's process.
+func (m *Master) launch(mem *member) {
+	s := mem.srv
+	spec, err := m.spec(s, mem.added)
+	var p *proc.Process
+	if err == nil {
+		p, err = proc.Start(spec)
+	}
+	if err != nil {
+		m.apply(mem, lifecycle.StartFailed{Err: err})
+		return
+	}
+	m.gen++
+	mem.proc = &process{gen: m.gen, pid: p.Pid, startTime: p.StartTime, started: p.Started}
+	if err := m.dir.writeServer(ServerRecord{ID: s.ID, Type: s.Type, Pid: p.Pid, StartTime: p.StartTime, Started: p.Started}); err != nil {
+		m.log.Warn("could not record a server's process; a restarted master will not adopt it", "server", s.ID, "err", err)
+	}
+	gen := m.gen
+	go func() {
+		state, _ := p.Wait()
+		post(m, m.exits, exitMsg{id: s.ID, gen: gen, exit: exitOf(state)})
+	}()
+	m.apply(mem, lifecycle.Launched{})
+	m.after(m.cfg.RegisterTimeout, timerMsg{id: s.ID, gen: gen, kind: registerDeadline})
+}
+
+func exitOf(state *os.ProcessState) lifecycle.Exit {
+	if state == nil {
+		return lifecycle.Exit{Code: -1}
+	}
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return lifecycle.Exit{Signal: signalName(ws.Signal())}
+	}
+	return lifecycle.Exit{Code: state.ExitCode()}
+}
+
+// signalName is SIGKILL for signal 9, as operators write it.
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGSEGV:
+		return "SIGSEGV"
+	case syscall.SIGABRT:
+		return "SIGABRT"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return sig.String()
+}
+
+func (m *Master) after(d time.Duration, msg timerMsg) *time.Timer {
+	return time.AfterFunc(d, func() { post(m, m.timers, msg) })
+}
+
+func (m *Master) onExit(e exitMsg) {
+	mem := m.byID[e.id]
+	if mem == nil || mem.proc == nil || mem.proc.gen != e.gen {
+		return // an earlier process of the server, already accounted for
+	}
+	p := mem.proc
+	if p.stopTimer != nil {
+		p.stopTimer.Stop()
+	}
+	if p.watch != nil {
+		p.watch()
+	}
+	mem.proc = nil
+	if err := m.dir.removeServer(e.id); err != nil {
+		m.log.Warn("could not remove a server's record", "server", e.id, "err", err)
+	}
+	m.apply(mem, e.exit)
+}
+
+func (m *Master) onTimer(t timerMsg) {
+	mem := m.byID[t.id]
+	if mem == nil {
+		return
+	}
+	switch t.kind {
+	case restartDue:
+		mem.restartTimer = nil
+		m.apply(mem, lifecycle.RestartDue{})
+	case stopDeadline:
+		if p := mem.proc; p != nil && p.gen == t.gen {
+			m.log.Warn("server did not stop in time; killing its process group", "server", t.id, "timeout", m.cfg.StopTimeout)
+			m.kill(mem)
+		}
+	case registerDeadline:
+		p := mem.proc
+		if p == nil || p.gen != t.gen || m.registered(t.id) {
+			return
+		}
+		m.apply(mem, lifecycle.HeartbeatMissed{For: m.cfg.RegisterTimeout})
+	}
+}
+
+// registered reports whether server id's monitor link is up.
+func (m *Master) registered(id string) bool {
+	for _, mb := range m.hub.Members() {
+		if mb.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Master) onMonitor(ev monitor.Event) {
+	mem := m.byID[ev.Member.ID]
+	if mem == nil {
+		return
+	}
+	switch ev.Kind {
+	case monitor.Joined:
+		if p := mem.proc; p == nil || p.pid != ev.Member.Pid {
+			m.log.Warn("a process registered as a server the master does not run as that process; ignored",
+				"server", ev.Member.ID, "pid", ev.Member.Pid)
+			return
+		}
+		m.apply(mem, lifecycle.Registered{})
+		m.settleIfComplete()
+	case monitor.Left:
+		if ev.Bye || ev.Fenced {
+			return // a server stopping on purpose: its exit follows
+		}
+		m.apply(mem, lifecycle.MonitorLost{Err: errors.New(ev.Reason)})
+	case monitor.Lost:
+		m.apply(mem, lifecycle.HeartbeatMissed{For: time.Since(ev.Member.LastHeartbeat)})
+	}
+}
+
+// settleIfComplete ends the hub's settle window once every live server has
+// registered again: no need to wait out the window.
+func (m *Master) settleIfComplete() {
+	linked := map[string]bool{}
+	for _, mb := range m.hub.Members() {
+		linked[mb.ID] = true
+	}
+	for _, mem := range m.members {
+		if mem.proc != nil && !linked[mem.srv.ID] {
+			return
+		}
+	}
+	m.hub.Settle()
+}
+
+// checkReady notes the first time every server runs: the cluster is up,
+// and every server runs its afterStartAll hooks.
+func (m *Master) checkReady() {
+	if m.isReady || m.stopping {
+		return
+	}
+	for _, mem := range m.members {
+		if mem.m.State() != lifecycle.Running {
+			return
+		}
+	}
+	m.isReady = true
+	close(m.ready)
+	m.log.Info("cluster ready", "servers", len(m.members), "took", time.Since(m.started).Round(time.Millisecond))
+	for _, mem := range m.members {
+		id := mem.srv.ID
+		go func() {
+			ctx, cancel := context.WithTimeout(m.loopCtx, 30*time.Second)
+			defer cancel()
+			if err := m.hub.Command(ctx, id, monitor.CommandAfterStartAll, nil); err != nil {
+				m.log.Warn("afterStartAll failed", "server", id, "err", err)
+			}
+		}()
+	}
+}
+
+// shutdown stops the cluster: frontends first, so that no client request
+// comes in while the backends it needs are going, then the backends.
+func (m *Master) shutdown(why string) {
+	if m.stopping {
+		return
+	}
+	m.stopping = true
+	m.log.Info("stopping the cluster", "why", why)
+	m.checkShutdown()
+}
+
+// checkShutdown moves a shutdown on, after every change: it stops every
+// frontend, then once no frontend is left every backend, and ends the run
+// loop once nothing is left.
+func (m *Master) checkShutdown() {
+	if !m.stopping || m.inShutdown {
+		return
+	}
+	m.inShutdown = true // the applies below come back here
+	defer func() { m.inShutdown = false }()
+	up := func(mem *member) bool { return mem.m.State().Live() || mem.m.State() == lifecycle.Backoff }
+	for {
+		frontendsUp := slices.ContainsFunc(m.members, func(mem *member) bool { return mem.srv.Frontend && up(mem) })
+		acted := false
+		for _, mem := range m.members {
+			switch mem.m.State() {
+			case lifecycle.Starting, lifecycle.Running, lifecycle.Backoff:
+				if mem.srv.Frontend || !frontendsUp {
+					m.apply(mem, lifecycle.StopRequested{})
+					acted = true
+				}
+			}
+		}
+		if !acted {
+			break
+		}
+	}
+	if !slices.ContainsFunc(m.members, up) {
+		select {
+		case <-m.stoppedCh:
+		default:
+			close(m.stoppedCh)
+		}
+	}
+}
+
+// eventLevel logs a server going down on its own as a warning.
+func eventLevel(e lifecycle.Event) slog.Level {
+	switch e.To {
+	case lifecycle.Exited, lifecycle.Backoff:
+		return slog.LevelWarn
+	case lifecycle.Failed:
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

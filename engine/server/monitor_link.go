@@ -1,0 +1,106 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/pomeloctl/pomeloctl/engine/monitor"
+	"github.com/pomeloctl/pomeloctl/topology"
+)
+
+// monitorLink is the server's monitor agent as a component: it registers
+// with the master, heartbeats, follows the membership and takes commands.
+type monitorLink struct {
+	agent *monitor.Agent
+	log   *slog.Logger
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	fatal  chan error // 1-buffered: the agent gave up (refused for good)
+}
+
+func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, log *slog.Logger) *monitorLink {
+	stats := monitor.ProcessStats(nil)
+	if fe != nil {
+		process := stats
+		stats = func() monitor.Stats {
+			st := process()
+			st.Connections = int64(fe.srv.Sessions().Len())
+			return st
+		}
+	}
+	l := &monitorLink{log: log, fatal: make(chan error, 1)}
+	var once sync.Once
+	url := "ws://" + cfg.Master + "/monitor"
+	l.agent = monitor.NewAgent(monitor.AgentConfig{
+		MasterURL: func() string { return url },
+		Register: monitor.RegisterInfo{
+			ID:         s.ID,
+			Type:       s.Type,
+			Host:       s.Host,
+			Port:       s.Port,
+			ClientHost: s.ClientHost,
+			ClientPort: s.ClientPort,
+			Frontend:   s.Frontend,
+			Token:      cfg.Token,
+		},
+		Stats: stats,
+		OnCommand: func(ctx context.Context, name string, _ json.RawMessage) error {
+			if name != monitor.CommandAfterStartAll {
+				return fmt.Errorf("no command %q", name)
+			}
+			// A master that restarts sends it again; the hooks run once.
+			var errs []error
+			once.Do(func() {
+				for i, h := range cfg.Hooks.AfterStartAll {
+					if err := h(ctx); err != nil {
+						log.Warn("afterStartAll hook failed", "hook", i+1, "err", err)
+						errs = append(errs, fmt.Errorf("afterStartAll hook %d: %w", i+1, err))
+					}
+				}
+			})
+			return errors.Join(errs...)
+		},
+		Logger: log,
+	})
+	return l
+}
+
+func (l *monitorLink) Name() string { return "monitor" }
+
+func (l *monitorLink) Start(context.Context) error {
+	// The link lives until Stop, not until Start's context ends.
+	ctx, cancel := context.WithCancel(context.Background())
+	l.cancel, l.done = cancel, make(chan struct{})
+	go func() {
+		defer close(l.done)
+		if err := l.agent.Run(ctx); err != nil {
+			l.fatal <- err
+		}
+	}()
+	return nil
+}
+
+// Stop says bye to the master, so that it takes the server's exit for a
+// stop rather than a crash.
+func (l *monitorLink) Stop(ctx context.Context) error {
+	l.cancel()
+	select {
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("the monitor link did not close: %w", ctx.Err())
+	}
+}
+
+// failed delivers the agent's fatal error; nil (no link) never delivers.
+func (l *monitorLink) failed() <-chan error {
+	if l == nil {
+		return nil
+	}
+	return l.fatal
+}

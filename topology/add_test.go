@@ -1,0 +1,58 @@
+package topology
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNewServer(t *testing.T) {
+	top, _, err := Load("../examples/chat/topology.yaml", Options{Machine: fakeMachine{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := top.NewServer(AddSpec{Type: "chat"}, fakeMachine{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ID != "chat-server-4" || s.Port != 6053 || s.Host != "127.0.0.1" || s.ClientPort != 0 || s.Frontend || !s.Local {
+		t.Errorf("a chat server with defaults: %+v", s)
+	}
+	top.AddServer(s)
+	if top.Server("chat-server-4") != s {
+		t.Error("AddServer did not add it")
+	}
+	c, err := top.NewServer(AddSpec{Type: "connector"}, fakeMachine{})
+	if err != nil || c.ID != "connector-server-4" || c.Port != 4053 || c.ClientPort != 3053 || c.ClientHost != "127.0.0.1" {
+		t.Errorf("a connector with defaults: %+v %v", c, err)
+	}
+	if !top.RemoveServer("chat-server-4") || top.Server("chat-server-4") != nil || top.RemoveServer("chat-server-4") {
+		t.Error("RemoveServer")
+	}
+
+	for _, tt := range []struct {
+		spec AddSpec
+		want string
+	}{
+		{AddSpec{Type: "nosuch"}, `no server type "nosuch"`},
+		{AddSpec{Type: "chat", ID: "chat-server-1"}, `id "chat-server-1" is already used`},
+		{AddSpec{Type: "chat", ID: "master-server-1"}, `id "master-server-1" is already used`},
+		{AddSpec{Type: "chat", ID: "bad id"}, `"bad id" is not a usable id`},
+		{AddSpec{Type: "chat", Port: 6050}, "port 127.0.0.1:6050 is already taken by chat-server-1"},
+		{AddSpec{Type: "chat", Port: 3005}, "already taken by the master"},
+		{AddSpec{Type: "chat", Port: 70000}, "port 70000 is out of range"},
+		{AddSpec{Type: "chat", ClientPort: 7000}, "backend: its servers have no client port"},
+		{AddSpec{Type: "connector", Port: 5000, ClientPort: 5000}, "port and client port are both 5000"},
+		{AddSpec{Type: "gate", Port: 5000}, ""},
+	} {
+		_, err := top.NewServer(tt.spec, fakeMachine{})
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%+v: %v", tt.spec, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: got %v, want %q", tt.spec, err, tt.want)
+		}
+	}
+}
