@@ -321,3 +321,12 @@ func (t *Topology) Server(id string) *Server {
 	}
 	return nil
 }
+
+// AllServers returns every server of every type, in declaration order.
+func (t *Topology) AllServers() []*Server {
+	var all []*Server
+	for _, st := range t.Types {
+		all = append(all, st.Servers...)
+	}
+	return all
+}

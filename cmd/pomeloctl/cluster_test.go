@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/client"
 	"github.com/pomeloctl/pomeloctl/engine/master"
 	"github.com/pomeloctl/pomeloctl/engine/proc"
+	"github.com/pomeloctl/pomeloctl/internal/freeport"
 )
 
 // These tests run the real thing: the pomeloctl binary, a master process
@@ -36,7 +36,7 @@ var (
 )
 
 // binary builds pomeloctl once for the package's tests.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "pomeloctl-bin-")
@@ -59,7 +59,7 @@ func binary(t *testing.T) string {
 // testCluster is the chat example copied to a temporary folder (its run
 // directory goes there too) with a port offset no other test uses.
 type testCluster struct {
-	t      *testing.T
+	t      testing.TB
 	bin    string
 	dir    string
 	file   string
@@ -71,7 +71,7 @@ type testCluster struct {
 // chatPorts are the ports the chat example uses, before the offset.
 var chatPorts = []int{3005, 3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052, 6053, 3053, 4053}
 
-func newTestCluster(t *testing.T, topology string) *testCluster {
+func newTestCluster(t testing.TB, topology string) *testCluster {
 	t.Helper()
 	c := &testCluster{t: t, bin: binary(t), dir: t.TempDir(), ever: map[int]uint64{}}
 	for _, f := range []string{"serverProtos.json"} {
@@ -92,7 +92,7 @@ func newTestCluster(t *testing.T, topology string) *testCluster {
 	return c
 }
 
-func chatTopology(t *testing.T) string {
+func chatTopology(t testing.TB) string {
 	data, err := os.ReadFile(chat)
 	if err != nil {
 		t.Fatal(err)
@@ -101,33 +101,12 @@ func chatTopology(t *testing.T) string {
 }
 
 // freeOffset finds a port offset at which every chat port is free.
-func freeOffset(t *testing.T) int {
-	for range 50 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		off := port - 3005
-		if off < 0 || 6053+off > 65000 {
-			continue
-		}
-		free := true
-		for _, p := range chatPorts {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+off))
-			if err != nil {
-				free = false
-				break
-			}
-			l.Close()
-		}
-		if free {
-			return off
-		}
+func freeOffset(t testing.TB) int {
+	off, err := freeport.Offset(chatPorts...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port offset")
-	return 0
+	return off
 }
 
 // run runs the binary with the cluster's topology and offset and returns
@@ -284,6 +263,29 @@ func TestClusterLifecycle(t *testing.T) {
 	running(t, servers, all...)
 	c.masterPid()
 
+	// Heartbeats carry each server's stats to ls.
+	waitFor(t, "every server's RSS in ls", func() bool {
+		for _, s := range c.ls() {
+			if s.RSS <= 0 {
+				return false
+			}
+		}
+		return true
+	})
+	// A process with the wrong token is refused, and the master says so.
+	serve := exec.Command(c.bin, "serve", c.file, "--id", "chat-server-1", "--port-offset", strconv.Itoa(c.offset))
+	serve.Env = append(os.Environ(), master.EnvMaster+"="+c.port(3005), master.EnvToken+"=guess")
+	if out, err := serve.CombinedOutput(); err == nil || !strings.Contains(string(out), "wrong token") {
+		t.Errorf("serve with the wrong token: %v\n%s", err, out)
+	}
+	if log := c.must("logs", "master", "-n", "100"); !strings.Contains(log, `msg="monitor: refused a server" master=master-server-1 id=chat-server-1`) {
+		t.Errorf("the master's log does not name the refused server:\n%s", log)
+	}
+	// Every server runs its afterStartAll hooks once all are up.
+	waitFor(t, "afterStartAll on chat-server-3", func() bool {
+		return strings.Contains(c.must("logs", "chat-server-3", "-n", "100"), "command=afterStartAll")
+	})
+
 	// A second up says the cluster runs, and starts nothing.
 	code, _, errOut := c.run("up", c.file, "-d")
 	if code != 1 || !strings.Contains(errOut, "already running") {
@@ -300,6 +302,7 @@ func TestClusterLifecycle(t *testing.T) {
 	if s := servers["connector-server-2"]; s.State != "stopped" || s.Pid != 0 {
 		t.Errorf("after kill: %+v", s)
 	}
+	seenBy(t, c, "gate-server-1", "left=[connector-server-2]")
 
 	// restart: a new process that registers.
 	c.must("restart", "connector-server-2")
@@ -317,6 +320,7 @@ func TestClusterLifecycle(t *testing.T) {
 	if added.ID != "chat-server-4" || added.Port != 6053+c.offset || added.State != "running" {
 		t.Errorf("add: %+v", added)
 	}
+	seenBy(t, c, "connector-server-1", "joined=[chat-server-4]")
 	code, _, errOut = c.run("add", "--type", "chat", "--port", strconv.Itoa(6050+c.offset))
 	if code != 1 || !strings.Contains(errOut, "already taken by chat-server-1") {
 		t.Errorf("add on a taken port: exit %d, %s", code, errOut)
@@ -402,6 +406,28 @@ func TestClusterLifecycle(t *testing.T) {
 	c.waitNoneAlive(5 * time.Second)
 	if _, err := c.runDir().Master(); err == nil {
 		t.Error("down left master.json")
+	}
+}
+
+// seenBy waits until server id's log shows a membership change: every
+// server learns who joins and leaves.
+func seenBy(t *testing.T, c *testCluster, id, change string) {
+	t.Helper()
+	waitFor(t, id+" seeing "+change, func() bool {
+		return strings.Contains(c.must("logs", id, "-n", "100"), `msg="monitor: the cluster changed"`) &&
+			strings.Contains(c.must("logs", id, "-n", "100"), change)
+	})
+}
+
+// waitFor polls cond for up to 5s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 5s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -109,10 +109,8 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	names := []string{"master"}
-	for _, st := range t.Types {
-		for _, s := range st.Servers {
-			names = append(names, s.ID)
-		}
+	for _, s := range t.AllServers() {
+		names = append(names, s.ID)
 	}
 	con := newConsole(c.OutOrStdout(), names)
 	if err := os.MkdirAll(filepath.Dir(dir.Log("master")), 0o755); err != nil {

@@ -49,7 +49,7 @@ Exit status: 0 valid, 2 invalid, 1 could not read the file or a profile.`,
 				return err
 			}
 			if !print {
-				fmt.Fprintf(c.OutOrStdout(), "%s: valid: %s, %s\n", args[0], plural(len(t.Types), "server type"), plural(countServers(t), "server"))
+				fmt.Fprintf(c.OutOrStdout(), "%s: valid: %s, %s\n", args[0], plural(len(t.Types), "server type"), plural(len(t.AllServers()), "server"))
 				return nil
 			}
 			return writeTopology(c.OutOrStdout(), t, output)
@@ -101,14 +101,6 @@ func writeReport(w io.Writer, warnings []topology.Warning, list topology.ErrorLi
 		return encErr
 	}
 	return err
-}
-
-func countServers(t *topology.Topology) int {
-	n := 0
-	for _, st := range t.Types {
-		n += len(st.Servers)
-	}
-	return n
 }
 
 func plural(n int, what string) string {

@@ -188,6 +188,11 @@ func (m *Master) Run(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
+	// The loop's context outlives ctx: when ctx ends the loop still has
+	// the cluster to stop.
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	m.loopCtx = loopCtx
 	settle := time.Duration(-1)
 	if len(adopt) > 0 {
 		settle = 0 // the hub's default: long enough for every adopted server to come back
@@ -205,11 +210,8 @@ func (m *Master) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
 	go func() { _ = srv.Serve(ln) }()
 
-	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	m.loopCtx = loopCtx
 	_, events := m.hub.Subscribe(loopCtx)
-	m.log.Info("master started", "addr", m.addr, "epoch", m.epoch, "runDir", string(m.dir), "servers", countServers(t), "adopting", len(adopt))
+	m.log.Info("master started", "addr", m.addr, "epoch", m.epoch, "runDir", string(m.dir), "servers", len(t.AllServers()), "adopting", len(adopt))
 	if err := m.begin(adopt); err != nil {
 		m.log.Error("could not start the cluster", "err", err)
 	}
@@ -334,14 +336,6 @@ func typeNames(t *topology.Topology) []string {
 		names = append(names, st.Name)
 	}
 	return names
-}
-
-func countServers(t *topology.Topology) int {
-	n := 0
-	for _, st := range t.Types {
-		n += len(st.Servers)
-	}
-	return n
 }
 
 // dialAddr is the admin address as servers dial it: a master listening on

@@ -82,11 +82,9 @@ func (m *Master) adoptable() (map[string]ServerRecord, error) {
 func (m *Master) begin(adopt map[string]ServerRecord) error {
 	t := m.cfg.Topology
 	var errs []error
-	for _, st := range t.Types {
-		for _, s := range st.Servers {
-			if err := m.track(s, nil); err != nil {
-				errs = append(errs, err)
-			}
+	for _, s := range t.AllServers() {
+		if err := m.track(s, nil); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	added, err := m.dir.added()

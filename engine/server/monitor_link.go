@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
@@ -48,7 +49,8 @@ func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, log *slog.Logg
 			Frontend:   s.Frontend,
 			Token:      cfg.Token,
 		},
-		Stats: stats,
+		Stats:     stats,
+		OnMembers: membersLogger(log),
 		OnCommand: func(ctx context.Context, name string, _ json.RawMessage) error {
 			if name != monitor.CommandAfterStartAll {
 				return fmt.Errorf("no command %q", name)
@@ -103,4 +105,31 @@ func (l *monitorLink) failed() <-chan error {
 		return nil
 	}
 	return l.fatal
+}
+
+// membersLogger logs each change of the server's view of the cluster: who
+// joined and who left. OnMembers calls it from one goroutine at a time.
+func membersLogger(log *slog.Logger) func([]monitor.Member) {
+	known := map[string]bool{}
+	return func(all []monitor.Member) {
+		now := map[string]bool{}
+		var joined, left []string
+		for _, m := range all {
+			now[m.ID] = true
+			if !known[m.ID] {
+				joined = append(joined, m.ID)
+			}
+		}
+		for id := range known {
+			if !now[id] {
+				left = append(left, id)
+			}
+		}
+		known = now
+		if len(joined)+len(left) == 0 {
+			return
+		}
+		slices.Sort(left)
+		log.Info("monitor: the cluster changed", "servers", len(all), "joined", joined, "left", left)
+	}
 }

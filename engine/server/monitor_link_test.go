@@ -1,0 +1,109 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pomeloctl/pomeloctl/engine/monitor"
+	"github.com/pomeloctl/pomeloctl/topology"
+)
+
+// hubFor serves a monitor hub that takes the chat example's servers with
+// token "s3cret".
+func hubFor(t *testing.T) (*monitor.Hub, string) {
+	t.Helper()
+	hub := monitor.NewHub(monitor.HubConfig{
+		MasterID: "master-server-1",
+		Settle:   -1,
+		Tokens:   func(_, _ string) (string, bool) { return "s3cret", true },
+		Logger:   quiet(),
+	})
+	srv := httptest.NewServer(hub)
+	t.Cleanup(func() { hub.Close(); srv.Close() })
+	return hub, strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestMonitorLink runs a backend under a master: it registers, runs its
+// afterStartAll hooks once however often the master asks, and says bye
+// when it stops.
+func TestMonitorLink(t *testing.T) {
+	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub, addr := hubFor(t)
+	_, events := hub.Subscribe(t.Context())
+	var ran atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Config{Topology: top, ID: "chat-server-2", Master: addr, Token: "s3cret", Logger: quiet(),
+			Hooks: Hooks{AfterStartAll: []func(context.Context) error{func(context.Context) error { ran.Add(1); return nil }}}})
+	}()
+	ev := next(t, events)
+	if ev.Kind != monitor.Joined || ev.Member.ID != "chat-server-2" || ev.Member.Port != 6051 || ev.Member.Type != "chat" {
+		t.Fatalf("want chat-server-2 to join, got %+v", ev)
+	}
+	for range 2 {
+		if err := hub.Command(t.Context(), "chat-server-2", monitor.CommandAfterStartAll, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := ran.Load(); n != 1 {
+		t.Errorf("afterStartAll ran %d times, want once", n)
+	}
+	if err := hub.Command(t.Context(), "chat-server-2", "nosuch", nil); err == nil || !strings.Contains(err.Error(), `no command "nosuch"`) {
+		t.Errorf("an unknown command: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	for ev := next(t, events); ; ev = next(t, events) {
+		if ev.Kind == monitor.Left {
+			if !ev.Bye {
+				t.Errorf("left without a bye: %+v", ev)
+			}
+			break
+		}
+	}
+}
+
+// TestMonitorLinkRefused: a wrong token stops the server with the reason.
+func TestMonitorLinkRefused(t *testing.T) {
+	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, addr := hubFor(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = Run(ctx, Config{Topology: top, ID: "chat-server-1", Master: addr, Token: "guess", Logger: quiet()})
+	var refused *monitor.RefusedError
+	if !errors.As(err, &refused) || !strings.Contains(err.Error(), "wrong token") {
+		t.Errorf("got %v, want a refusal for the wrong token", err)
+	}
+	if ctx.Err() != nil {
+		t.Error("Run waited for its context instead of stopping")
+	}
+}
+
+func next(t *testing.T, events <-chan monitor.Event) monitor.Event {
+	t.Helper()
+	for {
+		select {
+		case ev := <-events:
+			if ev.Kind == monitor.Heartbeat {
+				continue
+			}
+			return ev
+		case <-time.After(5 * time.Second):
+			t.Fatal("no monitor event within 5s")
+		}
+	}
+}
