@@ -99,6 +99,11 @@ func (l *loader) load(name string, data []byte) (*Topology, []Warning, error) {
 	dropExtensions(root)
 
 	t := &Topology{File: abs, Profiles: profiles}
+	if len(profiles) == 0 {
+		t.Source = data
+	} else if t.Source, err = yaml.Marshal(root); err != nil {
+		return nil, nil, fmt.Errorf("topology: write the merged document: %w", err)
+	}
 	dec := &decoder{src: l.src, env: l.opts.LookupEnv}
 	dec.decode(root, reflect.ValueOf(t).Elem(), "")
 	l.errs = append(l.errs, dec.errs...)

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -215,5 +216,29 @@ servers:
 	}
 	if s := top.Types.Get("chat").Settings; s["restart"] != "nightly" || s["zone"] != "eu" {
 		t.Errorf("settings: got %v, want restart: nightly kept as written and zone from the anchor", s)
+	}
+}
+
+// TestSourceLoadsTheSame: what the master hands a server (Source, profiles
+// merged) loads into the same servers without the profile files.
+func TestSourceLoadsTheSame(t *testing.T) {
+	off := 7
+	for _, profiles := range [][]string{nil, {"ci"}, {"dev", "ci"}} {
+		opts := testOptions()
+		opts.Profiles, opts.PortOffset = profiles, &off
+		a, _, err := Load("../examples/chat/topology.yaml", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Profiles = nil
+		b, _, err := LoadBytes(a.File, a.Source, opts)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", profiles, err, a.Source)
+		}
+		ja, _ := json.Marshal(a.AllServers())
+		jb, _ := json.Marshal(b.AllServers())
+		if string(ja) != string(jb) || a.Log.Format != b.Log.Format || a.Log.Level != b.Log.Level {
+			t.Errorf("%v: the source loads differently:\n%s\n%s", profiles, ja, jb)
+		}
 	}
 }

@@ -35,6 +35,11 @@ type Topology struct {
 	File string `yaml:"-" json:"file"`
 	// Profiles are the overlays merged over the file, in order.
 	Profiles []string `yaml:"-" json:"profiles,omitempty"`
+	// Source is the document the topology was decoded from: the file with its
+	// profiles merged in and defaults: applied. LoadBytes(File, Source) with
+	// the same port offset gives the same topology, without the profile
+	// files: what the master hands a server on another host.
+	Source []byte `yaml:"-" json:"-"`
 
 	At Positions `yaml:"-" json:"-"`
 }
@@ -48,6 +53,9 @@ type Master struct {
 	Port   int               `yaml:"port" json:"port"`
 	Users  []AdminUser       `yaml:"users" json:"users"`
 	Tokens map[string]Secret `yaml:"tokens" json:"tokens,omitempty"`
+	// SSHArgs go to ssh before the host for servers on other hosts (Pomelo's
+	// ssh_config_params).
+	SSHArgs []string `yaml:"sshArgs" json:"sshArgs,omitempty"`
 
 	At Positions `yaml:"-" json:"-"`
 }

@@ -19,8 +19,9 @@ import (
 
 func newServeCmd(g *globals) *cobra.Command {
 	var (
-		id       string
-		profiles []string
+		id        string
+		profiles  []string
+		stdinPath string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve TOPOLOGY --id ID",
@@ -31,20 +32,28 @@ server on its own.
 
 Under a master (pomeloctl up) the server registers over the monitor link at
 $POMELOCTL_MASTER with the token in $POMELOCTL_TOKEN; a server added at runtime
-is described by $POMELOCTL_ADD. Without $POMELOCTL_MASTER it runs alone.`,
+is described by $POMELOCTL_ADD. Without $POMELOCTL_MASTER it runs alone.
+
+TOPOLOGY - reads the topology from standard input, standing for the file named by
+--stdin-path: this is how the master hands a server on another host the resolved
+topology over ssh.`,
 		Example: `  pomeloctl serve examples/chat/topology.yaml --id gate-server-1`,
 		Args:    exactArgs(1, "TOPOLOGY"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if id == "" {
 				return usageError{c, errors.New("name the server to run with --id")}
 			}
-			t, warnings, err := topology.Load(args[0], g.loadOptions(c, profiles))
-			printWarnings(c.ErrOrStderr(), warnings)
-			if err != nil {
-				var list topology.ErrorList
-				if errors.As(err, &list) {
-					c.PrintErrln(list.Error())
+			var t *topology.Topology
+			var err error
+			if args[0] == "-" {
+				if stdinPath == "" {
+					return usageError{c, errors.New("with TOPOLOGY -, name the file it stands for with --stdin-path")}
 				}
+				t, err = loadStdin(c, g, stdinPath, c.InOrStdin())
+			} else {
+				t, err = loadTopology(c, g, args[0], profiles)
+			}
+			if err != nil {
 				return err
 			}
 			if add := os.Getenv(master.EnvAdd); add != "" && t.Server(id) == nil {
@@ -71,7 +80,26 @@ is described by $POMELOCTL_ADD. Without $POMELOCTL_MASTER it runs alone.`,
 	}
 	cmd.Flags().StringVar(&id, "id", "", "the id of the server to run")
 	cmd.Flags().StringSliceVarP(&profiles, "profile", "p", nil, "merge profiles/NAME.yaml (or a path) over the topology; repeat to stack")
+	cmd.Flags().StringVar(&stdinPath, "stdin-path", "", "with TOPOLOGY -, the path of the file the topology on stdin stands for")
 	return cmd
+}
+
+// loadStdin loads a topology read from r as if it were the file at path.
+func loadStdin(c *cobra.Command, g *globals, path string, r io.Reader) (*topology.Topology, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read the topology from stdin: %w", err)
+	}
+	t, warnings, err := topology.LoadBytes(path, data, g.loadOptions(c, nil))
+	printWarnings(c.ErrOrStderr(), warnings)
+	if err != nil {
+		var list topology.ErrorList
+		if errors.As(err, &list) {
+			c.PrintErrln(list.Error())
+		}
+		return nil, err
+	}
+	return t, nil
 }
 
 // serverLogger logs as the topology's log section says.

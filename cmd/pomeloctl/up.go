@@ -219,8 +219,8 @@ func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upO
 		return err
 	}
 	args := []string{"master", t.File, "--port-offset", strconv.Itoa(t.PortOffset), "--run-dir", string(dir)}
-	for _, p := range t.Profiles {
-		args = append(args, "--profile", p)
+	for _, p := range o.profiles {
+		args = append(args, "--profile", p) // as written: resolved from this folder again
 	}
 	started := time.Now()
 	p, err := proc.Start(proc.Spec{Path: exe, Args: args, LogFile: dir.Log("master")})

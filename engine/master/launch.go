@@ -28,30 +28,33 @@ const (
 )
 
 // ServeArgs is the command line that runs server id of the topology the
-// master runs: `serve TOPOLOGY --id ID --port-offset N [--profile P]...`,
-// after the program (pomeloctl, or a type's command and its args).
+// master runs, after the program (pomeloctl, or a type's command and its
+// args): `serve - --stdin-path TOPOLOGY --id ID --port-offset N`. The
+// topology comes on stdin resolved (topology.Source: profiles merged), so
+// that every server runs what the master read, on any host.
 func ServeArgs(t *topology.Topology, id string) []string {
-	args := []string{"serve", t.File, "--id", id, "--port-offset", strconv.Itoa(t.PortOffset)}
-	for _, p := range t.Profiles {
-		args = append(args, "--profile", p)
-	}
-	return args
+	return []string{"serve", "-", "--stdin-path", t.File, "--id", id, "--port-offset", strconv.Itoa(t.PortOffset)}
 }
 
 // spec is how to start server s: its program and arguments, its
-// environment, its log file and its CPUs.
+// environment, its log file and its CPUs. A server on another host is
+// started over ssh (see remoteSpec).
 func (m *Master) spec(s *topology.Server, added *topology.AddSpec) (proc.Spec, error) {
 	t := m.cfg.Topology
 	st := t.Types.Get(s.Type)
 	path, args := m.cfg.Executable, ServeArgs(t, s.ID)
 	if st.Command != "" {
-		var err error
-		if path, err = command(t, st.Command); err != nil {
-			return proc.Spec{}, err
+		if s.Local || strings.ContainsRune(st.Command, '/') {
+			var err error
+			if path, err = command(t, st.Command, s.Local); err != nil {
+				return proc.Spec{}, err
+			}
+		} else {
+			path = st.Command // looked up on the remote host's PATH
 		}
 		args = append(append([]string(nil), st.Args...), args...)
 	}
-	env := append(os.Environ(), EnvMaster+"="+m.dialAddr(), EnvToken+"="+m.tokenOf(s))
+	env := []string{EnvMaster + "=" + m.dialAddr(), EnvToken + "=" + m.tokenOf(s)}
 	if added != nil {
 		data, err := json.Marshal(added)
 		if err != nil {
@@ -62,21 +65,72 @@ func (m *Master) spec(s *topology.Server, added *topology.AddSpec) (proc.Spec, e
 	spec := proc.Spec{
 		Path:    path,
 		Args:    args,
-		Env:     env,
+		Env:     append(os.Environ(), env...),
 		Dir:     filepath.Dir(t.File),
 		LogFile: m.dir.Log(s.ID),
+		Stdin:   t.Source,
 	}
 	if s.CPU != nil {
 		spec.CPUs = *s.CPU
 	}
+	if !s.Local {
+		return m.remoteSpec(s, spec, env), nil
+	}
 	return spec, nil
 }
 
+// remoteSpec turns a local spec into ssh running the same command at the
+// same path on the server's host (Pomelo's convention: a cluster is
+// deployed at one path on every host), the resolved topology passing
+// through ssh to its standard input. The ssh client is the master's child: its exit is the
+// server's, and its log file gets what the server writes.
+func (m *Master) remoteSpec(s *topology.Server, local proc.Spec, env []string) proc.Spec {
+	var cmd strings.Builder
+	cmd.WriteString("cd " + shellQuote(local.Dir) + " && exec env")
+	for _, kv := range env {
+		cmd.WriteString(" " + shellQuote(kv))
+	}
+	if len(local.CPUs) > 0 {
+		// CPU binding is done on the host the server runs on.
+		cmd.WriteString(" taskset -c " + topology.CPUSet(local.CPUs).String())
+	}
+	cmd.WriteString(" " + shellQuote(local.Path))
+	for _, a := range local.Args {
+		cmd.WriteString(" " + shellQuote(a))
+	}
+	return proc.Spec{
+		Path:    "ssh",
+		Args:    m.sshArgs(s.Host, cmd.String()),
+		Dir:     local.Dir,
+		LogFile: local.LogFile,
+		Stdin:   local.Stdin,
+	}
+}
+
+// sshArgs is the ssh command line that runs cmd on host.
+func (m *Master) sshArgs(host, cmd string) []string {
+	args := append([]string(nil), m.cfg.Topology.Master.SSHArgs...)
+	return append(args, host, cmd)
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,@%+", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // command resolves a type's command: a path with a slash against the
-// topology's folder, a bare name on PATH.
-func command(t *topology.Topology, cmd string) (string, error) {
+// topology's folder, a bare name on PATH. Only a local command is looked at.
+func command(t *topology.Topology, cmd string, local bool) (string, error) {
 	if strings.ContainsRune(cmd, '/') {
 		p := t.Path(cmd)
+		if !local {
+			return p, nil
+		}
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("command %s: %w (build it before `pomeloctl up`)", cmd, err)
 		}

@@ -1,16 +1,25 @@
 package master
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/admin"
 	"github.com/pomeloctl/pomeloctl/engine/lifecycle"
 	"github.com/pomeloctl/pomeloctl/internal/freeport"
+	"github.com/pomeloctl/pomeloctl/profiles"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
 
@@ -19,10 +28,7 @@ import (
 // through the admin client. cmd/pomeloctl's tests drive the same through
 // the CLI, with the master in its own process.
 func TestMasterInProcess(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "pomeloctl")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/pomeloctl").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildPomeloctl(t)
 	offset, err := freeport.Offset(3005, 3014, 3050, 3051, 3052, 3053, 4050, 4051, 4052, 4053, 6050, 6051, 6052)
 	if err != nil {
 		t.Fatal(err)
@@ -32,21 +38,11 @@ func TestMasterInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	var events []lifecycle.Event // appended on the run loop, read after Run returns
-	m, err := New(Config{Topology: top, RunDir: RunDir(t.TempDir()), Executable: bin, OnEvent: func(e lifecycle.Event) { events = append(events, e) }})
+	m, err := New(Config{Topology: top, RunDir: RunDir(t.TempDir()), Executable: bin, Logger: testLogger(t), OnEvent: func(e lifecycle.Event) { events = append(events, e) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	select {
-	case <-m.Ready():
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("not ready in 30s")
-	}
+	ctx, cancel, wait := run(t, m)
 	cl := admin.NewClient(m.Addr(), "admin", "admin")
 	if err := cl.Kill(ctx, "chat-server-1"); err != nil {
 		t.Error(err)
@@ -82,7 +78,7 @@ func TestMasterInProcess(t *testing.T) {
 		t.Errorf("info: %+v %v", info, err)
 	}
 	cancel() // as Ctrl-C does: the cluster stops, frontends first
-	if err := <-done; err != nil {
+	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
 	stopped := map[string]int{}
@@ -95,9 +91,207 @@ func TestMasterInProcess(t *testing.T) {
 		if s.Type == "chat" {
 			for _, fe := range []string{"gate-server-1", "connector-server-1"} {
 				if stopped[s.ID] < stopped[fe] {
-					t.Errorf("%s was asked to stop before frontend %s", s.ID, fe)
+					t.Errorf("%s was asked to stop before frontend %s: %+v", s.ID, fe, events)
 				}
 			}
 		}
+	}
+}
+
+// run runs m until the cluster is ready. Whatever happens to the test, the
+// cluster is stopped when it ends, and any server left is killed.
+func run(t *testing.T, m *Master) (context.Context, context.CancelFunc, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var runErr error
+	go func() { runErr = m.Run(ctx); close(done) }()
+	wait := func() error { <-done; return runErr }
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("the master did not stop within 30s")
+		}
+		if n, _ := StopOrphans(context.Background(), m.RunDir(), time.Second); n > 0 {
+			t.Errorf("%d servers were left running", n)
+		}
+	})
+	select {
+	case <-m.Ready():
+	case <-done:
+		t.Fatalf("Run: %v", runErr)
+	case <-time.After(30 * time.Second):
+		t.Fatal("not ready in 30s")
+	}
+	return ctx, cancel, wait
+}
+
+// testLogger keeps the master's log and shows it if the test fails.
+func testLogger(t *testing.T) *slog.Logger {
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if t.Failed() {
+			t.Logf("the master's log:\n%s", buf.String())
+		}
+	})
+	return slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil))
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// buildPomeloctl builds the program that runs servers, once for the tests.
+func buildPomeloctl(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pomeloctl-master-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "pomeloctl")
+		if out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/pomeloctl").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// remoteMachine takes "localhost" for another host, so that a test can run
+// a "remote" server through a stand-in ssh that runs it here.
+type remoteMachine struct{ topology.Machine }
+
+func (remoteMachine) IsLocal(host string) bool { return host != "localhost" }
+
+// standInSSH puts an ssh on PATH that records its arguments (one line per
+// call, arguments separated by |) and runs the command here, as sshd would
+// there: the last argument is the command, the one before it the host.
+func standInSSH(t *testing.T) (record string) {
+	dir := t.TempDir()
+	record = filepath.Join(dir, "calls")
+	script := `#!/bin/sh
+line=""
+for a; do line="$line$a|"; prev="$cmd"; cmd="$a"; done
+echo "$line" >> '` + record + `'
+exec sh -c "$cmd"
+`
+	if err := os.WriteFile(filepath.Join(dir, "ssh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return record
+}
+
+// TestRemoteHostsOverSSH: servers on a host that is not this machine are
+// started, stopped and killed over ssh with the topology's sshArgs, running
+// the same program at the same path with the resolved topology on stdin.
+func TestRemoteHostsOverSSH(t *testing.T) {
+	bin := buildPomeloctl(t)
+	calls := standInSSH(t)
+	offset, err := freeport.Offset(3005, 3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../../examples/chat/topology.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	text := strings.ReplaceAll(string(src), "host: 127.0.0.1, port: 605", "host: localhost, port: 605")
+	text = strings.Replace(text, "  port: 3005\n", "  port: 3005\n  sshArgs: [-o, BatchMode=yes]\n", 1)
+	for name, data := range map[string]string{"topology.yaml": text} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	protos, _ := os.ReadFile("../../examples/chat/serverProtos.json")
+	if err := os.WriteFile(filepath.Join(dir, "serverProtos.json"), protos, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	machine := remoteMachine{topology.ThisMachine()}
+	top, _, err := topology.Load(filepath.Join(dir, "topology.yaml"), topology.Options{PortOffset: &offset, Machine: machine, Profiles: []string{"dev"}, BuiltinProfiles: profiles.FS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := top.Server("chat-server-1"); s.Local {
+		t.Fatal("chat-server-1 should be remote in this test")
+	}
+	m, err := New(Config{Topology: top, RunDir: RunDir(filepath.Join(dir, "run")), Executable: bin, Machine: machine, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel, wait := run(t, m)
+	recorded := func() string {
+		data, _ := os.ReadFile(calls)
+		return string(data)
+	}
+	launch := ""
+	for _, l := range strings.Split(recorded(), "\n") {
+		if strings.Contains(l, "--id|chat-server-2") || strings.Contains(l, "--id chat-server-2") {
+			launch = l
+		}
+	}
+	for _, want := range []string{"-o|BatchMode=yes|localhost|cd " + dir + " && exec env POMELOCTL_MASTER=127.0.0.1:", " POMELOCTL_TOKEN=",
+		" " + bin + " serve - --stdin-path " + filepath.Join(dir, "topology.yaml") + " --id chat-server-2 --port-offset " + strconv.Itoa(offset)} {
+		if !strings.Contains(launch, want) {
+			t.Errorf("the ssh launch of chat-server-2: want %q in %q", want, launch)
+		}
+	}
+	if n := strings.Count(recorded(), "|localhost|"); n != 3 {
+		t.Errorf("%d ssh launches, want the 3 chat servers':\n%s", n, recorded())
+	}
+	cl := admin.NewClient(m.Addr(), "admin", "admin")
+	list, err := cl.Servers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := 0
+	for _, s := range list {
+		if s.ID == "chat-server-1" {
+			pid = s.Pid
+		}
+	}
+	if err := cl.Stop(ctx, "chat-server-1"); err != nil {
+		t.Error(err)
+	}
+	if err := cl.Kill(ctx, "chat-server-2"); err != nil {
+		t.Error(err)
+	}
+	for _, want := range []string{"-o|BatchMode=yes|localhost|kill -TERM " + strconv.Itoa(pid) + "|", "|localhost|kill -KILL -- -"} {
+		// The kill goes out over ssh beside the local one, which may
+		// return first.
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(recorded(), want) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !strings.Contains(recorded(), want) {
+			t.Errorf("want an ssh call %q in:\n%s", want, recorded())
+		}
+	}
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatal(err)
 	}
 }

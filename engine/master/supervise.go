@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +38,10 @@ type process struct {
 	startTime uint64
 	started   time.Time
 	adopted   bool
+	// A server on another host runs under a local ssh client (pid); its own
+	// pid there is known once it registers.
+	remote    bool
+	remotePid int
 	stopTimer *time.Timer
 	watch     context.CancelFunc // stops the adopted process's watcher
 }
@@ -147,7 +154,7 @@ func policy(r *topology.Restart) lifecycle.Policy {
 // adopt takes over a server process an earlier master left running.
 func (m *Master) adopt(mem *member, r ServerRecord) {
 	m.gen++
-	p := &process{gen: m.gen, pid: r.Pid, startTime: r.StartTime, started: r.Started, adopted: true}
+	p := &process{gen: m.gen, pid: r.Pid, startTime: r.StartTime, started: r.Started, adopted: true, remote: !mem.srv.Local}
 	ctx, cancel := context.WithCancel(m.loopCtx)
 	p.watch = cancel
 	mem.proc = p
@@ -196,7 +203,9 @@ func (m *Master) do(mem *member, act lifecycle.Action) {
 		if p == nil {
 			return
 		}
-		if err := proc.Signal(p.pid, p.startTime, syscall.SIGTERM); err != nil && !errors.Is(err, proc.ErrGone) {
+		if p.remote && p.remotePid != 0 {
+			go m.remoteKill(mem.srv, "kill -TERM "+strconv.Itoa(p.remotePid))
+		} else if err := proc.Signal(p.pid, p.startTime, syscall.SIGTERM); err != nil && !errors.Is(err, proc.ErrGone) {
 			m.log.Warn("could not ask a server to stop; killing it", "server", id, "err", err)
 			m.kill(mem)
 			return
@@ -213,6 +222,9 @@ func (m *Master) do(mem *member, act lifecycle.Action) {
 
 func (m *Master) kill(mem *member) {
 	if p := mem.proc; p != nil {
+		if p.remote && p.remotePid != 0 {
+			go m.remoteKill(mem.srv, "kill -KILL -- -"+strconv.Itoa(p.remotePid))
+		}
 		if err := proc.KillGroup(p.pid, p.startTime, syscall.SIGKILL); err != nil && !errors.Is(err, proc.ErrGone) {
 			m.log.Error("could not kill a server", "server", mem.srv.ID, "pid", p.pid, "err", err)
 		}
@@ -232,7 +244,7 @@ func (m *Master) launch(mem *member) {
 		return
 	}
 	m.gen++
-	mem.proc = &process{gen: m.gen, pid: p.Pid, startTime: p.StartTime, started: p.Started}
+	mem.proc = &process{gen: m.gen, pid: p.Pid, startTime: p.StartTime, started: p.Started, remote: !s.Local}
 	if err := m.dir.writeServer(ServerRecord{ID: s.ID, Type: s.Type, Pid: p.Pid, StartTime: p.StartTime, Started: p.Started}); err != nil {
 		m.log.Warn("could not record a server's process; a restarted master will not adopt it", "server", s.ID, "err", err)
 	}
@@ -272,6 +284,18 @@ func signalName(sig syscall.Signal) string {
 		return "SIGHUP"
 	}
 	return sig.String()
+}
+
+// remoteKill runs a kill command on a server's host over ssh. The local
+// ssh client's death would not reach the server: without a terminal, sshd
+// does not hang it up.
+func (m *Master) remoteKill(s *topology.Server, cmd string) {
+	ctx, cancel := context.WithTimeout(m.loopCtx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ssh", m.sshArgs(s.Host, cmd)...).CombinedOutput()
+	if err != nil {
+		m.log.Warn("could not signal a server on its host over ssh", "server", s.ID, "host", s.Host, "command", cmd, "err", err, "output", strings.TrimSpace(string(out)))
+	}
 }
 
 func (m *Master) after(d time.Duration, msg timerMsg) *time.Timer {
@@ -337,7 +361,9 @@ func (m *Master) onMonitor(ev monitor.Event) {
 	}
 	switch ev.Kind {
 	case monitor.Joined:
-		if p := mem.proc; p == nil || p.pid != ev.Member.Pid {
+		if p := mem.proc; p != nil && p.remote {
+			p.remotePid = ev.Member.Pid
+		} else if p == nil || p.pid != ev.Member.Pid {
 			m.log.Warn("a process registered as a server the master does not run as that process; ignored",
 				"server", ev.Member.ID, "pid", ev.Member.Pid)
 			return
@@ -345,13 +371,30 @@ func (m *Master) onMonitor(ev monitor.Event) {
 		m.apply(mem, lifecycle.Registered{})
 		m.settleIfComplete()
 	case monitor.Left:
-		if ev.Bye || ev.Fenced {
-			return // a server stopping on purpose: its exit follows
+		if ev.Bye || ev.Fenced || !mem.current(ev.Member.Pid) {
+			// A server stopping on purpose (its exit follows), or the link
+			// of a process already gone noticed after its successor started.
+			return
 		}
 		m.apply(mem, lifecycle.MonitorLost{Err: errors.New(ev.Reason)})
 	case monitor.Lost:
-		m.apply(mem, lifecycle.HeartbeatMissed{For: time.Since(ev.Member.LastHeartbeat)})
+		if mem.current(ev.Member.Pid) {
+			m.apply(mem, lifecycle.HeartbeatMissed{For: time.Since(ev.Member.LastHeartbeat)})
+		}
 	}
+}
+
+// current reports whether pid, as a server registered with it, is the
+// server's current process.
+func (mem *member) current(pid int) bool {
+	p := mem.proc
+	if p == nil {
+		return false
+	}
+	if p.remote {
+		return p.remotePid == pid
+	}
+	return p.pid == pid
 }
 
 // settleIfComplete ends the hub's settle window once every live server has

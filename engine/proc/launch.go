@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +19,9 @@ type Spec struct {
 	Dir     string   // the working directory; "" is this process's
 	LogFile string   // stdout and stderr, appended
 	CPUs    []int    // CPUs to pin the process (every thread) to; nil for no pinning
+	// Stdin is what the process reads on its standard input, then EOF; nil
+	// for none (/dev/null).
+	Stdin []byte
 }
 
 // Process is a started server process.
@@ -46,7 +50,9 @@ func Start(spec Spec) (*Process, error) {
 	defer logf.Close() // the child has its own descriptor by now
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Env, cmd.Dir = spec.Env, spec.Dir
-	cmd.Stdin = nil
+	if spec.Stdin != nil {
+		cmd.Stdin = bytes.NewReader(spec.Stdin)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Setsid: a session and process group of its own, away from the master's
 	// terminal and signals, so that the master's death does not take it along.
