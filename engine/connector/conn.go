@@ -164,7 +164,16 @@ func (c *conn) data(ctx context.Context, body []byte) error {
 		c.log.Info("bad request body", "route", m.Route, "err", err)
 		return c.respond(m, nil, &Error{Code: 500, Msg: err.Error()})
 	}
-	res, err := c.srv.dispatch(ctx, c.sess, req)
+	// Counted until the answer is queued, so that a graceful stop's kick
+	// comes after it.
+	c.srv.inflight.Add(1)
+	defer c.srv.inflight.Add(-1)
+	var res any
+	if c.srv.draining.Load() {
+		err = &Error{Code: 500, Msg: "the server is stopping"}
+	} else {
+		res, err = c.srv.dispatch(ctx, c.sess, req)
+	}
 	if req.Notify {
 		if err != nil {
 			c.log.Info("notify failed", "route", m.Route, "err", err)

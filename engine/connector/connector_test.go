@@ -331,3 +331,70 @@ func packet(t protocol.PacketType, body []byte) []byte {
 }
 
 var _ = json.Valid
+
+// TestShutdownDrains: a graceful stop refuses new clients and new requests,
+// lets the request being handled answer, then kicks every client.
+func TestShutdownDrains(t *testing.T) {
+	s, _ := start(t, Config{})
+	entered, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(free) // before the server's Close, which waits for the handler
+	s.Handle("entryHandler.slow", func(context.Context, *Session, *Request) (any, error) {
+		close(entered)
+		<-release
+		return map[string]int{"code": 200}, nil
+	})
+	kicked := make(chan string, 1)
+	slow := dial(t, s, client.Options{OnKick: func(r string) { kicked <- r }})
+	other := dial(t, s, client.Options{})
+	answer := make(chan error, 1)
+	go func() {
+		_, err := slow.Request(context.Background(), "connector.entryHandler.slow", []byte(`{}`))
+		answer <- err
+	}()
+	<-entered
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stopped <- s.Shutdown(ctx)
+	}()
+	// New requests are refused while the slow one runs.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		resp, err := other.Request(ctx, "connector.entryHandler.echo", []byte(`{"n":1}`))
+		cancel()
+		if err == nil && string(resp) == `{"code":500,"msg":"the server is stopping"}` {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a request during the drain: %s %v, want a refusal", resp, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := net.DialTimeout("tcp", s.Addr().String(), time.Second); err == nil {
+		t.Error("a new connection was accepted during the drain")
+	}
+	select {
+	case err := <-stopped:
+		t.Fatalf("Shutdown returned while a request was being handled: %v", err)
+	default:
+	}
+	free()
+	if err := <-answer; err != nil {
+		t.Errorf("the request being handled got no answer: %v", err)
+	}
+	select {
+	case r := <-kicked:
+		if r != "server stopping" {
+			t.Errorf("kick reason %q", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("no kick")
+	}
+	if err := <-stopped; err != nil {
+		t.Error(err)
+	}
+}

@@ -33,6 +33,8 @@ type Server struct {
 	ln       net.Listener
 	upgrader websocket.Upgrader
 	conns    atomic.Int64
+	inflight atomic.Int64 // requests and notifies being handled
+	draining atomic.Bool  // Shutdown has begun: new requests are refused
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -96,6 +98,40 @@ func (s *Server) Start(ctx context.Context) error {
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Shutdown stops the frontend gracefully: it stops accepting, refuses new
+// requests (code 500, "the server is stopping") while those being handled
+// finish and their answers go out, until ctx ends, then kicks every client
+// with the reason "server stopping" and waits for the connections to close
+// (or, past ctx, closes them).
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.ln == nil {
+		return nil
+	}
+	s.draining.Store(true)
+	_ = s.ln.Close()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for s.inflight.Load() > 0 && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+	if n := s.inflight.Load(); n > 0 {
+		s.cfg.Logger.Warn("stopping with requests still being handled: the drain deadline passed", "requests", n)
+	}
+	for _, sess := range s.sessions.all() {
+		sess.c.kick("server stopping")
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return s.Close()
+}
 
 // Close stops accepting, closes every connection and waits for the server's
 // goroutines.

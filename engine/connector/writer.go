@@ -25,7 +25,8 @@ type writer struct {
 	running bool
 	closed  bool
 	closing bool          // close once the queue is written (after a kick)
-	drained chan struct{} // closed when a closing writer has written its queue
+	drained chan struct{} // closed when a closing writer has written its queue, or gave up
+	ended   bool          // drained is closed
 
 	onError func(error) // called once, from the writing goroutine, when a write fails
 	onDone  func()      // called when the writer closes the transport itself
@@ -83,12 +84,22 @@ func (w *writer) waitDrained(d time.Duration) {
 	}
 }
 
-// close stops writing; what is still queued is dropped.
+// close stops writing; what is still queued is dropped, and whoever waits
+// for a final package to drain stops waiting.
 func (w *writer) close() {
 	w.mu.Lock()
 	w.closed = true
 	w.queue = nil
+	w.endDrain()
 	w.mu.Unlock()
+}
+
+// endDrain releases waitDrained; w.mu is held.
+func (w *writer) endDrain() {
+	if w.drained != nil && !w.ended {
+		w.ended = true
+		close(w.drained)
+	}
 }
 
 func (w *writer) run() {
@@ -97,9 +108,11 @@ func (w *writer) run() {
 		if len(w.queue) == 0 || w.closed {
 			w.running = false
 			closing := w.closing && !w.closed
+			if closing {
+				w.endDrain()
+			}
 			w.mu.Unlock()
 			if closing {
-				close(w.drained)
 				if w.onDone != nil {
 					w.onDone()
 				}

@@ -31,7 +31,7 @@ type frontend struct {
 
 func (f *frontend) Name() string                    { return "frontend" }
 func (f *frontend) Start(ctx context.Context) error { return f.srv.Start(ctx) }
-func (f *frontend) Stop(context.Context) error      { return f.srv.Close() }
+func (f *frontend) Stop(ctx context.Context) error  { return f.srv.Shutdown(ctx) }
 
 // newFrontend builds server s's connector from its type's options.
 func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger) (*frontend, error) {
