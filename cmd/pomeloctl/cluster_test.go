@@ -523,16 +523,20 @@ wait:
 }
 
 // TestUpNamesAServerThatDoesNotComeUp: a type whose command fails is named
-// with the end of its log, and up exits 1 once --timeout passes, leaving
-// nothing running.
+// with the end of its log, and up exits 1 as soon as it is clear that the
+// server will not come back (restart: no), leaving nothing running.
 func TestUpNamesAServerThatDoesNotComeUp(t *testing.T) {
 	top := strings.Replace(chatTopology(t), "  chat:\n", "  chat:\n    command: sh\n    args: [-c, 'echo the database is down; exit 3']\n", 1)
 	c := newTestCluster(t, top)
-	code, out, errOut := c.run("up", c.file, "-d", "--timeout", "3s")
+	start := time.Now()
+	code, out, errOut := c.run("up", c.file, "-d", "--timeout", "60s")
 	if code != 1 {
 		t.Fatalf("up: exit %d\n%s%s", code, out, errOut)
 	}
-	for _, want := range []string{"chat-server-2 did not come up (exited: failed to start: exited with code 3", "the database is down", "not ready within 3s: chat-server-1, chat-server-2, chat-server-3"} {
+	if waited := time.Since(start); waited > 30*time.Second {
+		t.Errorf("up waited %s for servers that had already exited", waited)
+	}
+	for _, want := range []string{"(exited: failed to start: exited with code 3", "the database is down", "and will not be restarted: chat-server-", "; stopping the cluster"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("want %q in:\n%s", want, errOut)
 		}
@@ -540,6 +544,18 @@ func TestUpNamesAServerThatDoesNotComeUp(t *testing.T) {
 	if rec, err := c.runDir().Master(); err == nil {
 		c.ever[rec.Pid] = rec.StartTime
 		t.Errorf("the master is still recorded: %+v", rec)
+	}
+}
+
+// TestUpTimeout: a server that never registers is named once --timeout passes.
+func TestUpTimeout(t *testing.T) {
+	top := strings.Replace(chatTopology(t), "  chat:\n", "  chat:\n    command: sh\n    args: [-c, 'echo waiting for the database; exec sleep 60']\n", 1)
+	c := newTestCluster(t, top)
+	code, _, errOut := c.run("up", c.file, "-d", "--timeout", "2s")
+	for _, want := range []string{"chat-server-1 did not come up (starting)", "waiting for the database", "not ready within 2s: chat-server-1, chat-server-2, chat-server-3; stopping the cluster"} {
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("exit %d; want %q in:\n%s", code, want, errOut)
+		}
 	}
 }
 

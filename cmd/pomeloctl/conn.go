@@ -66,9 +66,8 @@ func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
 		}
 	}
 	if path != "" {
-		t, warnings, err := topology.Load(path, c.g.loadOptions(cmd, c.profiles))
+		t, err := loadTopology(cmd, c.g, path, c.profiles)
 		if err != nil {
-			printWarnings(cmd.ErrOrStderr(), warnings)
 			return nil, fmt.Errorf("read the topology for the master's address: %w", err)
 		}
 		addr = firstOf(addr, masterAddr(t))
@@ -97,9 +96,8 @@ func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
 // reached turns a failure to reach the master into errUnreachable, with
 // what the run directory knows.
 func (tg *target) reached(err error) error {
-	var ne net.Error
 	var oe *net.OpError
-	if err == nil || !(errors.As(err, &oe) || errors.As(err, &ne)) {
+	if err == nil || !errors.As(err, &oe) || oe.Op != "dial" {
 		return err
 	}
 	msg := fmt.Sprintf("no master answers on %s", tg.addr)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,6 +81,8 @@ func writeServers(w io.Writer, list []admin.ServerStatus, now time.Time) error {
 		if s.Pid != 0 {
 			pid = strconv.Itoa(s.Pid)
 			uptime = roughly(now.Sub(s.Started))
+		}
+		if s.RSS > 0 { // stats come with the first heartbeat
 			cpu = fmt.Sprintf("%.1f%%", s.CPU)
 			rss = bytesIEC(s.RSS)
 		}
@@ -303,17 +306,22 @@ down stops the servers it left, from the run directory's records.
 		if err := tg.client.Down(c.Context()); err != nil {
 			return err
 		}
-		// The master exits once it has answered: wait for it.
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			if _, err := tg.client.Info(c.Context()); err != nil {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		waitMasterGone(c.Context(), tg.client)
 		c.Printf("cluster down (master %s, pid %d)\n", info.ID, info.Pid)
 		return nil
 	})
+}
+
+// waitMasterGone waits (at most 10s) for a master that has answered down
+// to exit: it does once the answer is out.
+func waitMasterGone(ctx context.Context, cl *admin.Client) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := cl.Info(ctx); err != nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // downWithoutMaster stops the servers a dead master left, from their
@@ -323,6 +331,10 @@ func downWithoutMaster(c *cobra.Command, dir master.RunDir) error {
 	n, err := master.StopOrphans(c.Context(), dir, master.DefaultStopTimeout)
 	if err != nil {
 		return err
+	}
+	if n == 0 {
+		c.Printf("the cluster is not running (run directory %s): nothing to stop\n", dir)
+		return nil
 	}
 	c.Printf("cluster down: the master was gone; stopped the %s it left (run directory %s)\n", plural(n, "server"), dir)
 	return nil

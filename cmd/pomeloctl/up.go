@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -123,6 +124,7 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 	defer logFile.Close()
 	total := len(names) - 1
 	running := 0
+	gaveUp := make(chan lifecycle.Event, 1) // a server that will not come up: no need to wait out --timeout
 	m, err := master.New(master.Config{
 		Topology: t,
 		RunDir:   dir,
@@ -138,6 +140,12 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 			}
 			if e.To == lifecycle.Running || e.To == lifecycle.Exited || e.To == lifecycle.Failed || e.To == lifecycle.Backoff {
 				con.line("pomeloctl", fmt.Sprintf("%s %s (%s) [%d/%d running]", e.Server, e.To, e.Reason, running, total))
+			}
+			if e.To == lifecycle.Exited || e.To == lifecycle.Failed {
+				select {
+				case gaveUp <- e:
+				default:
+				}
 			}
 		},
 	})
@@ -167,8 +175,11 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 		}
 		con.line("pomeloctl", fmt.Sprintf("cluster ready in %s: %s; Ctrl-C stops it (pomeloctl ls, pomeloctl down from another terminal)",
 			time.Since(started).Round(time.Millisecond), plural(total, "server")))
+	case e := <-gaveUp:
+		failed = notReady(c, m.Servers, fmt.Sprintf("not ready: %s is %s and will not be restarted", e.Server, e.To), func(id string) (string, error) { return master.TailLog(dir.Log(id), 10) })
+		stopCluster()
 	case <-timer.C:
-		failed = notReady(c, m.Servers, o.timeout, func(id string) (string, error) { return master.TailLog(dir.Log(id), 10) })
+		failed = notReady(c, m.Servers, "not ready within "+o.timeout.String(), func(id string) (string, error) { return master.TailLog(dir.Log(id), 10) })
 		stopCluster()
 	case err := <-done:
 		return err
@@ -183,18 +194,22 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 	return err
 }
 
-// notReady names the servers that did not come up in time, each with the
+// notReady names the servers that did not come up, each with the
 // end of its log.
-func notReady(c *cobra.Command, servers func(context.Context) ([]admin.ServerStatus, error), timeout time.Duration, tail func(id string) (string, error)) error {
+// end of its log; headline says why up gives up ("not ready within 60s").
+func notReady(c *cobra.Command, servers func(context.Context) ([]admin.ServerStatus, error), headline string, tail func(id string) (string, error)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	list, err := servers(ctx)
 	if err != nil {
-		return fmt.Errorf("the cluster did not come up within %s, and the master does not answer: %w", timeout, err)
+		return fmt.Errorf("the cluster did not come up (%s), and the master does not answer: %w", headline, err)
 	}
+	// Once one server is known not to come back, those still starting may
+	// yet: only the ones that gave up are named.
+	gaveUp := slices.ContainsFunc(list, over)
 	var names []string
 	for _, s := range list {
-		if s.State == lifecycle.Running.String() {
+		if s.State == lifecycle.Running.String() || gaveUp && !over(s) {
 			continue
 		}
 		names = append(names, s.ID)
@@ -207,7 +222,7 @@ func notReady(c *cobra.Command, servers func(context.Context) ([]admin.ServerSta
 			c.PrintErrf("  the end of its log:\n    %s\n", strings.ReplaceAll(strings.TrimRight(text, "\n"), "\n", "\n    "))
 		}
 	}
-	c.PrintErrf("not ready within %s: %s; stopping the cluster\n", timeout, strings.Join(names, ", "))
+	c.PrintErrf("%s: %s; stopping the cluster\n", headline, strings.Join(names, ", "))
 	return errReported
 }
 
@@ -240,14 +255,21 @@ func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upO
 			text, _ := master.TailLog(dir.Log("master"), 15)
 			return fmt.Errorf("the master exited; the end of its log (%s):\n%s", dir.Log("master"), text)
 		}
+		headline := ""
 		if time.Now().After(deadline) {
-			failed := notReady(c, cl.Servers, o.timeout, func(id string) (string, error) {
+			headline = "not ready within " + o.timeout.String()
+		} else if err == nil && info.Pid == p.Pid {
+			headline = given(c, cl)
+		}
+		if headline != "" {
+			failed := notReady(c, cl.Servers, headline, func(id string) (string, error) {
 				chunk, err := cl.Logs(c.Context(), admin.LogRequest{ID: id, Offset: -1, Tail: 10})
 				return chunk.Data, err
 			})
 			if err := cl.Down(c.Context()); err != nil {
 				c.PrintErrf("could not stop the cluster: %v\n", err)
 			}
+			waitMasterGone(c.Context(), cl)
 			return failed
 		}
 		time.Sleep(25 * time.Millisecond)
@@ -262,6 +284,26 @@ func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upO
 	c.Printf("cluster ready in %s: %s; master pid %d on %s, logs in %s\n", time.Since(started).Round(time.Millisecond),
 		plural(len(list), "server"), p.Pid, masterAddr(t), dir.Log("*"))
 	return nil
+}
+
+// over reports a server that will not come up unless an operator starts it.
+func over(s admin.ServerStatus) bool {
+	return s.State == lifecycle.Exited.String() || s.State == lifecycle.Failed.String()
+}
+
+// given says why up can stop waiting before --timeout: a server exited (or
+// failed) and will not be restarted. "" while every server may still come up.
+func given(c *cobra.Command, cl *admin.Client) string {
+	list, err := cl.Servers(c.Context())
+	if err != nil {
+		return ""
+	}
+	for _, s := range list {
+		if over(s) {
+			return fmt.Sprintf("not ready: %s is %s and will not be restarted", s.ID, s.State)
+		}
+	}
+	return ""
 }
 
 // upUser is the topology's first acting user, whom `up -d` asks the master

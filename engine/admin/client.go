@@ -10,6 +10,13 @@ import (
 	"time"
 )
 
+// DefaultTimeout bounds a call whose context has no deadline: long enough
+// for a command that waits for a server to stop (15s) or start.
+const DefaultTimeout = 30 * time.Second
+
+// downTimeout bounds Down, which stops every frontend, then every backend.
+const downTimeout = 2 * time.Minute
+
 // Client calls a master's admin API.
 type Client struct {
 	base     string
@@ -20,13 +27,18 @@ type Client struct {
 
 // NewClient returns a client of the master at addr (host:port).
 func NewClient(addr, user, password string) *Client {
-	return &Client{base: "http://" + addr, user: user, password: password, http: &http.Client{Timeout: 30 * time.Second}}
+	return &Client{base: "http://" + addr, user: user, password: password, http: &http.Client{}}
 }
 
 // Call runs admin module name with args (marshalled to JSON) and decodes its
 // result into out (when not nil). Failures wrap ErrUnauthorized, ErrForbidden,
 // ErrNotFound, ErrBadRequest or ErrConflict where the status says so.
 func (c *Client) Call(ctx context.Context, name string, args, out any) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
 	body, err := json.Marshal(args)
 	if err != nil {
 		return fmt.Errorf("admin %s: %w", name, err)
@@ -96,6 +108,11 @@ func (c *Client) Add(ctx context.Context, req AddRequest) (ServerStatus, error) 
 
 // Down stops the whole cluster, master included.
 func (c *Client) Down(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, downTimeout)
+		defer cancel()
+	}
 	return c.Call(ctx, "down", struct{}{}, nil)
 }
 

@@ -361,7 +361,7 @@ func tailOffset(f *os.File, size int64, n int) int64 {
 
 // Info describes the master.
 func (m *Master) Info(ctx context.Context) (admin.MasterInfo, error) {
-	info := admin.MasterInfo{ID: m.cfg.Topology.Master.ID, Pid: os.Getpid(), Addr: m.addr, Epoch: m.epoch,
+	info := admin.MasterInfo{ID: m.cfg.Topology.Master.ID, Pid: os.Getpid(), StartTime: m.startTime, Addr: m.addr, Epoch: m.epoch,
 		Topology: m.cfg.Topology.File, RunDir: string(m.dir), Started: m.started}
 	err := m.exec(ctx, func() { info.Ready = m.isReady })
 	return info, err

@@ -20,7 +20,8 @@ const (
 	// monitor agent dials.
 	EnvMaster = "POMELOCTL_MASTER"
 	// EnvToken is the server's monitor token. It travels in the environment
-	// rather than on the command line, which every user of the host can read.
+	// (over ssh: on standard input, read into the environment there) rather
+	// than on a command line, which every user of the host can read.
 	EnvToken = "POMELOCTL_TOKEN"
 	// EnvAdd describes a server added at runtime (a topology.AddSpec as
 	// JSON), which the topology file does not declare.
@@ -54,7 +55,7 @@ func (m *Master) spec(s *topology.Server, added *topology.AddSpec) (proc.Spec, e
 		}
 		args = append(append([]string(nil), st.Args...), args...)
 	}
-	env := []string{EnvMaster + "=" + m.dialAddr(), EnvToken + "=" + m.tokenOf(s)}
+	env := []string{EnvMaster + "=" + m.dialAddr()}
 	if added != nil {
 		data, err := json.Marshal(added)
 		if err != nil {
@@ -65,7 +66,7 @@ func (m *Master) spec(s *topology.Server, added *topology.AddSpec) (proc.Spec, e
 	spec := proc.Spec{
 		Path:    path,
 		Args:    args,
-		Env:     append(os.Environ(), env...),
+		Env:     append(os.Environ(), append(env, EnvToken+"="+m.tokenOf(s))...),
 		Dir:     filepath.Dir(t.File),
 		LogFile: m.dir.Log(s.ID),
 		Stdin:   t.Source,
@@ -74,7 +75,7 @@ func (m *Master) spec(s *topology.Server, added *topology.AddSpec) (proc.Spec, e
 		spec.CPUs = *s.CPU
 	}
 	if !s.Local {
-		return m.remoteSpec(s, spec, env), nil
+		return m.remoteSpec(s, spec, env, m.tokenOf(s)), nil
 	}
 	return spec, nil
 }
@@ -84,9 +85,12 @@ func (m *Master) spec(s *topology.Server, added *topology.AddSpec) (proc.Spec, e
 // deployed at one path on every host), the resolved topology passing
 // through ssh to its standard input. The ssh client is the master's child: its exit is the
 // server's, and its log file gets what the server writes.
-func (m *Master) remoteSpec(s *topology.Server, local proc.Spec, env []string) proc.Spec {
+func (m *Master) remoteSpec(s *topology.Server, local proc.Spec, env []string, token string) proc.Spec {
 	var cmd strings.Builder
-	cmd.WriteString("cd " + shellQuote(local.Dir) + " && exec env")
+	// The token comes first on stdin: the shell reads that one line (a
+	// shell's read takes a byte at a time from a pipe, leaving the rest, the
+	// topology, to the server).
+	cmd.WriteString("cd " + shellQuote(local.Dir) + " && IFS= read -r " + EnvToken + " && export " + EnvToken + " && exec env")
 	for _, kv := range env {
 		cmd.WriteString(" " + shellQuote(kv))
 	}
@@ -103,7 +107,7 @@ func (m *Master) remoteSpec(s *topology.Server, local proc.Spec, env []string) p
 		Args:    m.sshArgs(s.Host, cmd.String()),
 		Dir:     local.Dir,
 		LogFile: local.LogFile,
-		Stdin:   local.Stdin,
+		Stdin:   append([]byte(token+"\n"), local.Stdin...),
 	}
 }
 

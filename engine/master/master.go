@@ -57,15 +57,16 @@ type Config struct {
 
 // Master runs one cluster. See the package comment.
 type Master struct {
-	cfg     Config
-	log     *slog.Logger
-	dir     RunDir
-	addr    string // the admin address it listens on
-	hub     *monitor.Hub
-	tokens  map[string]string
-	epoch   uint64
-	started time.Time
-	ready   chan struct{} // closed once every server has been running at once
+	cfg       Config
+	log       *slog.Logger
+	dir       RunDir
+	addr      string // the admin address it listens on
+	hub       *monitor.Hub
+	tokens    map[string]string
+	epoch     uint64
+	started   time.Time
+	startTime uint64        // this process's, in clock ticks since boot
+	ready     chan struct{} // closed once every server has been running at once
 
 	// Messages to the run loop.
 	reqs   chan func()
@@ -179,6 +180,7 @@ func (m *Master) Run(ctx context.Context) error {
 	self := MasterRecord{ID: t.Master.ID, Pid: os.Getpid(), Addr: m.addr, Epoch: m.epoch, Topology: t.File,
 		Profiles: t.Profiles, PortOffset: t.PortOffset, Started: m.started}
 	self.StartTime, _ = proc.StartTime(self.Pid)
+	m.startTime = self.StartTime
 	if err := m.dir.write("master.json", self, 0o644); err != nil {
 		ln.Close()
 		return err

@@ -253,11 +253,14 @@ func TestRemoteHostsOverSSH(t *testing.T) {
 			launch = l
 		}
 	}
-	for _, want := range []string{"-o|BatchMode=yes|localhost|cd " + dir + " && exec env POMELOCTL_MASTER=127.0.0.1:", " POMELOCTL_TOKEN=",
+	for _, want := range []string{"-o|BatchMode=yes|localhost|cd " + dir + " && IFS= read -r POMELOCTL_TOKEN && export POMELOCTL_TOKEN && exec env POMELOCTL_MASTER=127.0.0.1:",
 		" " + bin + " serve - --stdin-path " + filepath.Join(dir, "topology.yaml") + " --id chat-server-2 --port-offset " + strconv.Itoa(offset)} {
 		if !strings.Contains(launch, want) {
 			t.Errorf("the ssh launch of chat-server-2: want %q in %q", want, launch)
 		}
+	}
+	if strings.Contains(recorded(), m.tokens["chat"]) {
+		t.Error("the token is on ssh's command line")
 	}
 	if n := strings.Count(recorded(), "|localhost|"); n != 3 {
 		t.Errorf("%d ssh launches, want the 3 chat servers':\n%s", n, recorded())

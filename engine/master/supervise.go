@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"slices"
@@ -118,6 +119,7 @@ func (m *Master) begin(adopt map[string]ServerRecord) error {
 			_ = m.dir.removeServer(id)
 		}
 	}
+	m.checkReach()
 	for _, mem := range m.members {
 		if r, ok := adopt[mem.srv.ID]; ok {
 			m.adopt(mem, r)
@@ -126,6 +128,22 @@ func (m *Master) begin(adopt map[string]ServerRecord) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkReach warns when servers on other hosts are to dial a master that
+// listens on loopback: they cannot reach it, and will not register.
+func (m *Master) checkReach() {
+	host, _, _ := net.SplitHostPort(m.dialAddr())
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return
+	}
+	for _, mem := range m.members {
+		if !mem.srv.Local {
+			m.log.Warn("a server on another host is told to dial the master on loopback, which it cannot reach: set master.host to an address the other hosts reach",
+				"server", mem.srv.ID, "host", mem.srv.Host, "master", m.dialAddr())
+			return
+		}
+	}
 }
 
 // track adds a machine for s.
@@ -418,8 +436,13 @@ func (m *Master) checkReady() {
 	if m.isReady || m.stopping {
 		return
 	}
+	// Running and linked: an adopted server runs before its agent is back.
+	linked := map[string]bool{}
+	for _, mb := range m.hub.Members() {
+		linked[mb.ID] = true
+	}
 	for _, mem := range m.members {
-		if mem.m.State() != lifecycle.Running {
+		if mem.m.State() != lifecycle.Running || !linked[mem.srv.ID] {
 			return
 		}
 	}

@@ -24,7 +24,9 @@ type monitorLink struct {
 	fatal  chan error // 1-buffered: the agent gave up (refused for good)
 }
 
-func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, log *slog.Logger) *monitorLink {
+// newMonitorLink makes the link; log names the server, base does not (the
+// agent adds the server's id itself).
+func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, log, base *slog.Logger) *monitorLink {
 	stats := monitor.ProcessStats(nil)
 	if fe != nil {
 		process := stats
@@ -67,7 +69,7 @@ func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, log *slog.Logg
 			})
 			return errors.Join(errs...)
 		},
-		Logger: log,
+		Logger: base,
 	})
 	return l
 }

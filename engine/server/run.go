@@ -41,11 +41,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if s == nil {
 		return fmt.Errorf("no server %q in %s", cfg.ID, t.File)
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
+	base := cfg.Logger
+	if base == nil {
+		base = slog.Default()
 	}
-	log = log.With("server", s.ID, "type", s.Type)
+	log := base.With("server", s.ID, "type", s.Type)
 	var comps []Component
 	var fe *frontend
 	if s.Frontend {
@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	var mon *monitorLink
 	if cfg.Master != "" {
-		mon = newMonitorLink(cfg, s, fe, log)
+		mon = newMonitorLink(cfg, s, fe, log, base)
 		comps = append(comps, mon)
 	}
 	cs := NewComponents(log, cfg.Hooks, comps...)
