@@ -570,3 +570,24 @@ func TestUpRefusesWhatIsNotBuilt(t *testing.T) {
 		t.Error("a refused up made a run directory")
 	}
 }
+
+// TestDown: down stops every process of the cluster, the master included,
+// and says so when there is nothing left to stop. The cluster runs with a
+// built-in profile, which servers get merged into their topology.
+func TestDown(t *testing.T) {
+	c := newTestCluster(t, chatTopology(t))
+	c.must("up", c.file, "-d", "-p", "dev")
+	running(t, c.ls(), "gate-server-1", "chat-server-3")
+	c.masterPid()
+	if out := c.must("down"); !strings.Contains(out, "cluster down (master master-server-1, pid") {
+		t.Errorf("down: %s", out)
+	}
+	c.waitNoneAlive(5 * time.Second)
+	if out := c.must("down"); !strings.Contains(out, "the cluster is not running") {
+		t.Errorf("down again: %s", out)
+	}
+	code, _, errOut := c.run("ls")
+	if code != exitUnreachable || !strings.Contains(errOut, "the cluster is not running: `pomeloctl up` starts it") {
+		t.Errorf("ls after down: exit %d, %s", code, errOut)
+	}
+}
