@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/master"
 	"github.com/pomeloctl/pomeloctl/engine/proc"
 	"github.com/pomeloctl/pomeloctl/internal/freeport"
+	"github.com/pomeloctl/pomeloctl/internal/testbin"
 )
 
 // These tests run the real thing: the pomeloctl binary, a master process
@@ -38,18 +38,7 @@ var (
 // binary builds pomeloctl once for the package's tests.
 func binary(t testing.TB) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pomeloctl-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "pomeloctl")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
+	binOnce.Do(func() { binPath, binErr = testbin.Build(".") })
 	if binErr != nil {
 		t.Fatal(binErr)
 	}
@@ -338,6 +327,11 @@ func TestClusterLifecycle(t *testing.T) {
 	logs := c.must("logs", "chat-server-1", "-n", "5")
 	if !strings.Contains(logs, `msg="server stopped"`) {
 		t.Errorf("logs: want the server's last lines, got:\n%s", logs)
+	}
+	var chunk admin.LogChunk
+	if err := json.Unmarshal([]byte(c.must("logs", "chat-server-1", "-n", "1", "-o", "json")), &chunk); err != nil ||
+		!strings.Contains(chunk.Data, `msg="server stopped"`) || chunk.Next <= 0 || !strings.HasSuffix(chunk.Path, "chat-server-1.log") {
+		t.Errorf("logs -o json: %+v %v", chunk, err)
 	}
 	code, _, errOut = c.run("kill", "nosuch")
 	if code != 1 || !strings.Contains(errOut, `no server "nosuch"`) {

@@ -238,6 +238,7 @@ func newLogsCmd(g *globals) *cobra.Command {
 	var (
 		follow bool
 		lines  int
+		output string
 	)
 	cmd := &cobra.Command{
 		Use:   "logs ID [-f] [-n N]",
@@ -249,7 +250,11 @@ func newLogsCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines")
 	cmd.Flags().IntVarP(&lines, "lines", "n", 20, "how many of the last lines to print first")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text, or json: one object per read ({id, path, data, next}), a line each")
 	return ctlCmd(g, cmd, func(c *cobra.Command, args []string, tg *target) error {
+		if err := checkOutput(output, "text", "json"); err != nil {
+			return usageError{c, err}
+		}
 		ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		req := admin.LogRequest{ID: args[0], Offset: -1, Tail: max(lines, 1)}
@@ -265,7 +270,13 @@ func newLogsCmd(g *globals) *cobra.Command {
 				}
 				return err
 			}
-			if !(first && lines == 0) {
+			switch {
+			case first && lines == 0:
+			case output == "json":
+				if err := json.NewEncoder(c.OutOrStdout()).Encode(chunk); err != nil {
+					return err
+				}
+			default:
 				io.WriteString(c.OutOrStdout(), chunk.Data)
 			}
 			first = false

@@ -90,16 +90,7 @@ func loadStdin(c *cobra.Command, g *globals, path string, r io.Reader) (*topolog
 	if err != nil {
 		return nil, fmt.Errorf("read the topology from stdin: %w", err)
 	}
-	t, warnings, err := topology.LoadBytes(path, data, g.loadOptions(c, nil))
-	printWarnings(c.ErrOrStderr(), warnings)
-	if err != nil {
-		var list topology.ErrorList
-		if errors.As(err, &list) {
-			c.PrintErrln(list.Error())
-		}
-		return nil, err
-	}
-	return t, nil
+	return reported(c)(topology.LoadBytes(path, data, g.loadOptions(c, nil)))
 }
 
 // serverLogger logs as the topology's log section says.

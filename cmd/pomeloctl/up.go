@@ -93,16 +93,22 @@ topology is invalid.`,
 // loadTopology loads a topology for a command that runs it, printing its
 // warnings and errors.
 func loadTopology(c *cobra.Command, g *globals, path string, profiles []string) (*topology.Topology, error) {
-	t, warnings, err := topology.Load(path, g.loadOptions(c, profiles))
-	printWarnings(c.ErrOrStderr(), warnings)
-	if err != nil {
-		var list topology.ErrorList
-		if errors.As(err, &list) {
-			c.PrintErrln(list.Error())
+	return reported(c)(topology.Load(path, g.loadOptions(c, profiles)))
+}
+
+// reported prints a load's warnings and errors and passes on its result.
+func reported(c *cobra.Command) func(*topology.Topology, []topology.Warning, error) (*topology.Topology, error) {
+	return func(t *topology.Topology, warnings []topology.Warning, err error) (*topology.Topology, error) {
+		printWarnings(c.ErrOrStderr(), warnings)
+		if err != nil {
+			var list topology.ErrorList
+			if errors.As(err, &list) {
+				c.PrintErrln(list.Error())
+			}
+			return nil, err
 		}
-		return nil, err
+		return t, nil
 	}
-	return t, nil
 }
 
 // upForeground runs the master in this process.

@@ -222,12 +222,14 @@ func (m *Master) Run(ctx context.Context) error {
 	close(m.quit)
 	cancel()
 	m.hub.Close()
-	shutCtx, shutCancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer shutCancel()
-	_ = srv.Shutdown(shutCtx)
+	// The record goes before the admin API: a client that finds no master
+	// answering must find no master recorded either.
 	if err := m.dir.clear(); err != nil {
 		m.log.Warn("could not clear the run directory", "err", err)
 	}
+	shutCtx, shutCancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer shutCancel()
+	_ = srv.Shutdown(shutCtx)
 	m.log.Info("master stopped")
 	return nil
 }

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +17,7 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/admin"
 	"github.com/pomeloctl/pomeloctl/engine/lifecycle"
 	"github.com/pomeloctl/pomeloctl/internal/freeport"
+	"github.com/pomeloctl/pomeloctl/internal/testbin"
 	"github.com/pomeloctl/pomeloctl/profiles"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
@@ -162,17 +161,7 @@ var (
 // buildPomeloctl builds the program that runs servers, once for the tests.
 func buildPomeloctl(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pomeloctl-master-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "pomeloctl")
-		if out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/pomeloctl").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
+	buildOnce.Do(func() { binPath, buildErr = testbin.Build("../../cmd/pomeloctl") })
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}

@@ -1,0 +1,26 @@
+// Package testbin builds the pomeloctl program for tests that run it as
+// real processes (the master, and the servers it launches).
+package testbin
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// Build builds the main package at pkg (a path relative to the calling
+// test's folder) into a new temporary folder and returns the program's
+// path. Callers build once per test binary (sync.Once) and may leave the
+// folder: it is the size of one binary.
+func Build(pkg string) (string, error) {
+	dir, err := os.MkdirTemp("", "pomeloctl-test-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "pomeloctl")
+	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin, nil
+}
