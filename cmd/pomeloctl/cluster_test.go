@@ -585,3 +585,32 @@ func TestDown(t *testing.T) {
 		t.Errorf("ls after down: exit %d, %s", code, errOut)
 	}
 }
+
+// TestWrappedServers: a type's command that runs the server as its child
+// (a wrapper script that does not exec) is still one server: the server
+// registers from the wrapper's process group, and stop and down take the
+// whole group.
+func TestWrappedServers(t *testing.T) {
+	wrap := "  chat:\n    command: sh\n    args: [-c, '\"$0\" \"$@\"; exit $?', " + strconv.Quote(binary(t)) + "]\n"
+	c := newTestCluster(t, strings.Replace(chatTopology(t), "  chat:\n", wrap, 1))
+	c.must("up", c.file, "-d", "--timeout", "30s")
+	running(t, c.ls(), "chat-server-1", "chat-server-2", "chat-server-3")
+	ours := func() string {
+		out, _ := exec.Command("pgrep", "-f", "--", "--stdin-path "+c.file).Output()
+		return strings.TrimSpace(string(out))
+	}
+	if n := len(strings.Fields(ours())); n != 10 { // 7 servers, 3 wrappers
+		t.Errorf("%d processes of the cluster, want 10", n)
+	}
+	c.must("stop", "chat-server-1")
+	c.must("down")
+	c.waitNoneAlive(5 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for ours() != "" && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if left := ours(); left != "" {
+		t.Errorf("processes left after down: %s", left)
+		_ = exec.Command("pkill", "-KILL", "-f", "--", "--stdin-path "+c.file).Run()
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -18,29 +19,64 @@ import (
 
 // console writes whole lines from several sources to one terminal, each
 // line after its source's name, coloured when the output is a terminal.
+// Lines are queued and written by a goroutine of its own: the master's
+// run loop logs through it, and must not stall on a terminal paused with
+// Ctrl-S or a pipe nobody reads. What does not fit in the queue is
+// dropped, and counted (every log is in its file anyway).
 type console struct {
-	mu    sync.Mutex
-	out   io.Writer
-	width int
-	color bool
-	hues  map[string]int
+	out     io.Writer
+	width   int
+	color   bool
+	mu      sync.Mutex // guards hues, closed and sending on queue
+	hues    map[string]int
+	closed  bool
+	queue   chan string
+	dropped atomic.Int64
+	done    chan struct{}
 }
 
+// consoleQueue is how many lines may wait for the terminal.
+const consoleQueue = 4096
+
 func newConsole(out io.Writer, names []string) *console {
-	c := &console{out: out, hues: map[string]int{}, color: isTerminal(out) && os.Getenv("NO_COLOR") == ""}
+	c := &console{out: out, hues: map[string]int{}, color: isTerminal(out) && os.Getenv("NO_COLOR") == "",
+		queue: make(chan string, consoleQueue), done: make(chan struct{})}
 	for _, n := range names {
 		c.width = max(c.width, len(n))
 	}
+	go c.run()
 	return c
+}
+
+func (c *console) run() {
+	defer close(c.done)
+	for s := range c.queue {
+		if n := c.dropped.Swap(0); n > 0 {
+			fmt.Fprintf(c.out, "(%d lines dropped: the terminal did not keep up; every log is in its file)\n", n)
+		}
+		io.WriteString(c.out, s)
+	}
+}
+
+// close writes what is queued and stops; lines after it are dropped.
+func (c *console) close() {
+	c.mu.Lock()
+	c.closed = true
+	close(c.queue)
+	c.mu.Unlock()
+	<-c.done
 }
 
 // palette: colours that read on dark and light backgrounds alike.
 var palette = []int{33, 36, 35, 32, 34, 31, 93, 96, 95, 92, 94, 91}
 
-// line prints one line of source name.
+// line queues one line of source name.
 func (c *console) line(name, text string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
 	prefix := fmt.Sprintf("%-*s |", c.width, name)
 	if c.color {
 		hue, ok := c.hues[name]
@@ -50,8 +86,16 @@ func (c *console) line(name, text string) {
 		}
 		prefix = fmt.Sprintf("\x1b[%dm%s\x1b[0m", hue, prefix)
 	}
-	fmt.Fprintf(c.out, "%s %s\n", prefix, strings.TrimRight(text, "\r\n"))
+	select {
+	case c.queue <- prefix + " " + strings.TrimRight(text, "\r\n") + "\n":
+	default:
+		c.dropped.Add(1)
+	}
 }
+
+// block queues text as it is (a table), waiting for room: only for the
+// goroutine that closes the console, which may wait.
+func (c *console) block(text string) { c.queue <- text }
 
 // writer is an io.Writer whose lines go to the console under name.
 func (c *console) writer(name string) io.Writer { return &lineWriter{c: c, name: name} }

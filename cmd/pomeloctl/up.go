@@ -120,6 +120,7 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 		names = append(names, s.ID)
 	}
 	con := newConsole(c.OutOrStdout(), names)
+	defer con.close() // last: after the tailer and the master are done with it
 	if err := os.MkdirAll(filepath.Dir(dir.Log("master")), 0o755); err != nil {
 		return err
 	}
@@ -165,6 +166,13 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 
 	runCtx, stopCluster := context.WithCancel(ctx)
 	defer stopCluster()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C ends up at once, as it would any program
+		if c.Context().Err() == nil {
+			con.line("pomeloctl", "stopping the cluster (Ctrl-C again quits now and leaves what still runs: pomeloctl up adopts it, pomeloctl down stops it)")
+		}
+	}()
 	done := make(chan error, 1)
 	go func() { done <- m.Run(runCtx) }()
 	timer := time.NewTimer(o.timeout)
@@ -173,11 +181,10 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 	var failed error
 	select {
 	case <-m.Ready():
-		list, err := m.Servers(ctx)
-		if err == nil {
-			con.mu.Lock()
-			_ = writeServers(c.OutOrStdout(), list, time.Now())
-			con.mu.Unlock()
+		if list, err := m.Servers(ctx); err == nil {
+			var table strings.Builder
+			_ = writeServers(&table, list, time.Now())
+			con.block(table.String())
 		}
 		con.line("pomeloctl", fmt.Sprintf("cluster ready in %s: %s; Ctrl-C stops it (pomeloctl ls, pomeloctl down from another terminal)",
 			time.Since(started).Round(time.Millisecond), plural(total, "server")))
@@ -235,6 +242,10 @@ func notReady(c *cobra.Command, servers func(context.Context) ([]admin.ServerSta
 // upDetached starts the master as a background process and waits until
 // the cluster is ready.
 func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upOptions) error {
+	user, password := upUser(t)
+	if user == "" {
+		return errors.New("up -d follows the cluster through the admin API, and master.users has no level-1 user to do it with: add one, or run up in the foreground")
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -249,7 +260,6 @@ func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upO
 		return fmt.Errorf("start the master: %w", err)
 	}
 	go func() { _, _ = p.Wait() }() // reaped if it dies while we wait
-	user, password := upUser(t)
 	cl := admin.NewClient(masterAddr(t), user, password)
 	deadline := time.Now().Add(o.timeout)
 	for {
@@ -273,7 +283,10 @@ func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upO
 				return chunk.Data, err
 			})
 			if err := cl.Down(c.Context()); err != nil {
-				c.PrintErrf("could not stop the cluster: %v\n", err)
+				// The master does not answer: it is ours, stop it the
+				// other way (it stops the cluster on SIGTERM).
+				c.PrintErrf("could not stop the cluster through the admin API (%v); sending SIGTERM to the master, pid %d\n", err, p.Pid)
+				_ = proc.Signal(p.Pid, p.StartTime, syscall.SIGTERM)
 			}
 			waitMasterGone(c.Context(), cl)
 			return failed

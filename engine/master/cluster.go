@@ -67,7 +67,7 @@ func (m *Master) status(mem *member, stats map[string]monitor.Member) admin.Serv
 	if p := mem.proc; p != nil {
 		st.Pid, st.Started = p.pid, p.started
 	}
-	if mb, ok := stats[s.ID]; ok && st.Pid == mb.Pid {
+	if mb, ok := stats[s.ID]; ok && mem.current(mb.Pid) {
 		st.CPU = mb.Stats.CPU
 		st.RSS = int64(mb.Stats.RSS)
 		st.Connections = int(mb.Stats.Connections)

@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/admin"
@@ -82,7 +84,8 @@ type Master struct {
 	isReady    bool
 	stopping   bool
 	inShutdown bool
-	stoppedCh  chan struct{} // closed when every server is down after a shutdown
+	stoppedCh  chan struct{}  // closed when every server is down after a shutdown
+	bg         sync.WaitGroup // work that outlives the run loop (see background)
 	loopCtx    context.Context
 }
 
@@ -195,6 +198,10 @@ func (m *Master) Run(ctx context.Context) error {
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	m.loopCtx = loopCtx
+	if len(adopt) > 0 && (prev.Topology != t.File || !slices.Equal(prev.Profiles, t.Profiles)) {
+		m.log.Warn("adopting servers that an earlier master started from another topology or other profiles: they run that configuration until restarted",
+			"then", prev.Topology, "thenProfiles", prev.Profiles, "now", t.File, "nowProfiles", t.Profiles)
+	}
 	settle := time.Duration(-1)
 	if len(adopt) > 0 {
 		settle = 0 // the hub's default: long enough for every adopted server to come back
@@ -230,6 +237,7 @@ func (m *Master) Run(ctx context.Context) error {
 	shutCtx, shutCancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer shutCancel()
 	_ = srv.Shutdown(shutCtx)
+	m.bg.Wait()
 	m.log.Info("master stopped")
 	return nil
 }

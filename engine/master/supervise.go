@@ -29,6 +29,7 @@ type member struct {
 	proc  *process        // the current process; nil when there is none
 
 	restartTimer *time.Timer
+	restartGen   uint64 // the back-off the pending restartDue belongs to
 }
 
 // process is one process of a server: launched by this master (a child it
@@ -63,7 +64,7 @@ const (
 
 type timerMsg struct {
 	id   string
-	gen  uint64 // the process the timer is about (stopDeadline, registerDeadline)
+	gen  uint64 // the process (stopDeadline, registerDeadline) or back-off (restartDue) it is about
 	kind timerKind
 }
 
@@ -222,8 +223,8 @@ func (m *Master) do(mem *member, act lifecycle.Action) {
 			return
 		}
 		if p.remote && p.remotePid != 0 {
-			go m.remoteKill(mem.srv, "kill -TERM "+strconv.Itoa(p.remotePid))
-		} else if err := proc.Signal(p.pid, p.startTime, syscall.SIGTERM); err != nil && !errors.Is(err, proc.ErrGone) {
+			m.background(func() { m.remoteKill(mem.srv, "kill -TERM "+strconv.Itoa(p.remotePid)) })
+		} else if err := proc.KillGroup(p.pid, p.startTime, syscall.SIGTERM); err != nil && !errors.Is(err, proc.ErrGone) {
 			m.log.Warn("could not ask a server to stop; killing it", "server", id, "err", err)
 			m.kill(mem)
 			return
@@ -234,19 +235,36 @@ func (m *Master) do(mem *member, act lifecycle.Action) {
 	case lifecycle.Kill:
 		m.kill(mem)
 	case lifecycle.ScheduleRestart:
-		mem.restartTimer = m.after(act.After, timerMsg{id: id, kind: restartDue})
+		m.gen++
+		mem.restartGen = m.gen
+		mem.restartTimer = m.after(act.After, timerMsg{id: id, gen: m.gen, kind: restartDue})
 	}
 }
 
 func (m *Master) kill(mem *member) {
-	if p := mem.proc; p != nil {
-		if p.remote && p.remotePid != 0 {
-			go m.remoteKill(mem.srv, "kill -KILL -- -"+strconv.Itoa(p.remotePid))
-		}
+	p := mem.proc
+	if p == nil {
+		return
+	}
+	local := func() {
 		if err := proc.KillGroup(p.pid, p.startTime, syscall.SIGKILL); err != nil && !errors.Is(err, proc.ErrGone) {
 			m.log.Error("could not kill a server", "server", mem.srv.ID, "pid", p.pid, "err", err)
 		}
 	}
+	if p.remote && p.remotePid != 0 {
+		// The server first: once its ssh client is gone, the master takes
+		// the server for gone too.
+		s, pid := mem.srv, p.remotePid
+		m.background(func() { m.remoteKill(s, "kill -KILL -- -"+strconv.Itoa(pid)); local() })
+		return
+	}
+	local()
+}
+
+// background runs f in a goroutine that Run waits for before it returns,
+// for work that must outlive the run loop (a kill over ssh).
+func (m *Master) background(f func()) {
+	m.bg.Go(f)
 }
 
 // launch starts a server's process.
@@ -308,7 +326,7 @@ func signalName(sig syscall.Signal) string {
 // ssh client's death would not reach the server: without a terminal, sshd
 // does not hang it up.
 func (m *Master) remoteKill(s *topology.Server, cmd string) {
-	ctx, cancel := context.WithTimeout(m.loopCtx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "ssh", m.sshArgs(s.Host, cmd)...).CombinedOutput()
 	if err != nil {
@@ -333,6 +351,15 @@ func (m *Master) onExit(e exitMsg) {
 		p.watch()
 	}
 	mem.proc = nil
+	if p.remote {
+		if p.remotePid != 0 {
+			// The ssh client is gone; the server there may not be.
+			s := mem.srv
+			m.background(func() { m.remoteKill(s, "kill -KILL -- -"+strconv.Itoa(p.remotePid)+" 2>/dev/null; true") })
+		}
+	} else {
+		proc.KillRest(p.pid)
+	}
 	if err := m.dir.removeServer(e.id); err != nil {
 		m.log.Warn("could not remove a server's record", "server", e.id, "err", err)
 	}
@@ -346,6 +373,9 @@ func (m *Master) onTimer(t timerMsg) {
 	}
 	switch t.kind {
 	case restartDue:
+		if t.gen != mem.restartGen {
+			return // the timer of a back-off an operator cut short
+		}
 		mem.restartTimer = nil
 		m.apply(mem, lifecycle.RestartDue{})
 	case stopDeadline:
@@ -362,10 +392,12 @@ func (m *Master) onTimer(t timerMsg) {
 	}
 }
 
-// registered reports whether server id's monitor link is up.
+// registered reports whether server id's current process has its monitor
+// link up.
 func (m *Master) registered(id string) bool {
+	mem := m.byID[id]
 	for _, mb := range m.hub.Members() {
-		if mb.ID == id {
+		if mb.ID == id && mem != nil && mem.current(mb.Pid) {
 			return true
 		}
 	}
@@ -379,9 +411,11 @@ func (m *Master) onMonitor(ev monitor.Event) {
 	}
 	switch ev.Kind {
 	case monitor.Joined:
-		if p := mem.proc; p != nil && p.remote {
+		if p := mem.proc; p != nil && p.remote && p.remotePid == 0 {
+			// Its pid there is learnt from its first registration.
 			p.remotePid = ev.Member.Pid
-		} else if p == nil || p.pid != ev.Member.Pid {
+		}
+		if !mem.current(ev.Member.Pid) {
 			m.log.Warn("a process registered as a server the master does not run as that process; ignored",
 				"server", ev.Member.ID, "pid", ev.Member.Pid)
 			return
@@ -389,9 +423,15 @@ func (m *Master) onMonitor(ev monitor.Event) {
 		m.apply(mem, lifecycle.Registered{})
 		m.settleIfComplete()
 	case monitor.Left:
-		if ev.Bye || ev.Fenced || !mem.current(ev.Member.Pid) {
-			// A server stopping on purpose (its exit follows), or the link
-			// of a process already gone noticed after its successor started.
+		if !mem.current(ev.Member.Pid) || ev.Fenced {
+			return // the link of a process already gone, noticed after its successor started
+		}
+		if ev.Bye {
+			// A server stopping on purpose: its exit follows. If nobody
+			// asked it to (a SIGTERM from outside), watch that it does.
+			if p := mem.proc; p.stopTimer == nil {
+				p.stopTimer = m.after(m.cfg.StopTimeout, timerMsg{id: mem.srv.ID, gen: p.gen, kind: stopDeadline})
+			}
 			return
 		}
 		m.apply(mem, lifecycle.MonitorLost{Err: errors.New(ev.Reason)})
@@ -412,7 +452,13 @@ func (mem *member) current(pid int) bool {
 	if p.remote {
 		return p.remotePid == pid
 	}
-	return p.pid == pid
+	if p.pid == pid {
+		return true
+	}
+	// A program that runs the server as its child (a wrapper script):
+	// the server is in the program's process group.
+	g, err := proc.Group(pid)
+	return err == nil && g == p.pid
 }
 
 // settleIfComplete ends the hub's settle window once every live server has
@@ -469,6 +515,13 @@ func (m *Master) shutdown(why string) {
 	}
 	m.stopping = true
 	m.log.Info("stopping the cluster", "why", why)
+	for _, mem := range m.members {
+		if mem.m.State() == lifecycle.Stopping {
+			// Taken over by the shutdown: a restart waiting for this stop
+			// to finish is dropped.
+			m.apply(mem, lifecycle.StopRequested{})
+		}
+	}
 	m.checkShutdown()
 }
 
@@ -487,7 +540,12 @@ func (m *Master) checkShutdown() {
 		acted := false
 		for _, mem := range m.members {
 			switch mem.m.State() {
-			case lifecycle.Starting, lifecycle.Running, lifecycle.Backoff:
+			case lifecycle.Backoff:
+				// No process to wait for; left there, its timer would
+				// launch one.
+				m.apply(mem, lifecycle.StopRequested{})
+				acted = true
+			case lifecycle.Starting, lifecycle.Running:
 				if mem.srv.Frontend || !frontendsUp {
 					m.apply(mem, lifecycle.StopRequested{})
 					acted = true

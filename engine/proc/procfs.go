@@ -11,6 +11,20 @@ import (
 
 // StartTime reads a process's start time from /proc/PID/stat (Linux).
 func StartTime(pid int) (uint64, error) {
+	return statField(pid, 22)
+}
+
+// Group returns the process group of pid: the server a process belongs
+// to, when a server's program starts another (a wrapper script that does
+// not exec).
+func Group(pid int) (int, error) {
+	g, err := statField(pid, 5)
+	return int(g), err
+}
+
+// statField reads field n (counted from 1, as proc(5) does) of
+// /proc/PID/stat as a number.
+func statField(pid, n int) (uint64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
@@ -23,11 +37,19 @@ func StartTime(pid int) (uint64, error) {
 		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
 	}
 	fields := strings.Fields(s[i+1:])
-	const startTimeField = 22 - 3 // fields 3.. follow the name
-	if len(fields) <= startTimeField {
+	if len(fields) <= n-3 { // fields 3.. follow the name
 		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields)+2)
 	}
-	return strconv.ParseUint(fields[startTimeField], 10, 64)
+	return strconv.ParseUint(fields[n-3], 10, 64)
+}
+
+// KillRest kills with SIGKILL what is left of the process group of a
+// server whose leader (pid) has exited: processes it started that did not
+// go with it. The group's id cannot be taken by another group while one of
+// its members lives, so the signal reaches only what is left of the
+// server.
+func KillRest(pid int) {
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
 }
 
 // Alive reports whether the process pid that started at startTime still runs
