@@ -20,7 +20,11 @@ type ServerStatus struct {
 	CPU         float64   `json:"cpu"`
 	RSS         int64     `json:"rss"`
 	Connections int       `json:"connections"`
-	Restarts    int       `json:"restarts"`
+	// RequestsPerSecond and Errors (since the process started) are the
+	// server's own counts, from its last heartbeat.
+	RequestsPerSecond float64 `json:"requestsPerSecond"`
+	Errors            uint64  `json:"errors"`
+	Restarts          int     `json:"restarts"`
 }
 
 // AddRequest starts a new server of a declared type at runtime.

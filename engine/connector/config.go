@@ -47,7 +47,11 @@ type Config struct {
 	Handshake func(ctx context.Context, s *Session, user json.RawMessage) (json.RawMessage, error)
 	// SingleSession kicks a uid's older session when a new one binds the uid.
 	SingleSession bool
-	Logger        *slog.Logger
+	// OnHandled, when set, is called after each request or notify with the
+	// handler's error (nil on success): the server's request and error
+	// counts. It must be quick; it runs on the client's connection.
+	OnHandled func(err error)
+	Logger    *slog.Logger
 }
 
 const (

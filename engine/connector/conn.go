@@ -174,6 +174,9 @@ func (c *conn) data(ctx context.Context, body []byte) error {
 	} else {
 		res, err = c.srv.dispatch(ctx, c.sess, req)
 	}
+	if h := c.srv.cfg.OnHandled; h != nil {
+		h(err)
+	}
 	if req.Notify {
 		if err != nil {
 			c.log.Info("notify failed", "route", m.Route, "err", err)

@@ -71,6 +71,8 @@ func (m *Master) status(mem *member, stats map[string]monitor.Member) admin.Serv
 		st.CPU = mb.Stats.CPU
 		st.RSS = int64(mb.Stats.RSS)
 		st.Connections = int(mb.Stats.Connections)
+		st.RequestsPerSecond = mb.Stats.RequestsPerSecond
+		st.Errors = mb.Stats.Errors
 	}
 	return st
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
 	"github.com/pomeloctl/pomeloctl/engine/gate"
+	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/engine/protocol"
 	"github.com/pomeloctl/pomeloctl/engine/protocol/protobuf"
 	"github.com/pomeloctl/pomeloctl/topology"
@@ -33,8 +34,9 @@ func (f *frontend) Name() string                    { return "frontend" }
 func (f *frontend) Start(ctx context.Context) error { return f.srv.Start(ctx) }
 func (f *frontend) Stop(ctx context.Context) error  { return f.srv.Shutdown(ctx) }
 
-// newFrontend builds server s's connector from its type's options.
-func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger) (*frontend, error) {
+// newFrontend builds server s's connector from its type's options; it
+// counts requests and errors into counters.
+func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger, counters *monitor.Counters) (*frontend, error) {
 	st := t.Types.Get(s.Type)
 	c := st.Connector
 	cfg := connector.Config{
@@ -47,6 +49,12 @@ func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger) (*f
 		MaxConnections: c.MaxConnections,
 		MaxPackageSize: int(c.MaxPackageSize),
 		Logger:         log,
+		OnHandled: func(err error) {
+			counters.AddRequests(1)
+			if err != nil {
+				counters.AddErrors(1)
+			}
+		},
 	}
 	if c.UseDict {
 		dict, err := protocol.NewDictionary(HandlerRoutes(t), t.Dictionary)

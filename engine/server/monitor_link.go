@@ -26,8 +26,8 @@ type monitorLink struct {
 
 // newMonitorLink makes the link; log names the server, base does not (the
 // agent adds the server's id itself).
-func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, log, base *slog.Logger) *monitorLink {
-	stats := monitor.ProcessStats(nil)
+func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *monitor.Counters, log, base *slog.Logger) *monitorLink {
+	stats := monitor.ProcessStats(counters)
 	if fe != nil {
 		process := stats
 		stats = func() monitor.Stats {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pomeloctl/pomeloctl/engine/client"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
@@ -104,6 +106,53 @@ func next(t *testing.T, events <-chan monitor.Event) monitor.Event {
 			return ev
 		case <-time.After(5 * time.Second):
 			t.Fatal("no monitor event within 5s")
+		}
+	}
+}
+
+// TestFrontendStats: a frontend's heartbeats count its requests, its
+// handler errors and its clients.
+func TestFrontendStats(t *testing.T) {
+	port := freePort(t)
+	offset := port - 3014
+	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{PortOffset: &offset})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub, addr := hubFor(t)
+	_, events := hub.Subscribe(t.Context())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Config{Topology: top, ID: "gate-server-1", Master: addr, Token: "s3cret", Logger: quiet()})
+	}()
+	defer func() { cancel(); <-done }()
+	if ev := next(t, events); ev.Kind != monitor.Joined {
+		t.Fatalf("want a join, got %+v", ev)
+	}
+	c, err := client.Dial(ctx, "127.0.0.1:"+strconv.Itoa(port), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, route := range []string{"gate.gateHandler.queryEntry", "gate.gateHandler.queryEntry", "gate.gateHandler.nosuch"} { // the last: an error
+		if _, err := c.Request(ctx, route, []byte(`{"uid":"alice"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			st := ev.Member.Stats
+			if ev.Kind == monitor.Heartbeat && st.RequestsPerSecond > 0 {
+				if st.Errors != 1 || st.Connections != 1 || st.RSS == 0 || st.Goroutines == 0 {
+					t.Errorf("heartbeat stats: %+v", st)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no heartbeat with the requests within 5s")
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
 
@@ -48,16 +49,17 @@ func Run(ctx context.Context, cfg Config) error {
 	log := base.With("server", s.ID, "type", s.Type)
 	var comps []Component
 	var fe *frontend
+	counters := &monitor.Counters{}
 	if s.Frontend {
 		var err error
-		if fe, err = newFrontend(t, s, log); err != nil {
+		if fe, err = newFrontend(t, s, log, counters); err != nil {
 			return fmt.Errorf("server %s: %w", s.ID, err)
 		}
 		comps = append(comps, fe)
 	}
 	var mon *monitorLink
 	if cfg.Master != "" {
-		mon = newMonitorLink(cfg, s, fe, log, base)
+		mon = newMonitorLink(cfg, s, fe, counters, log, base)
 		comps = append(comps, mon)
 	}
 	cs := NewComponents(log, cfg.Hooks, comps...)
