@@ -1,0 +1,159 @@
+package rpc
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+)
+
+// conn is one connection to a peer, either end of which may call.
+type conn struct {
+	node *Node
+	peer string
+	nc   net.Conn
+
+	mu      sync.Mutex
+	queue   []byte // encoded frames waiting to be written
+	spare   []byte
+	writing bool
+	err     error // why it closed; nil while open
+	seq     uint64
+	pending map[uint64]chan result
+	done    chan struct{}
+}
+
+type result struct {
+	body []byte
+	err  error
+}
+
+func newConn(n *Node, peer string, nc net.Conn) *conn {
+	return &conn{node: n, peer: peer, nc: nc, pending: map[uint64]chan result{}, done: make(chan struct{})}
+}
+
+// send queues a frame; the writer goroutine writes what is queued in one go.
+func (c *conn) send(f *frame) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sendLocked(f)
+}
+
+func (c *conn) sendLocked(f *frame) error {
+	if c.err != nil {
+		return c.err
+	}
+	c.queue = appendFrame(c.queue, f)
+	if !c.writing {
+		c.writing = true
+		go c.write()
+	}
+	return nil
+}
+
+func (c *conn) write() {
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 || c.err != nil {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		batch := c.queue
+		c.queue, c.spare = c.spare[:0], batch
+		c.mu.Unlock()
+		if _, err := c.nc.Write(batch); err != nil {
+			c.fail(fmt.Errorf("write to %s: %w", c.peer, err))
+			return
+		}
+	}
+}
+
+// call sends a call and waits for its reply.
+func (c *conn) call(ctx context.Context, route string, body []byte) ([]byte, error) {
+	ch := make(chan result, 1)
+	c.mu.Lock()
+	c.seq++
+	seq := c.seq
+	if err := c.sendLocked(&frame{kind: kindCall, seq: seq, route: route, body: body}); err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	c.pending[seq] = ch
+	c.mu.Unlock()
+	select {
+	case r := <-ch:
+		if re, ok := r.err.(*RemoteError); ok {
+			re.Route = route
+		}
+		return r.body, r.err
+	case <-ctx.Done():
+		c.mu.Lock()
+		delete(c.pending, seq)
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%s on %s: no answer: %w", route, c.peer, ctx.Err())
+	}
+}
+
+// read serves the connection until it breaks: calls run in goroutines of
+// their own; notifies run here, one after another, so that they keep the
+// order they were sent in (a backend's pushes to one client).
+func (c *conn) read(br *bufio.Reader) {
+	var buf []byte
+	for {
+		var f frame
+		var err error
+		f, buf, err = readFrame(br, buf)
+		if err != nil {
+			c.fail(fmt.Errorf("read from %s: %w", c.peer, err))
+			return
+		}
+		switch f.kind {
+		case kindCall:
+			req := &Request{From: c.peer, Route: f.route, Body: append([]byte(nil), f.body...), conn: c, seq: f.seq}
+			c.node.handlers.Go(func() { c.node.serve(req) })
+		case kindNotify:
+			c.node.serve(&Request{From: c.peer, Route: f.route, Body: f.body, conn: c})
+		case kindReply:
+			c.mu.Lock()
+			ch := c.pending[f.seq]
+			delete(c.pending, f.seq)
+			c.mu.Unlock()
+			if ch == nil {
+				continue // its caller gave up
+			}
+			if f.status == 0 {
+				ch <- result{body: append([]byte(nil), f.body...)}
+			} else {
+				ch <- result{err: &RemoteError{Server: c.peer, Route: "", Msg: string(f.body)}}
+			}
+		default:
+			c.fail(fmt.Errorf("%w from %s: kind %d after the hello", errBadFrame, c.peer, f.kind))
+			return
+		}
+	}
+}
+
+// fail closes the connection for good and fails every call waiting on it.
+func (c *conn) fail(cause error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = fmt.Errorf("%w: the connection to %s closed: %w", ErrPeerGone, c.peer, cause)
+	pending := c.pending
+	c.pending = nil
+	close(c.done)
+	c.mu.Unlock()
+	_ = c.nc.Close()
+	for _, ch := range pending {
+		ch <- result{err: c.err}
+	}
+	c.node.drop(c)
+}
+
+// closeWith ends the connection on purpose.
+func (c *conn) closeWith(why string) { c.fail(errors.New(why)) }

@@ -1,0 +1,128 @@
+package rpc
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// A frame is a 4-byte big-endian length, then that many bytes: a kind byte
+// and the kind's fields. Numbers are unsigned varints; strings are a varint
+// length and the bytes.
+//
+//	hello   1  id (string)                      first frame of a dialer: who it is
+//	call    2  seq, route (string), body...     answered by a reply with the same seq
+//	notify  3  route (string), body...          not answered
+//	reply   4  seq, status (1 byte), body...    status 0: body is the result; else the error's text
+const (
+	kindHello  byte = 1
+	kindCall   byte = 2
+	kindNotify byte = 3
+	kindReply  byte = 4
+)
+
+// MaxFrame bounds a frame, so that a broken or hostile peer cannot make a
+// server allocate without limit.
+const MaxFrame = 16 << 20
+
+var errBadFrame = errors.New("rpc: malformed frame")
+
+// frame is a decoded frame; body aliases the read buffer until the next read.
+type frame struct {
+	kind   byte
+	seq    uint64
+	route  string
+	status byte
+	body   []byte
+}
+
+// appendFrame appends f, encoded, to b.
+func appendFrame(b []byte, f *frame) []byte {
+	start := len(b)
+	b = append(b, 0, 0, 0, 0, f.kind)
+	switch f.kind {
+	case kindHello:
+		b = appendString(b, f.route)
+	case kindCall:
+		b = binary.AppendUvarint(b, f.seq)
+		b = appendString(b, f.route)
+	case kindNotify:
+		b = appendString(b, f.route)
+	case kindReply:
+		b = binary.AppendUvarint(b, f.seq)
+		b = append(b, f.status)
+	}
+	b = append(b, f.body...)
+	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-4))
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// readFrame reads one frame into buf (grown as needed) and decodes it.
+func readFrame(r *bufio.Reader, buf []byte) (frame, []byte, error) {
+	var head [4]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return frame{}, buf, err
+	}
+	n := binary.BigEndian.Uint32(head[:])
+	if n < 1 || n > MaxFrame {
+		return frame{}, buf, fmt.Errorf("%w: a frame of %d bytes (at most %d)", errBadFrame, n, MaxFrame)
+	}
+	if cap(buf) < int(n) {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return frame{}, buf, err
+	}
+	f, err := decodeFrame(buf)
+	return f, buf, err
+}
+
+func decodeFrame(b []byte) (frame, error) {
+	f := frame{kind: b[0]}
+	p := b[1:]
+	var err error
+	switch f.kind {
+	case kindHello:
+		f.route, p, err = readString(p)
+	case kindCall:
+		if f.seq, p, err = readUvarint(p); err == nil {
+			f.route, p, err = readString(p)
+		}
+	case kindNotify:
+		f.route, p, err = readString(p)
+	case kindReply:
+		if f.seq, p, err = readUvarint(p); err == nil {
+			if len(p) == 0 {
+				return f, errBadFrame
+			}
+			f.status, p = p[0], p[1:]
+		}
+	default:
+		return f, fmt.Errorf("%w: unknown kind %d", errBadFrame, f.kind)
+	}
+	f.body = p
+	return f, err
+}
+
+func readUvarint(p []byte) (uint64, []byte, error) {
+	v, n := binary.Uvarint(p)
+	if n <= 0 {
+		return 0, p, errBadFrame
+	}
+	return v, p[n:], nil
+}
+
+func readString(p []byte) (string, []byte, error) {
+	n, p, err := readUvarint(p)
+	if err != nil || n > uint64(len(p)) {
+		return "", p, errBadFrame
+	}
+	return string(p[:n]), p[n:], nil
+}

@@ -1,0 +1,325 @@
+package rpc
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// Handler answers a call (its result is the reply) or a notify (its result
+// is dropped). It runs in a goroutine of its own for a call, and in the
+// connection's reader for a notify, so a notify's handler must be quick.
+type Handler func(ctx context.Context, r *Request) ([]byte, error)
+
+// Request is a call or a notify from a peer.
+type Request struct {
+	From  string // the calling server's id
+	Route string
+	Body  []byte
+	conn  *conn
+	seq   uint64 // 0 for a notify
+}
+
+// Notify sends a notify back to the server that sent r, on the connection
+// r came on: it arrives before r's reply.
+func (r *Request) Notify(route string, body []byte) error {
+	return r.conn.send(&frame{kind: kindNotify, route: route, body: body})
+}
+
+// Config configures a Node.
+type Config struct {
+	// ID is this server's id, told to the peers it dials.
+	ID string
+	// Addr is the address to listen on (host:port); "" for a server that
+	// only dials (a frontend without an RPC port).
+	Addr string
+	// Resolve returns the RPC address of server id from the cluster's
+	// membership; ok false for a server that is not there.
+	Resolve func(id string) (addr string, ok bool)
+	// Handler serves calls and notifies from peers; nil refuses them.
+	Handler Handler
+	// DialTimeout bounds connecting to a peer (default 2s).
+	DialTimeout time.Duration
+	// CallTimeout bounds a call whose context has no deadline (default 10s).
+	CallTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// Node is one server's end of every connection to its peers.
+type Node struct {
+	cfg Config
+	log *slog.Logger
+	ln  net.Listener
+
+	mu      sync.Mutex
+	peers   map[string]*conn   // the connection used to reach each peer
+	dialing map[string]*dialer // dials in flight, shared by their callers
+	all     map[*conn]bool     // every open connection, registered or not
+	closed  bool
+
+	ctx      context.Context // ends when the node closes: handlers' context
+	cancel   context.CancelFunc
+	readers  sync.WaitGroup
+	handlers sync.WaitGroup
+}
+
+type dialer struct {
+	done chan struct{}
+	c    *conn
+	err  error
+}
+
+// New returns a node; Start listens.
+func New(cfg Config) *Node {
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 2 * time.Second
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Node{cfg: cfg, log: cfg.Logger, peers: map[string]*conn{}, dialing: map[string]*dialer{}, all: map[*conn]bool{}, ctx: ctx, cancel: cancel}
+}
+
+// Start listens on Config.Addr, if any, and serves peers that dial in.
+func (n *Node) Start() error {
+	if n.cfg.Addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", n.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("rpc: listen on %s: %w", n.cfg.Addr, err)
+	}
+	n.ln = ln
+	n.readers.Go(func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return // closed
+			}
+			n.readers.Go(func() { n.accept(nc) })
+		}
+	})
+	return nil
+}
+
+// Addr is the address the node listens on, or nil.
+func (n *Node) Addr() net.Addr {
+	if n.ln == nil {
+		return nil
+	}
+	return n.ln.Addr()
+}
+
+// accept reads a dialer's hello and serves its connection.
+func (n *Node) accept(nc net.Conn) {
+	br := bufio.NewReader(nc)
+	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	f, _, err := readFrame(br, nil)
+	if err != nil || f.kind != kindHello || f.route == "" {
+		n.log.Warn("rpc: dropped a connection that did not say hello", "remote", nc.RemoteAddr().String(), "err", err)
+		nc.Close()
+		return
+	}
+	_ = nc.SetReadDeadline(time.Time{})
+	c := newConn(n, f.route, nc)
+	if !n.register(c, false) {
+		nc.Close()
+		return
+	}
+	c.read(br)
+}
+
+// register records a new connection; the first to a peer becomes the way
+// to reach it (a dialer's own, dialled, wins over one accepted at the same
+// time only if there is none yet).
+func (n *Node) register(c *conn, dialed bool) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return false
+	}
+	n.all[c] = true
+	if n.peers[c.peer] == nil || dialed {
+		n.peers[c.peer] = c
+	}
+	return true
+}
+
+// drop forgets a closed connection.
+func (n *Node) drop(c *conn) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.all, c)
+	if n.peers[c.peer] == c {
+		delete(n.peers, c.peer)
+	}
+}
+
+// Call calls route on server peer and returns its reply. The call fails at
+// once if the peer is not in the cluster or cannot be reached, and with a
+// *RemoteError if its handler failed.
+func (n *Node) Call(ctx context.Context, peer, route string, body []byte) ([]byte, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, n.cfg.CallTimeout)
+		defer cancel()
+	}
+	c, err := n.conn(ctx, peer)
+	if err != nil {
+		return nil, err
+	}
+	return c.call(ctx, route, body)
+}
+
+// Notify sends route to server peer without waiting for an answer.
+func (n *Node) Notify(ctx context.Context, peer, route string, body []byte) error {
+	c, err := n.conn(ctx, peer)
+	if err != nil {
+		return err
+	}
+	return c.send(&frame{kind: kindNotify, route: route, body: body})
+}
+
+// Forget closes the connection to a server that left the cluster: calls
+// waiting on it fail at once rather than at their deadline.
+func (n *Node) Forget(peer string) {
+	n.mu.Lock()
+	var conns []*conn
+	for c := range n.all {
+		if c.peer == peer {
+			conns = append(conns, c)
+		}
+	}
+	n.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith("the server left the cluster")
+	}
+}
+
+// conn returns the connection to peer, dialling it if there is none.
+// Concurrent callers share one dial.
+func (n *Node) conn(ctx context.Context, peer string) (*conn, error) {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if c := n.peers[peer]; c != nil {
+		n.mu.Unlock()
+		return c, nil
+	}
+	d := n.dialing[peer]
+	if d == nil {
+		d = &dialer{done: make(chan struct{})}
+		n.dialing[peer] = d
+		n.readers.Go(func() { n.dial(peer, d) })
+	}
+	n.mu.Unlock()
+	select {
+	case <-d.done:
+		return d.c, d.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("connect to %s: %w", peer, ctx.Err())
+	}
+}
+
+func (n *Node) dial(peer string, d *dialer) {
+	defer func() {
+		n.mu.Lock()
+		delete(n.dialing, peer)
+		n.mu.Unlock()
+		close(d.done)
+	}()
+	addr, ok := "", false
+	if n.cfg.Resolve != nil {
+		addr, ok = n.cfg.Resolve(peer)
+	}
+	if !ok {
+		d.err = fmt.Errorf("%w: no server %s in the cluster", ErrPeerGone, peer)
+		return
+	}
+	nc, err := net.DialTimeout("tcp", addr, n.cfg.DialTimeout)
+	if err != nil {
+		d.err = fmt.Errorf("%w: connect to %s at %s: %w", ErrPeerGone, peer, addr, err)
+		return
+	}
+	c := newConn(n, peer, nc)
+	if err := c.send(&frame{kind: kindHello, route: n.cfg.ID}); err != nil {
+		d.err = err
+		nc.Close()
+		return
+	}
+	if !n.register(c, true) {
+		nc.Close()
+		d.err = ErrClosed
+		return
+	}
+	d.c = c
+	n.readers.Go(func() { c.read(bufio.NewReader(nc)) })
+}
+
+// serve runs the handler for a request and, for a call, sends the reply.
+func (n *Node) serve(r *Request) {
+	var res []byte
+	err := errors.New("this server takes no RPC")
+	if n.cfg.Handler != nil {
+		res, err = n.safely(r)
+	}
+	if r.seq == 0 {
+		if err != nil {
+			n.log.Debug("rpc: notify failed", "from", r.From, "route", r.Route, "err", err)
+		}
+		return
+	}
+	f := &frame{kind: kindReply, seq: r.seq, body: res}
+	if err != nil {
+		f.status, f.body = 1, []byte(err.Error())
+	}
+	_ = r.conn.send(f) // a closed connection has failed the caller already
+}
+
+// safely runs the handler, turning a panic into an error.
+func (n *Node) safely(r *Request) (res []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			n.log.Error("rpc: handler panicked", "from", r.From, "route", r.Route, "panic", p)
+			err = fmt.Errorf("the handler of %s failed", r.Route)
+		}
+	}()
+	return n.cfg.Handler(n.ctx, r)
+}
+
+// Close stops listening, closes every connection (failing the calls
+// waiting on them) and waits for the readers and handlers.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	conns := make([]*conn, 0, len(n.all))
+	for c := range n.all {
+		conns = append(conns, c)
+	}
+	n.mu.Unlock()
+	if n.ln != nil {
+		n.ln.Close()
+	}
+	n.cancel()
+	for _, c := range conns {
+		c.closeWith("this server is stopping")
+	}
+	n.readers.Wait()
+	n.handlers.Wait()
+	return nil
+}
