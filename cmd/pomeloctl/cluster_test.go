@@ -261,15 +261,6 @@ func TestClusterLifecycle(t *testing.T) {
 		}
 		return true
 	})
-	// A process with the wrong token is refused, and the master says so.
-	serve := exec.Command(c.bin, "serve", c.file, "--id", "chat-server-1", "--port-offset", strconv.Itoa(c.offset))
-	serve.Env = append(os.Environ(), master.EnvMaster+"="+c.port(3005), master.EnvToken+"=guess")
-	if out, err := serve.CombinedOutput(); err == nil || !strings.Contains(string(out), "wrong token") {
-		t.Errorf("serve with the wrong token: %v\n%s", err, out)
-	}
-	if log := c.must("logs", "master", "-n", "100"); !strings.Contains(log, `msg="monitor: refused a server" master=master-server-1 id=chat-server-1`) {
-		t.Errorf("the master's log does not name the refused server:\n%s", log)
-	}
 	// Every server runs its afterStartAll hooks once all are up.
 	waitFor(t, "afterStartAll on chat-server-3", func() bool {
 		return strings.Contains(c.must("logs", "chat-server-3", "-n", "100"), "command=afterStartAll")
@@ -323,6 +314,16 @@ func TestClusterLifecycle(t *testing.T) {
 	c.must("stop", "chat-server-1")
 	if s := c.ls()["chat-server-1"]; s.State != "stopped" {
 		t.Errorf("after stop: %+v", s)
+	}
+	// A process with the wrong token is refused, and the master says so
+	// (chat-server-1 is stopped, so its ports are free).
+	serve := exec.Command(c.bin, "serve", c.file, "--id", "chat-server-1", "--port-offset", strconv.Itoa(c.offset))
+	serve.Env = append(os.Environ(), master.EnvMaster+"="+c.port(3005), master.EnvToken+"=guess")
+	if out, err := serve.CombinedOutput(); err == nil || !strings.Contains(string(out), "wrong token") {
+		t.Errorf("serve with the wrong token: %v\n%s", err, out)
+	}
+	if log := c.must("logs", "master", "-n", "100"); !strings.Contains(log, `msg="monitor: refused a server" master=master-server-1 id=chat-server-1`) {
+		t.Errorf("the master's log does not name the refused server:\n%s", log)
 	}
 	logs := c.must("logs", "chat-server-1", "-n", "5")
 	if !strings.Contains(logs, `msg="server stopped"`) {

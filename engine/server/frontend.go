@@ -36,7 +36,7 @@ func (f *frontend) Stop(ctx context.Context) error  { return f.srv.Shutdown(ctx)
 
 // newFrontend builds server s's connector from its type's options; it
 // counts requests and errors into counters.
-func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger, counters *monitor.Counters) (*frontend, error) {
+func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger, counters *monitor.Counters, fw *forwarder, p *peers) (*frontend, error) {
 	st := t.Types.Get(s.Type)
 	c := st.Connector
 	cfg := connector.Config{
@@ -73,13 +73,10 @@ func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger, cou
 		}
 	}
 	srv := connector.New(cfg)
+	srv.HandleOther(fw.handle)
 	if s.Type == GateType {
-		srv.Handle(gate.Route, gate.Handler(func() []gate.Entry {
-			if ct := t.Types.Get(ConnectorType); ct != nil {
-				return gate.EntriesOf(ct.Servers)
-			}
-			return nil
-		}))
+		// The live connectors (the declared ones without a master).
+		srv.Handle(gate.Route, gate.Handler(func() []gate.Entry { return p.entries(ConnectorType) }))
 	}
 	return &frontend{srv: srv}, nil
 }

@@ -26,7 +26,7 @@ type monitorLink struct {
 
 // newMonitorLink makes the link; log names the server, base does not (the
 // agent adds the server's id itself).
-func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *monitor.Counters, log, base *slog.Logger) *monitorLink {
+func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *monitor.Counters, left func(id string), log, base *slog.Logger) *monitorLink {
 	stats := monitor.ProcessStats(counters)
 	if fe != nil {
 		process := stats
@@ -52,7 +52,7 @@ func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *moni
 			Token:      cfg.Token,
 		},
 		Stats:     stats,
-		OnMembers: membersLogger(log),
+		OnMembers: membersLogger(log, left),
 		OnCommand: func(ctx context.Context, name string, _ json.RawMessage) error {
 			if name != monitor.CommandAfterStartAll {
 				return fmt.Errorf("no command %q", name)
@@ -109,13 +109,14 @@ func (l *monitorLink) failed() <-chan error {
 	return l.fatal
 }
 
-// membersLogger logs each change of the server's view of the cluster: who
-// joined and who left. OnMembers calls it from one goroutine at a time.
-func membersLogger(log *slog.Logger) func([]monitor.Member) {
+// membersLogger logs each change of the server's view of the cluster (who
+// joined and who left) and tells left of each server gone. OnMembers calls
+// it from one goroutine at a time.
+func membersLogger(log *slog.Logger, left func(id string)) func([]monitor.Member) {
 	known := map[string]bool{}
 	return func(all []monitor.Member) {
 		now := map[string]bool{}
-		var joined, left []string
+		var joined, gone []string
 		for _, m := range all {
 			now[m.ID] = true
 			if !known[m.ID] {
@@ -124,14 +125,17 @@ func membersLogger(log *slog.Logger) func([]monitor.Member) {
 		}
 		for id := range known {
 			if !now[id] {
-				left = append(left, id)
+				gone = append(gone, id)
 			}
 		}
 		known = now
-		if len(joined)+len(left) == 0 {
+		if len(joined)+len(gone) == 0 {
 			return
 		}
-		slices.Sort(left)
-		log.Info("monitor: the cluster changed", "servers", len(all), "joined", joined, "left", left)
+		slices.Sort(gone)
+		log.Info("monitor: the cluster changed", "servers", len(all), "joined", joined, "left", gone)
+		for _, id := range gone {
+			left(id)
+		}
 	}
 }

@@ -25,6 +25,8 @@ type Config struct {
 	// the server alone, without a monitor link (`pomeloctl serve` by hand).
 	Master string
 	Token  string
+	// App is the game's handlers (Go API); nil for none.
+	App *App
 	// Hooks are the game's lifecycle hooks (Go API).
 	Hooks  Hooks
 	Logger *slog.Logger
@@ -47,19 +49,23 @@ func Run(ctx context.Context, cfg Config) error {
 		base = slog.Default()
 	}
 	log := base.With("server", s.ID, "type", s.Type)
-	var comps []Component
+	pe := &peers{t: t}
+	node := newRPC(s, cfg.App, pe, log)
+	comps := []Component{&rpcLink{node: node}}
 	var fe *frontend
 	counters := &monitor.Counters{}
 	if s.Frontend {
 		var err error
-		if fe, err = newFrontend(t, s, log, counters); err != nil {
+		fw := &forwarder{node: node, members: pe.ofType}
+		if fe, err = newFrontend(t, s, log, counters, fw, pe); err != nil {
 			return fmt.Errorf("server %s: %w", s.ID, err)
 		}
 		comps = append(comps, fe)
 	}
 	var mon *monitorLink
 	if cfg.Master != "" {
-		mon = newMonitorLink(cfg, s, fe, counters, log, base)
+		mon = newMonitorLink(cfg, s, fe, counters, node.Forget, log, base)
+		pe.agent = mon.agent
 		comps = append(comps, mon)
 	}
 	cs := NewComponents(log, cfg.Hooks, comps...)

@@ -1,0 +1,134 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pomeloctl/pomeloctl/engine/connector"
+	"github.com/pomeloctl/pomeloctl/engine/rpc"
+	"github.com/pomeloctl/pomeloctl/scripting"
+)
+
+// routeForward is the RPC route of a client request a frontend hands to a
+// backend.
+const routeForward = "sys.forward"
+
+// forwarded is a client request on its way to a backend, with a copy of
+// its session. On the wire (the body of an RPC call or notify to
+// sys.forward): session id (varint), frontend id, uid, settings as JSON,
+// route (each a varint length and bytes), then the request body.
+type forwarded struct {
+	session    int64
+	frontendID string
+	uid        string
+	settings   []byte
+	route      string
+	body       []byte
+}
+
+func (f *forwarded) append(b []byte) []byte {
+	b = binary.AppendVarint(b, f.session)
+	for _, s := range []string{f.frontendID, f.uid, string(f.settings), f.route} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return append(b, f.body...)
+}
+
+var errBadForward = errors.New("a malformed forwarded request")
+
+func parseForwarded(b []byte) (forwarded, error) {
+	var f forwarded
+	id, n := binary.Varint(b)
+	if n <= 0 {
+		return f, errBadForward
+	}
+	f.session, b = id, b[n:]
+	var fields [4]string
+	for i := range fields {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || l > uint64(len(b)-n) {
+			return f, errBadForward
+		}
+		fields[i], b = string(b[n:n+int(l)]), b[n+int(l):]
+	}
+	f.frontendID, f.uid, f.settings, f.route = fields[0], fields[1], []byte(fields[2]), fields[3]
+	f.body = b
+	return f, nil
+}
+
+// forwarder sends a frontend's requests for other server types to a
+// backend of that type, picked by the default router.
+type forwarder struct {
+	node    *rpc.Node
+	members func(serverType string) []scripting.Server // the type's servers that run, in id order
+}
+
+// handle is the frontend's HandleOther: every route of another type.
+func (fw *forwarder) handle(ctx context.Context, s *connector.Session, r *connector.Request) (any, error) {
+	typ, _, _ := strings.Cut(r.Route, ".")
+	servers := fw.members(typ)
+	if len(servers) == 0 {
+		return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("no server of type %s is running to handle %s", typ, r.Route)}
+	}
+	settings, err := json.Marshal(s.Settings())
+	if err != nil {
+		return nil, fmt.Errorf("forward %s: the session's settings: %w", r.Route, err)
+	}
+	env := scripting.RouterEnv{
+		Session: scripting.Session{ID: s.ID(), UID: s.UID(), FrontendID: s.FrontendID(), Settings: s.Settings()},
+		Route:   r.Route,
+		Servers: servers,
+	}
+	to, err := scripting.DefaultPick(env)
+	if err != nil {
+		return nil, &connector.Error{Code: 500, Msg: err.Error()}
+	}
+	f := forwarded{session: s.ID(), frontendID: s.FrontendID(), uid: s.UID(), settings: settings, route: r.Route, body: r.Body}
+	payload := f.append(nil)
+	if r.Notify {
+		return nil, fw.node.Notify(ctx, to.ID, routeForward, payload)
+	}
+	res, err := fw.node.Call(ctx, to.ID, routeForward, payload)
+	var re *rpc.RemoteError
+	switch {
+	case errors.As(err, &re):
+		return nil, &connector.Error{Code: 500, Msg: re.Msg}
+	case err != nil:
+		return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %v", r.Route, err)}
+	}
+	return json.RawMessage(res), nil
+}
+
+// serveForward runs a forwarded request on a backend.
+func serveForward(ctx context.Context, app *App, r *rpc.Request) ([]byte, error) {
+	f, err := parseForwarded(r.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%w from %s", err, r.From)
+	}
+	h := app.handler(f.route)
+	if h == nil {
+		return nil, fmt.Errorf("no handler for route %s", f.route)
+	}
+	s := &BackendSession{id: f.session, frontendID: f.frontendID, uid: f.uid}
+	if len(f.settings) > 0 {
+		if err := json.Unmarshal(f.settings, &s.settings); err != nil {
+			return nil, fmt.Errorf("%w from %s: settings: %v", errBadForward, r.From, err)
+		}
+	}
+	res, err := h(ctx, s, json.RawMessage(f.body))
+	if err != nil {
+		return nil, err
+	}
+	switch b := res.(type) {
+	case nil:
+		return []byte("{}"), nil
+	case json.RawMessage:
+		return b, nil
+	}
+	return json.Marshal(res)
+}

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pomeloctl/pomeloctl/engine/client"
+	"github.com/pomeloctl/pomeloctl/internal/freeport"
+	"github.com/pomeloctl/pomeloctl/topology"
+)
+
+// TestForwarding runs a connector and two chat servers under a monitor hub:
+// a client's request for a chat route goes connector → chat server (picked
+// by the default router) → connector → client, and the failures answer the
+// client with code 500 and say why.
+func TestForwarding(t *testing.T) {
+	offset, err := freeport.Offset(3005, 3014, 3050, 4050, 6050, 6051)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{PortOffset: &offset})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, addr := hubFor(t)
+	run := func(id string) context.CancelFunc {
+		app := NewApp()
+		app.Handle("chat.chatHandler.echo", func(_ context.Context, s *BackendSession, msg json.RawMessage) (any, error) {
+			return map[string]any{"code": 200, "server": id, "frontend": s.FrontendID(), "session": s.ID(), "msg": msg}, nil
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done, ready := make(chan error, 1), make(chan struct{})
+		go func() {
+			done <- Run(ctx, Config{Topology: top, ID: id, Master: addr, Token: "s3cret", App: app, Logger: quiet(), Ready: func() { close(ready) }})
+		}()
+		select {
+		case <-ready:
+		case err := <-done:
+			t.Fatalf("%s: %v", id, err)
+		}
+		var once sync.Once
+		stop := func() { once.Do(func() { cancel(); <-done }) }
+		t.Cleanup(stop)
+		return stop
+	}
+	run("connector-server-1")
+	stopChat1 := run("chat-server-1")
+	stopChat2 := run("chat-server-2")
+
+	ctx := context.Background()
+	c, err := client.Dial(ctx, "127.0.0.1:"+strconv.Itoa(3050+offset), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	request := func(route, body string) map[string]any {
+		t.Helper()
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		resp, err := c.Request(rctx, route, []byte(body))
+		if err != nil {
+			t.Fatalf("%s: %v", route, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(resp, &m); err != nil {
+			t.Fatalf("%s: %s: %v", route, resp, err)
+		}
+		return m
+	}
+	// The connector learns of the chat servers over its monitor link.
+	deadline := time.Now().Add(5 * time.Second)
+	var got map[string]any
+	for {
+		got = request("chat.chatHandler.echo", `{"content":"hi"}`)
+		if got["code"] == float64(200) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	first, _ := got["server"].(string)
+	if got["code"] != float64(200) || !strings.HasPrefix(first, "chat-server-") || got["frontend"] != "connector-server-1" {
+		t.Fatalf("echo through a chat server: %v", got)
+	}
+	if m, _ := got["msg"].(map[string]any); m["content"] != "hi" {
+		t.Errorf("the message did not make the trip: %v", got)
+	}
+	// One session's requests stay on one server.
+	for range 5 {
+		if again := request("chat.chatHandler.echo", `{}`); again["server"] != first {
+			t.Errorf("the session moved from %s to %v", first, again["server"])
+		}
+	}
+	if m := request("chat.chatHandler.nosuch", `{}`); m["code"] != float64(500) || !strings.Contains(m["msg"].(string), "no handler for route chat.chatHandler.nosuch") {
+		t.Errorf("an unknown route: %v", m)
+	}
+	if m := request("area.areaHandler.move", `{}`); m["code"] != float64(500) || !strings.Contains(m["msg"].(string), "no server of type area") {
+		t.Errorf("a type with no servers: %v", m)
+	}
+	// With both chat servers gone, the client hears so; the connector goes on.
+	stopChat1()
+	stopChat2()
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		m := request("chat.chatHandler.echo", `{}`)
+		if m["code"] == float64(500) && strings.Contains(m["msg"].(string), "no server of type chat") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("with the chat servers gone: %v", m)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
