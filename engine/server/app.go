@@ -40,11 +40,65 @@ func (a *App) handler(route string) Handler {
 
 // BackendSession is a client's session as a backend sees it: a copy taken
 // by the frontend when it forwarded the request (Pomelo's BackendSession).
+// Its id and frontend never change; binding, settings and kicks go back to
+// the frontend, which holds the real session.
 type BackendSession struct {
 	id         int64
 	frontendID string
 	uid        string
 	settings   map[string]any
+	sv         *Services
+}
+
+// Services reaches the rest of the cluster: pushes and channels.
+func (s *BackendSession) Services() *Services { return s.sv }
+
+// Bind binds the session to uid on its frontend (Pomelo's session.bind).
+func (s *BackendSession) Bind(ctx context.Context, uid string) error {
+	if err := s.sv.call(ctx, s.frontendID, routeBind, sysSession{Session: s.id, UID: uid}); err != nil {
+		return err
+	}
+	s.uid = uid
+	return nil
+}
+
+// Unbind unbinds the session's uid on its frontend.
+func (s *BackendSession) Unbind(ctx context.Context) error {
+	if err := s.sv.call(ctx, s.frontendID, routeUnbind, sysSession{Session: s.id}); err != nil {
+		return err
+	}
+	s.uid = ""
+	return nil
+}
+
+// Set sets a setting on this copy; Push writes settings back.
+func (s *BackendSession) Set(key string, value any) {
+	if s.settings == nil {
+		s.settings = map[string]any{}
+	}
+	s.settings[key] = value
+}
+
+// Push writes the named settings (all, when none is named) back to the
+// frontend's session, as Pomelo's session.push and pushAll do.
+func (s *BackendSession) Push(ctx context.Context, keys ...string) error {
+	out := s.settings
+	if len(keys) > 0 {
+		out = map[string]any{}
+		for _, k := range keys {
+			out[k] = s.settings[k]
+		}
+	}
+	raw, err := json.Marshal(out)
+	if err != nil {
+		return fmt.Errorf("push settings: %w", err)
+	}
+	return s.sv.call(ctx, s.frontendID, routeSettings, sysSession{Session: s.id, Settings: raw})
+}
+
+// Kick disconnects the session's client with reason.
+func (s *BackendSession) Kick(ctx context.Context, reason string) error {
+	return s.sv.call(ctx, s.frontendID, routeKick, sysSession{Session: s.id, Reason: reason})
 }
 
 // ID is the session's id on its frontend.

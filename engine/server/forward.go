@@ -105,7 +105,7 @@ func (fw *forwarder) handle(ctx context.Context, s *connector.Session, r *connec
 }
 
 // serveForward runs a forwarded request on a backend.
-func serveForward(ctx context.Context, app *App, r *rpc.Request) ([]byte, error) {
+func serveForward(ctx context.Context, app *App, sv *Services, r *rpc.Request) ([]byte, error) {
 	f, err := parseForwarded(r.Body)
 	if err != nil {
 		return nil, fmt.Errorf("%w from %s", err, r.From)
@@ -114,7 +114,7 @@ func serveForward(ctx context.Context, app *App, r *rpc.Request) ([]byte, error)
 	if h == nil {
 		return nil, fmt.Errorf("no handler for route %s", f.route)
 	}
-	s := &BackendSession{id: f.session, frontendID: f.frontendID, uid: f.uid}
+	s := &BackendSession{id: f.session, frontendID: f.frontendID, uid: f.uid, sv: sv}
 	if len(f.settings) > 0 {
 		if err := json.Unmarshal(f.settings, &s.settings); err != nil {
 			return nil, fmt.Errorf("%w from %s: settings: %v", errBadForward, r.From, err)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/pomeloctl/pomeloctl/engine/gate"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
@@ -89,23 +90,31 @@ func (l *rpcLink) Name() string                { return "rpc" }
 func (l *rpcLink) Start(context.Context) error { return l.node.Start() }
 func (l *rpcLink) Stop(context.Context) error  { return l.node.Close() }
 
-// newRPC makes server s's RPC node: it listens on the server's port, if it
-// has one, and serves forwarded requests with app's handlers.
-func newRPC(s *topology.Server, app *App, p *peers, log *slog.Logger) *rpc.Node {
+// newRPC makes server s's RPC node and its Services: the node listens on
+// the server's port, if it has one, serves forwarded requests with app's
+// handlers and, on a frontend (*fe, set before the node starts), the
+// system routes of backend sessions and pushes.
+func newRPC(s *topology.Server, app *App, p *peers, fe **frontend, log *slog.Logger) *Services {
 	addr := ""
 	if s.Port != 0 {
 		addr = net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	}
-	return rpc.New(rpc.Config{
+	sv := &Services{id: s.ID}
+	sv.chans = &Channels{sv: sv, m: map[string]*Channel{}}
+	sv.node = rpc.New(rpc.Config{
 		ID:      s.ID,
 		Addr:    addr,
 		Resolve: p.resolve,
 		Handler: func(ctx context.Context, r *rpc.Request) ([]byte, error) {
-			if r.Route == routeForward {
-				return serveForward(ctx, app, r)
+			switch {
+			case r.Route == routeForward:
+				return serveForward(ctx, app, sv, r)
+			case strings.HasPrefix(r.Route, "sys."):
+				return serveSys(*fe, r)
 			}
 			return nil, fmt.Errorf("no RPC route %s on %s", r.Route, s.ID)
 		},
 		Logger: log,
 	})
+	return sv
 }

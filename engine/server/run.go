@@ -50,9 +50,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log := base.With("server", s.ID, "type", s.Type)
 	pe := &peers{t: t}
-	node := newRPC(s, cfg.App, pe, log)
-	comps := []Component{&rpcLink{node: node}}
 	var fe *frontend
+	sv := newRPC(s, cfg.App, pe, &fe, log)
+	node := sv.node
+	comps := []Component{&rpcLink{node: node}}
 	counters := &monitor.Counters{}
 	if s.Frontend {
 		var err error

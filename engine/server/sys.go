@@ -1,0 +1,148 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/pomeloctl/pomeloctl/engine/connector"
+	"github.com/pomeloctl/pomeloctl/engine/rpc"
+)
+
+// The system routes a frontend serves to backends, for their sessions and
+// pushes (Pomelo's BackendSessionService and channel pushes). Bodies are
+// JSON: sysSession for the session routes, sysPush for pushes.
+const (
+	routeBind     = "sys.bind"     // bind the session to a uid
+	routeUnbind   = "sys.unbind"   // unbind it
+	routeSettings = "sys.settings" // write settings back to the frontend's session
+	routeKick     = "sys.kick"     // kick a session, or every session of a uid
+	routePush     = "sys.push"     // push a message to clients of this frontend
+)
+
+type sysSession struct {
+	Session  int64           `json:"sid,omitempty"`
+	UID      string          `json:"uid,omitempty"`
+	Settings json.RawMessage `json:"settings,omitempty"`
+	Reason   string          `json:"reason,omitempty"`
+}
+
+type sysPush struct {
+	Route string          `json:"route"`
+	UIDs  []string        `json:"uids,omitempty"`
+	Msg   json.RawMessage `json:"msg"`
+}
+
+// serveSys runs a system route on a frontend.
+func serveSys(fe *frontend, r *rpc.Request) ([]byte, error) {
+	if fe == nil {
+		return nil, fmt.Errorf("%s: this server is not a frontend", r.Route)
+	}
+	sessions := fe.srv.Sessions()
+	if r.Route == routePush {
+		var p sysPush
+		if err := json.Unmarshal(r.Body, &p); err != nil {
+			return nil, fmt.Errorf("%s from %s: %w", r.Route, r.From, err)
+		}
+		for _, uid := range p.UIDs {
+			for _, s := range sessions.ByUID(uid) {
+				// A client gone meanwhile is no error of the pusher's.
+				_ = s.Push(p.Route, p.Msg)
+			}
+		}
+		return nil, nil
+	}
+	var a sysSession
+	if err := json.Unmarshal(r.Body, &a); err != nil {
+		return nil, fmt.Errorf("%s from %s: %w", r.Route, r.From, err)
+	}
+	if r.Route == routeKick && a.Session == 0 {
+		sessions.KickUID(a.UID, a.Reason)
+		return nil, nil
+	}
+	s := sessions.Get(a.Session)
+	if s == nil {
+		return nil, fmt.Errorf("%s: no session %d on this frontend (the client left)", r.Route, a.Session)
+	}
+	switch r.Route {
+	case routeBind:
+		return nil, s.Bind(a.UID)
+	case routeUnbind:
+		s.Unbind()
+	case routeSettings:
+		var settings map[string]any
+		if err := json.Unmarshal(a.Settings, &settings); err != nil {
+			return nil, fmt.Errorf("%s from %s: %w", r.Route, r.From, err)
+		}
+		for k, v := range settings {
+			s.Set(k, v)
+		}
+	case routeKick:
+		return nil, s.Kick(a.Reason)
+	default:
+		return nil, fmt.Errorf("no system route %s", r.Route)
+	}
+	return nil, nil
+}
+
+// Services are what a backend's handlers reach the cluster through:
+// pushes to users wherever they are connected, and channels.
+type Services struct {
+	id    string
+	node  *rpc.Node
+	chans *Channels
+}
+
+// Target is a user and the frontend that holds its connection.
+type Target struct {
+	UID      string `json:"uid"`
+	Frontend string `json:"sid"` // Pomelo calls the frontend's id sid here
+}
+
+// PushToUIDs pushes msg on route to each target's clients: one RPC per
+// frontend, whatever the number of users on it.
+func (sv *Services) PushToUIDs(ctx context.Context, route string, msg any, targets []Target) error {
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("push %s: %w", route, err)
+	}
+	byFrontend := map[string][]string{}
+	var order []string
+	for _, t := range targets {
+		if _, ok := byFrontend[t.Frontend]; !ok {
+			order = append(order, t.Frontend)
+		}
+		byFrontend[t.Frontend] = append(byFrontend[t.Frontend], t.UID)
+	}
+	var errs []error
+	for _, fe := range order {
+		p, err := json.Marshal(sysPush{Route: route, UIDs: byFrontend[fe], Msg: body})
+		if err == nil {
+			err = sv.node.Notify(ctx, fe, routePush, p)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("push %s to %s: %w", route, fe, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Channels are this server's channels.
+func (sv *Services) Channels() *Channels { return sv.chans }
+
+// call runs a system route on a frontend, for a backend session.
+func (sv *Services) call(ctx context.Context, frontend, route string, a sysSession) error {
+	body, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	_, err = sv.node.Call(ctx, frontend, route, body)
+	var re *rpc.RemoteError
+	if errors.As(err, &re) {
+		return &connector.Error{Code: http.StatusInternalServerError, Msg: strings.TrimPrefix(re.Msg, route+": ")}
+	}
+	return err
+}
