@@ -1,19 +1,16 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"github.com/pomeloctl/pomeloctl/engine/master"
-	"github.com/pomeloctl/pomeloctl/engine/server"
+	"github.com/pomeloctl/pomeloctl/engine"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
 
@@ -56,26 +53,11 @@ topology over ssh.`,
 			if err != nil {
 				return err
 			}
-			if add := os.Getenv(master.EnvAdd); add != "" && t.Server(id) == nil {
-				var spec topology.AddSpec
-				if err := json.Unmarshal([]byte(add), &spec); err != nil {
-					return fmt.Errorf("$%s: %w", master.EnvAdd, err)
-				}
-				s, err := t.NewServer(spec, topology.ThisMachine())
-				if err != nil {
-					return fmt.Errorf("server %s added at runtime: %w", id, err)
-				}
-				t.AddServer(s)
-			}
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return server.Run(ctx, server.Config{
-				Topology: t,
-				ID:       id,
-				Master:   os.Getenv(master.EnvMaster),
-				Token:    os.Getenv(master.EnvToken),
-				Logger:   serverLogger(t, c.ErrOrStderr()),
-			})
+			// pomeloctl has no game code: frontends, the gate and
+			// forwarding run; backends answer that they have no handler.
+			return engine.Serve(ctx, t, id, nil, c.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&id, "id", "", "the id of the server to run")
@@ -91,21 +73,4 @@ func loadStdin(c *cobra.Command, g *globals, path string, r io.Reader) (*topolog
 		return nil, fmt.Errorf("read the topology from stdin: %w", err)
 	}
 	return reported(c)(topology.LoadBytes(path, data, g.loadOptions(c, nil)))
-}
-
-// serverLogger logs as the topology's log section says.
-func serverLogger(t *topology.Topology, w io.Writer) *slog.Logger {
-	return slog.New(logHandler(t, w, slog.LevelDebug))
-}
-
-// logHandler writes records of the topology's level, and at least floor,
-// in its format.
-func logHandler(t *topology.Topology, w io.Writer, floor slog.Level) slog.Handler {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(t.Log.Level))
-	opts := &slog.HandlerOptions{Level: max(level, floor)}
-	if t.Log.Format == "json" {
-		return slog.NewJSONHandler(w, opts)
-	}
-	return slog.NewTextHandler(w, opts)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pomeloctl/pomeloctl/engine"
 	"github.com/pomeloctl/pomeloctl/engine/admin"
 	"github.com/pomeloctl/pomeloctl/engine/lifecycle"
 	"github.com/pomeloctl/pomeloctl/engine/master"
@@ -137,7 +138,7 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 		RunDir:   dir,
 		// The console shows progress lines; the master's own lines go to
 		// its log, and to the console only when they are warnings.
-		Logger: slog.New(slog.NewMultiHandler(logHandler(t, logFile, slog.LevelDebug), logHandler(t, con.writer("master"), slog.LevelWarn))),
+		Logger: slog.New(slog.NewMultiHandler(engine.LogHandler(t, logFile, slog.LevelDebug), engine.LogHandler(t, con.writer("master"), slog.LevelWarn))),
 		OnEvent: func(e lifecycle.Event) {
 			switch {
 			case e.To == lifecycle.Running:
@@ -353,7 +354,7 @@ func newMasterCmd(g *globals) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			m, err := master.New(master.Config{Topology: t, RunDir: master.RunDir(runDir), Logger: serverLogger(t, c.ErrOrStderr())})
+			m, err := master.New(master.Config{Topology: t, RunDir: master.RunDir(runDir), Logger: slog.New(engine.LogHandler(t, c.ErrOrStderr(), slog.LevelDebug))})
 			if err != nil {
 				return err
 			}

@@ -5,14 +5,55 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/pomeloctl/pomeloctl/engine/connector"
+	"github.com/pomeloctl/pomeloctl/scripting"
 )
+
+// FrontendSession is a client's session on its frontend (Pomelo's
+// FrontendSession), for a frontend's own handlers.
+type FrontendSession struct {
+	*connector.Session
+	sv       *Services
+	sessions *connector.Sessions
+}
+
+// Bound reports whether a session of this frontend is bound to uid
+// (Pomelo's sessionService.getByUid).
+func (s *FrontendSession) Bound(uid string) bool { return len(s.sessions.ByUID(uid)) > 0 }
+
+// Services reaches the rest of the cluster: remotes, pushes and channels.
+func (s *FrontendSession) Services() *Services { return s.sv }
+
+// Info is the session as routers and remotes see it.
+func (s *FrontendSession) Info() scripting.Session { return sessionInfo(s.Session) }
+
+func sessionInfo(s *connector.Session) scripting.Session {
+	return scripting.Session{ID: s.ID(), UID: s.UID(), FrontendID: s.FrontendID(), Settings: s.Settings()}
+}
 
 // App is a game's code, for every server type: what a game written with
 // the Go API hands the engine. Since one program holds every type's
 // handlers, every process knows every route.
 type App struct {
 	handlers map[string]Handler
+	frontend map[string]FrontendHandler
+	remotes  map[string]Remote
+	routers  map[string]Router
+	onClose  []func(sv *Services, s scripting.Session)
 }
+
+// FrontendHandler handles a client route of a frontend's own type
+// ("connector.entryHandler.enter") on the frontend, with the real session.
+type FrontendHandler func(ctx context.Context, s *FrontendSession, msg json.RawMessage) (any, error)
+
+// Remote is a server-to-server call of the game's own (Pomelo's user
+// namespace: "chat.chatRemote.add"), made with Services.Call.
+type Remote func(ctx context.Context, sv *Services, args json.RawMessage) (any, error)
+
+// Router picks the server of a type that takes a request or a remote call
+// (Pomelo's app.route). Without one, a type uses scripting.DefaultPick.
+type Router func(env scripting.RouterEnv) (scripting.Server, error)
 
 // Handler handles a client route on a backend ("chat.chatHandler.send"),
 // reached through a frontend. Its result is the response body (marshalled
@@ -21,13 +62,49 @@ type App struct {
 type Handler func(ctx context.Context, s *BackendSession, msg json.RawMessage) (any, error)
 
 // NewApp returns an App with no handlers.
-func NewApp() *App { return &App{handlers: map[string]Handler{}} }
+func NewApp() *App {
+	return &App{handlers: map[string]Handler{}, frontend: map[string]FrontendHandler{}, remotes: map[string]Remote{}, routers: map[string]Router{}}
+}
 
-// Handle registers h for route, "type.handler.method".
-func (a *App) Handle(route string, h Handler) {
+// HandleFrontend registers h for route of a frontend type.
+func (a *App) HandleFrontend(route string, h FrontendHandler) {
+	mustRoute(route)
+	a.frontend[route] = h
+}
+
+// Remote registers r for the remote route ("type.remote.method").
+func (a *App) Remote(route string, r Remote) {
+	mustRoute(route)
+	a.remotes[route] = r
+}
+
+// Route sets the router of a server type.
+func (a *App) Route(serverType string, r Router) { a.routers[serverType] = r }
+
+// OnSessionClose runs fn on a frontend when a client's session closes
+// (Pomelo's session "closed" event), with what the session was.
+func (a *App) OnSessionClose(fn func(sv *Services, s scripting.Session)) {
+	a.onClose = append(a.onClose, fn)
+}
+
+func mustRoute(route string) {
 	if strings.Count(route, ".") != 2 {
 		panic(fmt.Sprintf("server: route %q is not type.handler.method", route))
 	}
+}
+
+func (a *App) router(serverType string) Router {
+	if a != nil {
+		if r := a.routers[serverType]; r != nil {
+			return r
+		}
+	}
+	return scripting.DefaultPick
+}
+
+// Handle registers h for route, "type.handler.method".
+func (a *App) Handle(route string, h Handler) {
+	mustRoute(route)
 	a.handlers[route] = h
 }
 

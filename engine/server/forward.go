@@ -10,7 +10,6 @@ import (
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
 	"github.com/pomeloctl/pomeloctl/engine/rpc"
-	"github.com/pomeloctl/pomeloctl/scripting"
 )
 
 // routeForward is the RPC route of a client request a frontend hands to a
@@ -61,47 +60,52 @@ func parseForwarded(b []byte) (forwarded, error) {
 	return f, nil
 }
 
-// forwarder sends a frontend's requests for other server types to a
-// backend of that type, picked by the default router.
-type forwarder struct {
-	node    *rpc.Node
-	members func(serverType string) []scripting.Server // the type's servers that run, in id order
+// forward sends a frontend's request for another server type to a
+// backend of that type, picked by the type's router: the frontend's
+// HandleOther.
+func forward(sv *Services) connector.HandlerFunc {
+	return func(ctx context.Context, s *connector.Session, r *connector.Request) (any, error) {
+		settings, err := json.Marshal(s.Settings())
+		if err != nil {
+			return nil, fmt.Errorf("forward %s: the session's settings: %w", r.Route, err)
+		}
+		var msg map[string]any
+		_ = json.Unmarshal(r.Body, &msg) // for routers that look at the message; a non-object is nil
+		to, err := sv.pick(r.Route, sessionInfo(s), msg)
+		if err != nil {
+			return nil, &connector.Error{Code: 500, Msg: strings.TrimPrefix(err.Error(), rpc.ErrPeerGone.Error()+": ")}
+		}
+		f := forwarded{session: s.ID(), frontendID: s.FrontendID(), uid: s.UID(), settings: settings, route: r.Route, body: r.Body}
+		payload := f.append(nil)
+		if r.Notify {
+			return nil, sv.node.Notify(ctx, to.ID, routeForward, payload)
+		}
+		res, err := sv.node.Call(ctx, to.ID, routeForward, payload)
+		var re *rpc.RemoteError
+		switch {
+		case errors.As(err, &re):
+			return nil, &connector.Error{Code: 500, Msg: re.Msg}
+		case err != nil:
+			return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %v", r.Route, err)}
+		}
+		return json.RawMessage(res), nil
+	}
 }
 
-// handle is the frontend's HandleOther: every route of another type.
-func (fw *forwarder) handle(ctx context.Context, s *connector.Session, r *connector.Request) (any, error) {
-	typ, _, _ := strings.Cut(r.Route, ".")
-	servers := fw.members(typ)
-	if len(servers) == 0 {
-		return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("no server of type %s is running to handle %s", typ, r.Route)}
+// serveRemote runs a game's remote for a peer.
+func serveRemote(ctx context.Context, app *App, sv *Services, r *rpc.Request) ([]byte, error) {
+	var h Remote
+	if app != nil {
+		h = app.remotes[r.Route]
 	}
-	settings, err := json.Marshal(s.Settings())
+	if h == nil {
+		return nil, fmt.Errorf("no remote %s on %s", r.Route, sv.id)
+	}
+	res, err := h(ctx, sv, json.RawMessage(r.Body))
 	if err != nil {
-		return nil, fmt.Errorf("forward %s: the session's settings: %w", r.Route, err)
+		return nil, err
 	}
-	env := scripting.RouterEnv{
-		Session: scripting.Session{ID: s.ID(), UID: s.UID(), FrontendID: s.FrontendID(), Settings: s.Settings()},
-		Route:   r.Route,
-		Servers: servers,
-	}
-	to, err := scripting.DefaultPick(env)
-	if err != nil {
-		return nil, &connector.Error{Code: 500, Msg: err.Error()}
-	}
-	f := forwarded{session: s.ID(), frontendID: s.FrontendID(), uid: s.UID(), settings: settings, route: r.Route, body: r.Body}
-	payload := f.append(nil)
-	if r.Notify {
-		return nil, fw.node.Notify(ctx, to.ID, routeForward, payload)
-	}
-	res, err := fw.node.Call(ctx, to.ID, routeForward, payload)
-	var re *rpc.RemoteError
-	switch {
-	case errors.As(err, &re):
-		return nil, &connector.Error{Code: 500, Msg: re.Msg}
-	case err != nil:
-		return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %v", r.Route, err)}
-	}
-	return json.RawMessage(res), nil
+	return json.Marshal(res)
 }
 
 // serveForward runs a forwarded request on a backend.

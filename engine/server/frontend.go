@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
 	"github.com/pomeloctl/pomeloctl/engine/gate"
@@ -36,7 +37,7 @@ func (f *frontend) Stop(ctx context.Context) error  { return f.srv.Shutdown(ctx)
 
 // newFrontend builds server s's connector from its type's options; it
 // counts requests and errors into counters.
-func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger, counters *monitor.Counters, fw *forwarder, p *peers) (*frontend, error) {
+func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger, counters *monitor.Counters, sv *Services) (*frontend, error) {
 	st := t.Types.Get(s.Type)
 	c := st.Connector
 	cfg := connector.Config{
@@ -73,10 +74,27 @@ func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger, cou
 		}
 	}
 	srv := connector.New(cfg)
-	srv.HandleOther(fw.handle)
+	srv.HandleOther(forward(sv))
+	if app := sv.app; app != nil {
+		for route, h := range app.frontend {
+			if typ, _, _ := strings.Cut(route, "."); typ == s.Type {
+				srv.Handle(route, func(ctx context.Context, cs *connector.Session, r *connector.Request) (any, error) {
+					return h(ctx, &FrontendSession{Session: cs, sv: sv, sessions: srv.Sessions()}, r.Body)
+				})
+			}
+		}
+		if len(app.onClose) > 0 {
+			srv.OnClose(func(cs *connector.Session) {
+				info := sessionInfo(cs)
+				for _, fn := range app.onClose {
+					fn(sv, info)
+				}
+			})
+		}
+	}
 	if s.Type == GateType {
 		// The live connectors (the declared ones without a master).
-		srv.Handle(gate.Route, gate.Handler(func() []gate.Entry { return p.entries(ConnectorType) }))
+		srv.Handle(gate.Route, gate.Handler(func() []gate.Entry { return sv.peers.entries(ConnectorType) }))
 	}
 	return &frontend{srv: srv}, nil
 }

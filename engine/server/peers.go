@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -99,7 +98,7 @@ func newRPC(s *topology.Server, app *App, p *peers, fe **frontend, log *slog.Log
 	if s.Port != 0 {
 		addr = net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	}
-	sv := &Services{id: s.ID}
+	sv := &Services{id: s.ID, peers: p, app: app}
 	sv.chans = &Channels{sv: sv, m: map[string]*Channel{}}
 	sv.node = rpc.New(rpc.Config{
 		ID:      s.ID,
@@ -112,7 +111,7 @@ func newRPC(s *topology.Server, app *App, p *peers, fe **frontend, log *slog.Log
 			case strings.HasPrefix(r.Route, "sys."):
 				return serveSys(*fe, r)
 			}
-			return nil, fmt.Errorf("no RPC route %s on %s", r.Route, s.ID)
+			return serveRemote(ctx, app, sv, r)
 		},
 		Logger: log,
 	})

@@ -57,8 +57,7 @@ func Run(ctx context.Context, cfg Config) error {
 	counters := &monitor.Counters{}
 	if s.Frontend {
 		var err error
-		fw := &forwarder{node: node, members: pe.ofType}
-		if fe, err = newFrontend(t, s, log, counters, fw, pe); err != nil {
+		if fe, err = newFrontend(t, s, log, counters, sv); err != nil {
 			return fmt.Errorf("server %s: %w", s.ID, err)
 		}
 		comps = append(comps, fe)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
 	"github.com/pomeloctl/pomeloctl/engine/rpc"
+	"github.com/pomeloctl/pomeloctl/scripting"
 )
 
 // The system routes a frontend serves to backends, for their sessions and
@@ -94,6 +95,50 @@ type Services struct {
 	id    string
 	node  *rpc.Node
 	chans *Channels
+	peers *peers
+	app   *App
+}
+
+// ID is this server's id.
+func (sv *Services) ID() string { return sv.id }
+
+// Call calls the remote route ("chat.chatRemote.add") on the server of its
+// type that the type's router picks for the session by (Pomelo's
+// app.rpc.chat.chatRemote.add(session, ...)), and decodes its answer into
+// out, unless out is nil.
+func (sv *Services) Call(ctx context.Context, route string, by scripting.Session, args, out any) error {
+	to, err := sv.pick(route, by, nil)
+	if err != nil {
+		return err
+	}
+	return sv.CallServer(ctx, to.ID, route, args, out)
+}
+
+// CallServer calls the remote route on server id.
+func (sv *Services) CallServer(ctx context.Context, id, route string, args, out any) error {
+	body, err := json.Marshal(args)
+	if err != nil {
+		return fmt.Errorf("%s: the arguments: %w", route, err)
+	}
+	res, err := sv.node.Call(ctx, id, route, body)
+	if err != nil || out == nil {
+		return err
+	}
+	if err := json.Unmarshal(res, out); err != nil {
+		return fmt.Errorf("%s on %s: the answer: %w", route, id, err)
+	}
+	return nil
+}
+
+// pick is the server of route's type that takes a request or call for the
+// session, by the type's router.
+func (sv *Services) pick(route string, by scripting.Session, msg map[string]any) (scripting.Server, error) {
+	typ, _, _ := strings.Cut(route, ".")
+	servers := sv.peers.ofType(typ)
+	if len(servers) == 0 {
+		return scripting.Server{}, fmt.Errorf("%w: no server of type %s is running to handle %s", rpc.ErrPeerGone, typ, route)
+	}
+	return sv.app.router(typ)(scripting.RouterEnv{Session: by, Msg: msg, Route: route, Servers: servers})
 }
 
 // Target is a user and the frontend that holds its connection.

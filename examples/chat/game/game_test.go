@@ -1,0 +1,186 @@
+package game
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pomeloctl/pomeloctl/engine/client"
+	"github.com/pomeloctl/pomeloctl/engine/monitor"
+	"github.com/pomeloctl/pomeloctl/engine/protocol/protobuf"
+	"github.com/pomeloctl/pomeloctl/engine/server"
+	"github.com/pomeloctl/pomeloctl/internal/freeport"
+	"github.com/pomeloctl/pomeloctl/topology"
+)
+
+// TestChatFlow runs the chat demo's seven servers in this process under a
+// monitor hub and plays its client's flow with Go clients: the gate, two
+// users on different connectors, onAdd, chat to all and to one (onChat in
+// pomelo-protobuf), a duplicate login refused, onLeave on disconnect.
+// (NetEase's own client plays it against real processes elsewhere.)
+func TestChatFlow(t *testing.T) {
+	offset, err := freeport.Offset(3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, _, err := topology.Load("../topology.yaml", topology.Options{PortOffset: &offset})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := monitor.NewHub(monitor.HubConfig{MasterID: "master-server-1", Settle: -1,
+		Tokens: func(_, _ string) (string, bool) { return "t", true }, Logger: quiet()})
+	hs := httptest.NewServer(hub)
+	t.Cleanup(func() { hub.Close(); hs.Close() })
+	app := App()
+	for _, s := range top.AllServers() {
+		ctx, cancel := context.WithCancel(context.Background())
+		done, ready := make(chan error, 1), make(chan struct{})
+		go func() {
+			done <- server.Run(ctx, server.Config{Topology: top, ID: s.ID, Master: strings.TrimPrefix(hs.URL, "http://"), Token: "t", App: app, Logger: quiet(), Ready: func() { close(ready) }})
+		}()
+		select {
+		case <-ready:
+		case err := <-done:
+			t.Fatalf("%s: %v", s.ID, err)
+		}
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(hub.Members()) < 7; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("not every server registered")
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // the membership reaches every server
+	data, err := os.ReadFile("../serverProtos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	protos, err := protobuf.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	alice := login(t, offset, protos, "alice", "lobby")
+	bob := login(t, offset, protos, "bob", "lobby")
+	if alice.port == bob.port {
+		t.Logf("alice and bob share connector %d", alice.port)
+	}
+	if alice.users != `{"users":["alice"]}` || bob.users != `{"users":["alice","bob"]}` {
+		t.Errorf("enter answers: %s, %s", alice.users, bob.users)
+	}
+	alice.wait(t, `onAdd {"user":"bob"}`)
+	if strings.Contains(bob.all(), "onAdd") {
+		t.Errorf("bob was told of himself: %s", bob.all())
+	}
+	// A second alice in the lobby is refused.
+	dup := connect(t, offset, nil, alice.port)
+	if got := request(t, dup, "connector.entryHandler.enter", `{"username":"alice","rid":"lobby"}`); got != `{"code":500,"error":true}` {
+		t.Errorf("a duplicate login: %s", got)
+	}
+	dup.Close()
+	// Chat to everyone, then to one.
+	request(t, bob.c, "chat.chatHandler.send", `{"rid":"lobby","content":"hello all","from":"bob","target":"*","route":"onChat"}`)
+	alice.wait(t, `onChat {"from":"bob","msg":"hello all","target":"*"}`)
+	bob.wait(t, `onChat {"from":"bob","msg":"hello all","target":"*"}`)
+	request(t, alice.c, "chat.chatHandler.send", `{"rid":"lobby","content":"psst","from":"alice","target":"bob"}`)
+	bob.wait(t, `onChat {"from":"alice","msg":"psst","target":"bob"}`)
+	if strings.Contains(alice.all(), "psst") {
+		t.Error("a private message went to its sender")
+	}
+	if got := request(t, bob.c, "chat.chatHandler.echo", `{"n":1}`); !strings.Contains(got, `"code":200`) || !strings.Contains(got, `"server":"chat-server-`) {
+		t.Errorf("echo: %s", got)
+	}
+	// Bob leaves: alice is told.
+	bob.c.Close()
+	alice.wait(t, `onLeave {"user":"bob"}`)
+}
+
+type user struct {
+	c     *client.Client
+	port  int
+	users string
+	mu    sync.Mutex
+	got   []string
+}
+
+func (u *user) all() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return strings.Join(u.got, "\n")
+}
+
+func (u *user) wait(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(u.all(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no push %q; got:\n%s", want, u.all())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// login does what chatofpomelo's client does: ask the gate for a
+// connector, then enter the room there.
+func login(t *testing.T, offset int, protos *protobuf.Protos, name, rid string) *user {
+	t.Helper()
+	gate := connect(t, offset, nil, 3014+offset)
+	var entry struct {
+		Code int
+		Host string
+		Port int
+	}
+	if err := json.Unmarshal([]byte(request(t, gate, "gate.gateHandler.queryEntry", `{"uid":"`+name+`"}`)), &entry); err != nil || entry.Code != 200 {
+		t.Fatalf("queryEntry: %+v %v", entry, err)
+	}
+	gate.Close()
+	u := &user{port: entry.Port}
+	u.c = connect(t, offset, func(route string, body []byte) {
+		if route == "onChat" { // pomelo-protobuf, as the server protos say
+			m, err := protos.Decode(route, body)
+			if err != nil {
+				t.Errorf("onChat: %v", err)
+				return
+			}
+			body, _ = json.Marshal(m)
+		}
+		u.mu.Lock()
+		u.got = append(u.got, route+" "+string(body))
+		u.mu.Unlock()
+	}, entry.Port)
+	u.users = request(t, u.c, "connector.entryHandler.enter", `{"username":"`+name+`","rid":"`+rid+`"}`)
+	return u
+}
+
+func connect(t *testing.T, _ int, onPush func(string, []byte), port int) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, "127.0.0.1:"+strconv.Itoa(port), client.Options{OnPush: onPush})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func request(t *testing.T, c *client.Client, route, body string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := c.Request(ctx, route, []byte(body))
+	if err != nil {
+		t.Fatalf("%s: %v", route, err)
+	}
+	return string(resp)
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
