@@ -2,7 +2,8 @@
 # install.sh — build and install pomeloctl, install what it needs, run its tests.
 #
 #   ./install.sh          build pomeloctl into $PREFIX/bin (default /usr/local as
-#                         root, ~/.local otherwise)
+#                         root, ~/.local otherwise), and the chat demo's game
+#                         into examples/chat/chat
 #   ./install.sh --deps   also install ZooKeeper and Redis from the OS packages when
 #                         missing (needed only for master HA and global channels)
 #   ./install.sh --test   run every test: format, vet, staticcheck, the Go tests
@@ -33,6 +34,8 @@ build() {
   mkdir -p "$prefix/bin"
   say "building pomeloctl $(version) into $prefix/bin"
   go build -trimpath -ldflags "-X main.version=$(version)" -o "$prefix/bin/pomeloctl" ./cmd/pomeloctl
+  say "building the chat demo's game into examples/chat/chat"
+  go build -trimpath -o examples/chat/chat ./examples/chat
   case ":$PATH:" in
     *":$prefix/bin:"*) ;;
     *) say "note: $prefix/bin is not on your PATH; add it, e.g. export PATH=\"$prefix/bin:\$PATH\"" ;;

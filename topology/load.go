@@ -66,7 +66,14 @@ type loader struct {
 	warnings []Warning
 }
 
+// warn records a warning, one per place as for errors: a value written
+// once (in defaults:, say) and used by several types is warned about once.
 func (l *loader) warn(pos Pos, format string, args ...any) {
+	for _, w := range l.warnings {
+		if w.Pos == pos && pos != (Pos{}) {
+			return
+		}
+	}
 	l.warnings = append(l.warnings, Warning{Pos: pos, Msg: fmt.Sprintf(format, args...)})
 }
 

@@ -30,10 +30,23 @@ import (
 // checks at the end that none is left.
 
 var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
+	binOnce  sync.Once
+	binPath  string
+	binErr   error
+	chatOnce sync.Once
+	chatPath string
+	chatErr  error
 )
+
+// chatGame builds the chat example's game once for the package's tests.
+func chatGame(t testing.TB) string {
+	t.Helper()
+	chatOnce.Do(func() { chatPath, chatErr = testbin.Build("../../examples/chat") })
+	if chatErr != nil {
+		t.Fatal(chatErr)
+	}
+	return chatPath
+}
 
 // binary builds pomeloctl once for the package's tests.
 func binary(t testing.TB) string {
@@ -71,6 +84,9 @@ func newTestCluster(t testing.TB, topology string) *testCluster {
 		if err := os.WriteFile(filepath.Join(c.dir, f), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := testbin.Link(chatGame(t), c.dir, "chat"); err != nil {
+		t.Fatal(err)
 	}
 	c.file = filepath.Join(c.dir, "topology.yaml")
 	if err := os.WriteFile(c.file, []byte(topology), 0o644); err != nil {

@@ -32,7 +32,8 @@ func TestMasterInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{PortOffset: &offset})
+	dir := chatCopy(t, nil)
+	top, _, err := topology.Load(filepath.Join(dir, "topology.yaml"), topology.Options{PortOffset: &offset})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,37 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// chatCopy copies the chat example into a temporary folder, its topology
+// changed by edit (when not nil), with the chat game built beside it.
+func chatCopy(t *testing.T, edit func(string) string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"topology.yaml", "serverProtos.json"} {
+		data, err := os.ReadFile(filepath.Join("../../examples/chat", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "topology.yaml" && edit != nil {
+			data = []byte(edit(string(data)))
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chatOnce.Do(func() { chatPath, chatErr = testbin.Build("../../examples/chat") })
+	if chatErr != nil {
+		t.Fatal(chatErr)
+	}
+	if err := testbin.Link(chatPath, dir, "chat"); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 var (
+	chatOnce  sync.Once
+	chatPath  string
+	chatErr   error
 	buildOnce sync.Once
 	binPath   string
 	buildErr  error
@@ -203,22 +234,10 @@ func TestRemoteHostsOverSSH(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := os.ReadFile("../../examples/chat/topology.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	text := strings.ReplaceAll(string(src), "host: 127.0.0.1, port: 605", "host: localhost, port: 605")
-	text = strings.Replace(text, "  port: 3005\n", "  port: 3005\n  sshArgs: [-o, BatchMode=yes]\n", 1)
-	for name, data := range map[string]string{"topology.yaml": text} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	protos, _ := os.ReadFile("../../examples/chat/serverProtos.json")
-	if err := os.WriteFile(filepath.Join(dir, "serverProtos.json"), protos, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := chatCopy(t, func(text string) string {
+		text = strings.ReplaceAll(text, "host: 127.0.0.1, port: 605", "host: localhost, port: 605")
+		return strings.Replace(text, "  port: 3005\n", "  port: 3005\n  sshArgs: [-o, BatchMode=yes]\n", 1)
+	})
 	machine := remoteMachine{topology.ThisMachine()}
 	top, _, err := topology.Load(filepath.Join(dir, "topology.yaml"), topology.Options{PortOffset: &offset, Machine: machine, Profiles: []string{"dev"}, BuiltinProfiles: profiles.FS})
 	if err != nil {
@@ -243,7 +262,7 @@ func TestRemoteHostsOverSSH(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"-o|BatchMode=yes|localhost|cd " + dir + " && IFS= read -r POMELOCTL_TOKEN && export POMELOCTL_TOKEN && exec env POMELOCTL_MASTER=127.0.0.1:",
-		" " + bin + " serve - --stdin-path " + filepath.Join(dir, "topology.yaml") + " --id chat-server-2 --port-offset " + strconv.Itoa(offset)} {
+		" " + filepath.Join(dir, "chat") + " serve - --stdin-path " + filepath.Join(dir, "topology.yaml") + " --id chat-server-2 --port-offset " + strconv.Itoa(offset)} {
 		if !strings.Contains(launch, want) {
 			t.Errorf("the ssh launch of chat-server-2: want %q in %q", want, launch)
 		}

@@ -24,3 +24,9 @@ func Build(pkg string) (string, error) {
 	}
 	return bin, nil
 }
+
+// Link makes dir/name a symbolic link to bin: a game's program where a
+// topology copied into dir names it (command: ./chat).
+func Link(bin, dir, name string) error {
+	return os.Symlink(bin, filepath.Join(dir, name))
+}
