@@ -149,10 +149,19 @@ func (c *conn) fail(cause error) {
 	close(c.done)
 	c.mu.Unlock()
 	_ = c.nc.Close()
+	// Forgotten before the callers hear of it, so that their next call
+	// dials again rather than finding this one.
+	c.node.drop(c)
 	for _, ch := range pending {
 		ch <- result{err: c.err}
 	}
-	c.node.drop(c)
+}
+
+// failed reports whether the connection has closed.
+func (c *conn) failed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err != nil
 }
 
 // closeWith ends the connection on purpose.

@@ -213,7 +213,7 @@ func (n *Node) conn(ctx context.Context, peer string) (*conn, error) {
 		n.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if c := n.peers[peer]; c != nil {
+	if c := n.peers[peer]; c != nil && !c.failed() {
 		n.mu.Unlock()
 		return c, nil
 	}
