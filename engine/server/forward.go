@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"strings"
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
@@ -92,6 +94,18 @@ func forward(sv *Services) connector.HandlerFunc {
 	}
 }
 
+// callHandler runs a game's handler, turning a panic into an error that
+// names the route: the client is answered, the server goes on.
+func callHandler(ctx context.Context, log *slog.Logger, h Handler, s *BackendSession, f forwarded) (res any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("handler panicked", "route", f.route, "panic", p, "stack", string(debug.Stack()))
+			res, err = nil, fmt.Errorf("internal error in %s", f.route)
+		}
+	}()
+	return h(ctx, s, json.RawMessage(f.body))
+}
+
 // serveRemote runs a game's remote for a peer.
 func serveRemote(ctx context.Context, app *App, sv *Services, r *rpc.Request) ([]byte, error) {
 	var h Remote
@@ -124,7 +138,7 @@ func serveForward(ctx context.Context, app *App, sv *Services, r *rpc.Request) (
 			return nil, fmt.Errorf("%w from %s: settings: %v", errBadForward, r.From, err)
 		}
 	}
-	res, err := h(ctx, s, json.RawMessage(f.body))
+	res, err := callHandler(ctx, sv.log, h, s, f)
 	if err != nil {
 		return nil, err
 	}

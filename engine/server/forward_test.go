@@ -33,10 +33,17 @@ func TestForwarding(t *testing.T) {
 		app.Handle("chat.chatHandler.echo", func(_ context.Context, s *BackendSession, msg json.RawMessage) (any, error) {
 			return map[string]any{"code": 200, "server": id, "frontend": s.FrontendID(), "session": s.ID(), "msg": msg}, nil
 		})
+		app.Handle("chat.chatHandler.panic", func(context.Context, *BackendSession, json.RawMessage) (any, error) {
+			panic("boom")
+		})
+		app.Handle("chat.chatHandler.slow", func(ctx context.Context, _ *BackendSession, _ json.RawMessage) (any, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		})
 		ctx, cancel := context.WithCancel(context.Background())
 		done, ready := make(chan error, 1), make(chan struct{})
 		go func() {
-			done <- Run(ctx, Config{Topology: top, ID: id, Master: addr, Token: "s3cret", App: app, Logger: quiet(), Ready: func() { close(ready) }})
+			done <- Run(ctx, Config{Topology: top, ID: id, Master: addr, Token: "s3cret", App: app, Logger: quiet(), Ready: func() { close(ready) }, CallTimeout: 300 * time.Millisecond})
 		}()
 		select {
 		case <-ready:
@@ -97,6 +104,17 @@ func TestForwarding(t *testing.T) {
 	}
 	if m := request("chat.chatHandler.nosuch", `{}`); m["code"] != float64(500) || !strings.Contains(m["msg"].(string), "no handler for route chat.chatHandler.nosuch") {
 		t.Errorf("an unknown route: %v", m)
+	}
+	// A handler that panics, and one that does not answer in time: the
+	// client hears so, and the servers go on.
+	if m := request("chat.chatHandler.panic", `{}`); m["code"] != float64(500) || m["msg"] != "internal error in chat.chatHandler.panic" {
+		t.Errorf("a panicking handler: %v", m)
+	}
+	if m := request("chat.chatHandler.slow", `{}`); m["code"] != float64(500) || !strings.Contains(m["msg"].(string), "chat.chatHandler.slow could not be handled") || !strings.Contains(m["msg"].(string), "deadline exceeded") {
+		t.Errorf("a handler that times out: %v", m)
+	}
+	if m := request("chat.chatHandler.echo", `{}`); m["code"] != float64(200) {
+		t.Errorf("after the faults: %v", m)
 	}
 	if m := request("area.areaHandler.move", `{}`); m["code"] != float64(500) || !strings.Contains(m["msg"].(string), "no server of type area") {
 		t.Errorf("a type with no servers: %v", m)

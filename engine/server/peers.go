@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/gate"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
@@ -93,12 +94,12 @@ func (l *rpcLink) Stop(context.Context) error  { return l.node.Close() }
 // the server's port, if it has one, serves forwarded requests with app's
 // handlers and, on a frontend (*fe, set before the node starts), the
 // system routes of backend sessions and pushes.
-func newRPC(s *topology.Server, app *App, p *peers, fe **frontend, log *slog.Logger) *Services {
+func newRPC(s *topology.Server, app *App, p *peers, fe **frontend, callTimeout time.Duration, log *slog.Logger) *Services {
 	addr := ""
 	if s.Port != 0 {
 		addr = net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	}
-	sv := &Services{id: s.ID, peers: p, app: app}
+	sv := &Services{id: s.ID, peers: p, app: app, log: log}
 	sv.chans = &Channels{sv: sv, m: map[string]*Channel{}}
 	sv.node = rpc.New(rpc.Config{
 		ID:      s.ID,
@@ -113,7 +114,8 @@ func newRPC(s *topology.Server, app *App, p *peers, fe **frontend, log *slog.Log
 			}
 			return serveRemote(ctx, app, sv, r)
 		},
-		Logger: log,
+		CallTimeout: callTimeout,
+		Logger:      log,
 	})
 	return sv
 }

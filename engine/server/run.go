@@ -27,6 +27,9 @@ type Config struct {
 	Token  string
 	// App is the game's handlers (Go API); nil for none.
 	App *App
+	// CallTimeout bounds a call to another server, a forwarded request
+	// included, whose context has no deadline (default 10s).
+	CallTimeout time.Duration
 	// Hooks are the game's lifecycle hooks (Go API).
 	Hooks  Hooks
 	Logger *slog.Logger
@@ -51,7 +54,7 @@ func Run(ctx context.Context, cfg Config) error {
 	log := base.With("server", s.ID, "type", s.Type)
 	pe := &peers{t: t}
 	var fe *frontend
-	sv := newRPC(s, cfg.App, pe, &fe, log)
+	sv := newRPC(s, cfg.App, pe, &fe, cfg.CallTimeout, log)
 	node := sv.node
 	comps := []Component{&rpcLink{node: node}}
 	counters := &monitor.Counters{}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -97,6 +98,7 @@ type Services struct {
 	chans *Channels
 	peers *peers
 	app   *App
+	log   *slog.Logger
 }
 
 // ID is this server's id.
