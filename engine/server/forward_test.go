@@ -27,7 +27,7 @@ func TestForwarding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, addr := hubFor(t)
+	hub, addr := hubFor(t)
 	run := func(id string) context.CancelFunc {
 		app := NewApp()
 		app.Handle("chat.chatHandler.echo", func(_ context.Context, s *BackendSession, msg json.RawMessage) (any, error) {
@@ -55,9 +55,16 @@ func TestForwarding(t *testing.T) {
 		t.Cleanup(stop)
 		return stop
 	}
-	run("connector-server-1")
+	// The chat servers first, so that the connector's first view of the
+	// cluster has both and the router's choice does not change under us.
 	stopChat1 := run("chat-server-1")
 	stopChat2 := run("chat-server-2")
+	for deadline := time.Now().Add(5 * time.Second); len(hub.Members()) < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the chat servers did not register")
+		}
+	}
+	run("connector-server-1")
 
 	ctx := context.Background()
 	c, err := client.Dial(ctx, "127.0.0.1:"+strconv.Itoa(3050+offset), client.Options{})

@@ -1,12 +1,14 @@
 package game
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,7 +42,20 @@ func TestChatFlow(t *testing.T) {
 	hs := httptest.NewServer(hub)
 	t.Cleanup(func() { hub.Close(); hs.Close() })
 	app := App()
-	for _, s := range top.AllServers() {
+	// Backends first, so that every frontend's first view of the cluster
+	// has every chat server: a room's server is crc32(rid) mod their number.
+	servers := top.AllServers()
+	slices.SortStableFunc(servers, func(a, b *topology.Server) int {
+		return cmp.Compare(boolInt(a.Frontend), boolInt(b.Frontend))
+	})
+	for i, s := range servers {
+		if i > 0 && s.Frontend && !servers[i-1].Frontend {
+			for deadline := time.Now().Add(5 * time.Second); len(hub.Members()) < i; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the chat servers did not register")
+				}
+			}
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done, ready := make(chan error, 1), make(chan struct{})
 		go func() {
@@ -58,7 +73,6 @@ func TestChatFlow(t *testing.T) {
 			t.Fatal("not every server registered")
 		}
 	}
-	time.Sleep(100 * time.Millisecond) // the membership reaches every server
 	data, err := os.ReadFile("../serverProtos.json")
 	if err != nil {
 		t.Fatal(err)
@@ -181,6 +195,13 @@ func request(t *testing.T, c *client.Client, route, body string) string {
 		t.Fatalf("%s: %v", route, err)
 	}
 	return string(resp)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
