@@ -33,7 +33,9 @@ func (cl *cluster) resolve(id string) (string, bool) {
 // node starts server id with handler h on a free port.
 func (cl *cluster) node(id string, h Handler) *Node {
 	cl.t.Helper()
-	n := New(Config{ID: id, Addr: "127.0.0.1:0", Resolve: cl.resolve, Handler: h, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// A long call timeout, so that "fails at once" is told from "timed out"
+	// even on a loaded machine.
+	n := New(Config{ID: id, Addr: "127.0.0.1:0", Resolve: cl.resolve, Handler: h, CallTimeout: 30 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err := n.Start(); err != nil {
 		cl.t.Fatal(err)
 	}
@@ -85,8 +87,8 @@ func TestCallNotifyAndErrors(t *testing.T) {
 	if _, err := a.Call(ctx, "nosuch", "echo", nil); !errors.Is(err, ErrPeerGone) || !strings.Contains(err.Error(), "no server nosuch") {
 		t.Errorf("an unknown server: %v", err)
 	}
-	if time.Since(start) > time.Second {
-		t.Error("a call to an unknown server did not fail fast")
+	if time.Since(start) > 10*time.Second {
+		t.Error("a call to an unknown server waited for its timeout")
 	}
 }
 
@@ -148,19 +150,16 @@ func TestPeerGoneAndBack(t *testing.T) {
 		errc <- err
 	}()
 	time.Sleep(50 * time.Millisecond)
-	start := time.Now()
 	b.Close()
 	select {
 	case err := <-errc:
 		if !errors.Is(err, ErrPeerGone) {
 			t.Errorf("a call to a server that died: %v", err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("a call to a server that died hung")
+	case <-time.After(10 * time.Second):
+		t.Fatal("a call to a server that died waited for its timeout")
 	}
-	if time.Since(start) > 2*time.Second {
-		t.Error("slow to fail")
-	}
+
 	if _, err := a.Call(context.Background(), "chat-1", "echo", nil); !errors.Is(err, ErrPeerGone) {
 		t.Errorf("a call while it is down: %v", err)
 	}
