@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,20 +39,7 @@ func TestForwarding(t *testing.T) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		})
-		ctx, cancel := context.WithCancel(context.Background())
-		done, ready := make(chan error, 1), make(chan struct{})
-		go func() {
-			done <- Run(ctx, Config{Topology: top, ID: id, Master: addr, Token: "s3cret", App: app, Logger: quiet(), Ready: func() { close(ready) }, CallTimeout: 300 * time.Millisecond})
-		}()
-		select {
-		case <-ready:
-		case err := <-done:
-			t.Fatalf("%s: %v", id, err)
-		}
-		var once sync.Once
-		stop := func() { once.Do(func() { cancel(); <-done }) }
-		t.Cleanup(stop)
-		return stop
+		return runServer(t, Config{Topology: top, ID: id, Master: addr, Token: "s3cret", App: app, CallTimeout: 300 * time.Millisecond})
 	}
 	// The chat servers first, so that the connector's first view of the
 	// cluster has both and the router's choice does not change under us.

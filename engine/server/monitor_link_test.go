@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -155,4 +156,23 @@ func TestFrontendStats(t *testing.T) {
 			t.Fatal("no heartbeat with the requests within 5s")
 		}
 	}
+}
+
+// runServer runs a server of the cluster in this process until it has
+// started; the returned function (also run when the test ends) stops it.
+func runServer(t *testing.T, cfg Config) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done, ready := make(chan error, 1), make(chan struct{})
+	cfg.Logger, cfg.Ready = quiet(), func() { close(ready) }
+	go func() { done <- Run(ctx, cfg) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("%s: %v", cfg.ID, err)
+	}
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return stop
 }

@@ -73,18 +73,8 @@ func TestBackendSessions(t *testing.T) {
 	app.Handle("chat.chatHandler.leave", func(ctx context.Context, s *BackendSession, _ json.RawMessage) (any, error) {
 		return nil, s.Kick(ctx, "bye")
 	})
-	for _, id := range []string{"connector-server-1", "connector-server-2", "chat-server-1"} {
-		ctx, cancel := context.WithCancel(context.Background())
-		done, ready := make(chan error, 1), make(chan struct{})
-		go func() {
-			done <- Run(ctx, Config{Topology: top, ID: id, Master: addr, Token: "s3cret", App: app, Logger: quiet(), Ready: func() { close(ready) }})
-		}()
-		select {
-		case <-ready:
-		case err := <-done:
-			t.Fatalf("%s: %v", id, err)
-		}
-		t.Cleanup(func() { cancel(); <-done })
+	for _, id := range []string{"chat-server-1", "connector-server-1", "connector-server-2"} {
+		runServer(t, Config{Topology: top, ID: id, Master: addr, Token: "s3cret", App: app})
 	}
 	ctx := context.Background()
 	var alicePushes, bobPushes pushes
