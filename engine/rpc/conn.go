@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 )
 
@@ -54,6 +55,9 @@ func (c *conn) sendLocked(f *frame) error {
 }
 
 func (c *conn) write() {
+	// Let the goroutines that are about to send (the other handlers of a
+	// burst) queue first: one system call then carries them all.
+	runtime.Gosched()
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 || c.err != nil {
