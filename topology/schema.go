@@ -179,6 +179,7 @@ type Connector struct {
 	MaxPackageSize Size     `yaml:"maxPackageSize" json:"maxPackageSize"`
 	UseDict        bool     `yaml:"useDict" json:"useDict"`
 	UseProtobuf    bool     `yaml:"useProtobuf" json:"useProtobuf"`
+	SingleSession  bool     `yaml:"singleSession" json:"singleSession,omitempty"`
 
 	At Positions `yaml:"-" json:"-"`
 }

@@ -49,6 +49,7 @@ func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger, cou
 		Heartbeat:      c.Heartbeat.D(),
 		MaxConnections: c.MaxConnections,
 		MaxPackageSize: int(c.MaxPackageSize),
+		SingleSession:  c.SingleSession,
 		Logger:         log,
 		OnHandled: func(err error) {
 			counters.AddRequests(1)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,5 +147,62 @@ func waitPush(t *testing.T, p *pushes, want string) {
 			t.Fatalf("no push %q; got:\n%s", want, p.all())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSingleSession: with connector.singleSession, a second login of a user
+// on a frontend kicks the first.
+func TestSingleSession(t *testing.T) {
+	offset, err := freeport.Offset(3050, 4050)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := topology.Options{PortOffset: &offset}
+	src, err := os.ReadFile("../../examples/chat/topology.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(src), "      useProtobuf: true\n", "      useProtobuf: true\n      singleSession: true\n", 1)
+	top, _, err := topology.LoadBytes("../../examples/chat/topology.yaml", []byte(text), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !top.Types.Get("connector").Connector.SingleSession {
+		t.Fatal("singleSession did not load")
+	}
+	app := NewApp()
+	app.HandleFrontend("connector.entryHandler.login", func(_ context.Context, s *FrontendSession, msg json.RawMessage) (any, error) {
+		var m struct{ UID string }
+		if err := json.Unmarshal(msg, &m); err != nil {
+			return nil, err
+		}
+		return map[string]int{"code": 200}, s.Bind(m.UID)
+	})
+	runServer(t, Config{Topology: top, ID: "connector-server-1", App: app})
+	ctx := context.Background()
+	kicked := make(chan string, 1)
+	addr := "127.0.0.1:" + strconv.Itoa(3050+offset)
+	first, err := client.Dial(ctx, addr, client.Options{OnKick: func(r string) { kicked <- r }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	second, err := client.Dial(ctx, addr, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	for _, c := range []*client.Client{first, second} {
+		if _, err := c.Request(ctx, "connector.entryHandler.login", []byte(`{"uid":"alice"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case r := <-kicked:
+		if r != "logged in elsewhere" {
+			t.Errorf("kick reason %q", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the first session was not kicked")
 	}
 }
