@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // conn is one connection to a peer, either end of which may call.
@@ -81,7 +82,11 @@ func (c *conn) call(ctx context.Context, route string, body []byte) ([]byte, err
 	c.mu.Lock()
 	c.seq++
 	seq := c.seq
-	if err := c.sendLocked(&frame{kind: kindCall, seq: seq, route: route, body: body}); err != nil {
+	var timeout uint64
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = uint64(max(time.Until(dl).Milliseconds(), 1))
+	}
+	if err := c.sendLocked(&frame{kind: kindCall, seq: seq, timeout: timeout, route: route, body: body}); err != nil {
 		c.mu.Unlock()
 		return nil, err
 	}
@@ -116,7 +121,8 @@ func (c *conn) read(br *bufio.Reader) {
 		}
 		switch f.kind {
 		case kindCall:
-			req := &Request{From: c.peer, Route: f.route, Body: append([]byte(nil), f.body...), conn: c, seq: f.seq}
+			req := &Request{From: c.peer, Route: f.route, Body: append([]byte(nil), f.body...), conn: c, seq: f.seq,
+				timeout: time.Duration(f.timeout) * time.Millisecond}
 			c.node.handlers.Go(func() { c.node.serve(req) })
 		case kindNotify:
 			c.node.serve(&Request{From: c.peer, Route: f.route, Body: f.body, conn: c})

@@ -13,7 +13,9 @@ import (
 // length and the bytes.
 //
 //	hello   1  id (string)                      first frame of a dialer: who it is
-//	call    2  seq, route (string), body...     answered by a reply with the same seq
+//	call    2  seq, timeout, route (string), body...
+//	                                            answered by a reply with the same seq; timeout is
+//	                                            the caller's remaining deadline in ms (0: none)
 //	notify  3  route (string), body...          not answered
 //	reply   4  seq, status (1 byte), body...    status 0: body is the result; else the error's text
 const (
@@ -31,11 +33,12 @@ var errBadFrame = errors.New("rpc: malformed frame")
 
 // frame is a decoded frame; body aliases the read buffer until the next read.
 type frame struct {
-	kind   byte
-	seq    uint64
-	route  string
-	status byte
-	body   []byte
+	kind    byte
+	seq     uint64
+	timeout uint64 // ms, calls only
+	route   string
+	status  byte
+	body    []byte
 }
 
 // appendFrame appends f, encoded, to b.
@@ -47,6 +50,7 @@ func appendFrame(b []byte, f *frame) []byte {
 		b = appendString(b, f.route)
 	case kindCall:
 		b = binary.AppendUvarint(b, f.seq)
+		b = binary.AppendUvarint(b, f.timeout)
 		b = appendString(b, f.route)
 	case kindNotify:
 		b = appendString(b, f.route)
@@ -93,7 +97,9 @@ func decodeFrame(b []byte) (frame, error) {
 		f.route, p, err = readString(p)
 	case kindCall:
 		if f.seq, p, err = readUvarint(p); err == nil {
-			f.route, p, err = readString(p)
+			if f.timeout, p, err = readUvarint(p); err == nil {
+				f.route, p, err = readString(p)
+			}
 		}
 	case kindNotify:
 		f.route, p, err = readString(p)

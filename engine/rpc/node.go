@@ -23,6 +23,9 @@ type Request struct {
 	Body  []byte
 	conn  *conn
 	seq   uint64 // 0 for a notify
+	// timeout is what was left of the caller's deadline; the handler's
+	// context ends with it, so that work nobody waits for stops.
+	timeout time.Duration
 }
 
 // Notify sends a notify back to the server that sent r, on the connection
@@ -295,7 +298,13 @@ func (n *Node) safely(r *Request) (res []byte, err error) {
 			err = fmt.Errorf("the handler of %s failed", r.Route)
 		}
 	}()
-	return n.cfg.Handler(n.ctx, r)
+	ctx := n.ctx
+	if r.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+		defer cancel()
+	}
+	return n.cfg.Handler(ctx, r)
 }
 
 // Close stops listening, closes every connection (failing the calls

@@ -237,17 +237,17 @@ func TestBadPeers(t *testing.T) {
 func TestFrames(t *testing.T) {
 	for _, f := range []frame{
 		{kind: kindHello, route: "connector-server-1"},
-		{kind: kindCall, seq: 300, route: "chat.chatHandler.send", body: []byte(`{"a":1}`)},
+		{kind: kindCall, seq: 300, timeout: 5000, route: "chat.chatHandler.send", body: []byte(`{"a":1}`)},
 		{kind: kindNotify, route: "onChat", body: []byte("x")},
 		{kind: kindReply, seq: 1 << 40, status: 1, body: []byte("no such room")},
 	} {
 		b := appendFrame(nil, &f)
 		got, _, err := readFrame(bufio.NewReader(strings.NewReader(string(b))), nil)
-		if err != nil || got.kind != f.kind || got.seq != f.seq || got.route != f.route || got.status != f.status || string(got.body) != string(f.body) {
+		if err != nil || got.kind != f.kind || got.seq != f.seq || got.timeout != f.timeout || got.route != f.route || got.status != f.status || string(got.body) != string(f.body) {
 			t.Errorf("%+v: got %+v %v", f, got, err)
 		}
 	}
-	for _, bad := range [][]byte{{9}, {kindCall}, {kindCall, 1, 5, 'a'}, {kindReply, 1}} {
+	for _, bad := range [][]byte{{9}, {kindCall}, {kindCall, 1, 0, 5, 'a'}, {kindReply, 1}} {
 		if _, err := decodeFrame(bad); !errors.Is(err, errBadFrame) {
 			t.Errorf("%v: %v", bad, err)
 		}
@@ -256,9 +256,36 @@ func TestFrames(t *testing.T) {
 
 // TestFrameBytes pins the example of docs/rpc.md.
 func TestFrameBytes(t *testing.T) {
-	got := appendFrame(nil, &frame{kind: kindCall, seq: 1, route: "chat.chatHandler.send", body: []byte("{}")})
-	want := append(append([]byte{0, 0, 0, 0x1a, 2, 1, 0x15}, "chat.chatHandler.send"...), '{', '}')
+	got := appendFrame(nil, &frame{kind: kindCall, seq: 1, timeout: 5000, route: "chat.chatHandler.send", body: []byte("{}")})
+	want := append(append([]byte{0, 0, 0, 0x1c, 2, 1, 0x88, 0x27, 0x15}, "chat.chatHandler.send"...), '{', '}')
 	if string(got) != string(want) {
 		t.Errorf("got % x\nwant % x", got, want)
+	}
+}
+
+// TestHandlerGetsTheCallersDeadline: a handler's context ends when its
+// caller stops waiting, so that work nobody waits for stops.
+func TestHandlerGetsTheCallersDeadline(t *testing.T) {
+	cl := newCluster(t)
+	a := cl.node("connector-1", echo)
+	ended := make(chan time.Duration, 1)
+	cl.node("chat-1", func(ctx context.Context, r *Request) ([]byte, error) {
+		dl, ok := ctx.Deadline()
+		<-ctx.Done()
+		if !ok {
+			dl = time.Time{}
+		}
+		ended <- time.Until(dl)
+		return nil, ctx.Err()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := a.Call(ctx, "chat-1", "wait", nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("the call: %v", err)
+	}
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler's context outlived its caller's deadline")
 	}
 }
