@@ -85,6 +85,10 @@ func forward(sv *Services) connector.HandlerFunc {
 		res, err := sv.node.Call(ctx, to.ID, routeForward, payload)
 		var re *rpc.RemoteError
 		switch {
+		case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &re) && re.Msg == context.DeadlineExceeded.Error():
+			// The caller's deadline passed, here or (the handler's context
+			// ends with it) on the backend: whichever noticed first.
+			return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %s did not answer in time (deadline exceeded)", r.Route, to.ID)}
 		case errors.As(err, &re):
 			return nil, &connector.Error{Code: 500, Msg: re.Msg}
 		case err != nil:
