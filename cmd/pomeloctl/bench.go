@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,7 +30,7 @@ for a bounded time, with a progress line and a table (or -o json) at the end.
 Without --addr, bench starts what it measures itself: an echo frontend in this
 process (echo), or in a child process whose memory it reads (idle).`,
 	}
-	cmd.AddCommand(newBenchEchoCmd(), newBenchIdleCmd(), newBenchServeCmd())
+	cmd.AddCommand(newBenchEchoCmd(), newBenchIdleCmd(), newBenchConnectCmd(), newBenchServeCmd())
 	return cmd
 }
 
@@ -135,6 +136,59 @@ func round(d time.Duration) time.Duration {
 		return d.Round(time.Microsecond)
 	}
 	return d
+}
+
+func newBenchConnectCmd() *cobra.Command {
+	cfg := bench.ConnectConfig{}
+	var output string
+	cmd := &cobra.Command{
+		Use:   "connect --gate ADDR",
+		Short: "Logins per second, as chatofpomelo's client logs in: gate, handshake, enter",
+		Long: `Log players in as chatofpomelo's client does, --concurrency at a time: the
+gate's queryEntry, a handshake with the connector it names, and the enter request
+into a room of --room-size; then close them all. Measures logins per second and the
+latency of one login. Run it against the chat demo (pomeloctl up
+examples/chat/topology.yaml).`,
+		Example: `  pomeloctl bench connect --gate 127.0.0.1:3014 --clients 5000 --concurrency 100`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if cfg.Gate == "" {
+				return usageError{c, errors.New("name the gate's client address with --gate (the chat demo's is 127.0.0.1:3014)")}
+			}
+			ctx, stop, progress, err := benchStart(c, output)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			cfg.Progress = progress
+			res, err := bench.Connect(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return writeJSON(c.OutOrStdout(), res)
+			}
+			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "CLIENTS	CONCURRENCY	LOGGED IN	LOGINS/S	P50	P90	P99	MAX	ERRORS	")
+			fmt.Fprintf(tw, "%d	%d	%d	%.0f	%s	%s	%s	%s	%d	\n", res.Clients, cfg.Concurrency, res.LoggedIn, res.PerSecond,
+				round(res.Latency.P50), round(res.Latency.P90), round(res.Latency.P99), round(res.Latency.Max), res.Errors)
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if res.FirstErr != "" {
+				c.PrintErrf("first error: %s\n", res.FirstErr)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Gate, "gate", "", "the gate's client address host:port")
+	f.BoolVar(&cfg.TCP, "tcp", false, "connect over raw TCP instead of WebSocket")
+	f.IntVar(&cfg.Clients, "clients", 1000, "players to log in")
+	f.IntVar(&cfg.Concurrency, "concurrency", 50, "logins in progress at once")
+	f.IntVar(&cfg.RoomSize, "room-size", 20, "players per room")
+	f.StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
 }
 
 func newBenchIdleCmd() *cobra.Command {

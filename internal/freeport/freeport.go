@@ -19,7 +19,7 @@ func Offset(ports ...int) (int, error) {
 	for _, p := range ports {
 		lo, hi = min(lo, p), max(hi, p)
 	}
-	for range 100 {
+	for range 2000 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return 0, err

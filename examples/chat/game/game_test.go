@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pomeloctl/pomeloctl/engine/bench"
 	"github.com/pomeloctl/pomeloctl/engine/client"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/engine/protocol/protobuf"
@@ -115,6 +116,12 @@ func TestChatFlow(t *testing.T) {
 	// Bob leaves: alice is told.
 	bob.c.Close()
 	alice.wait(t, `onLeave {"user":"bob"}`)
+
+	// pomeloctl bench connect logs players in the same way.
+	res, err := bench.Connect(context.Background(), bench.ConnectConfig{Gate: "127.0.0.1:" + strconv.Itoa(3014+offset), Clients: 60, Concurrency: 10, RoomSize: 20})
+	if err != nil || res.LoggedIn != 60 || res.Errors != 0 || res.Latency.P50 <= 0 {
+		t.Errorf("bench connect: %+v %v", res, err)
+	}
 }
 
 type user struct {
