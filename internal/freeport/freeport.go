@@ -4,13 +4,18 @@ package freeport
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 )
 
 // Offset returns a port offset at which every one of ports is free on
-// 127.0.0.1, for --port-offset. It starts from ports the kernel hands out,
-// which are spread over the ephemeral range.
+// 127.0.0.1, for --port-offset. The shifted ports stay below the kernel's
+// ephemeral range: the local ports of outgoing connections (and the many
+// that linger in TIME_WAIT after a load test) are taken from that range, so
+// a port below it that is free now stays free for the test.
 func Offset(ports ...int) (int, error) {
 	if len(ports) == 0 {
 		return 0, errors.New("freeport: no ports")
@@ -19,22 +24,32 @@ func Offset(ports ...int) (int, error) {
 	for _, p := range ports {
 		lo, hi = min(lo, p), max(hi, p)
 	}
-	for range 2000 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		off := port - lo
-		if off < 0 || hi+off > 65000 {
-			continue
-		}
+	// Offsets are not negative: --port-offset shifts ports up.
+	first, last := max(1025-lo, 0), ephemeralLow()-1-hi
+	if last < first {
+		return 0, errors.New("freeport: the ports do not fit below the ephemeral range")
+	}
+	for range 1000 {
+		off := first + rand.IntN(last-first+1)
 		if allFree(ports, off) {
 			return off, nil
 		}
 	}
 	return 0, errors.New("freeport: no offset at which every port is free")
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default when it cannot be read).
+func ephemeralLow() int {
+	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(data)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				return n
+			}
+		}
+	}
+	return 32768
 }
 
 func allFree(ports []int, off int) bool {
