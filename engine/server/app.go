@@ -93,6 +93,10 @@ func mustRoute(route string) {
 	}
 }
 
+func (a *App) hasRouter(serverType string) bool {
+	return a != nil && a.routers[serverType] != nil
+}
+
 func (a *App) router(serverType string) Router {
 	if a != nil {
 		if r := a.routers[serverType]; r != nil {

@@ -67,13 +67,22 @@ func parseForwarded(b []byte) (forwarded, error) {
 // HandleOther.
 func forward(sv *Services) connector.HandlerFunc {
 	return func(ctx context.Context, s *connector.Session, r *connector.Request) (any, error) {
-		settings, err := json.Marshal(s.Settings())
-		if err != nil {
-			return nil, fmt.Errorf("forward %s: the session's settings: %w", r.Route, err)
+		info := sessionInfo(s)
+		var settings []byte
+		if len(info.Settings) > 0 {
+			var err error
+			if settings, err = json.Marshal(info.Settings); err != nil {
+				return nil, fmt.Errorf("forward %s: the session's settings: %w", r.Route, err)
+			}
 		}
 		var msg map[string]any
-		_ = json.Unmarshal(r.Body, &msg) // for routers that look at the message; a non-object is nil
-		to, err := sv.pick(r.Route, sessionInfo(s), msg)
+		typ, _, _ := strings.Cut(r.Route, ".")
+		if sv.app.hasRouter(typ) {
+			// Only a game's router may look at the message: decoding it for
+			// the default one would be work for nothing on every request.
+			_ = json.Unmarshal(r.Body, &msg) // a non-object is nil
+		}
+		to, err := sv.pick(r.Route, info, msg)
 		if err != nil {
 			return nil, &connector.Error{Code: 500, Msg: strings.TrimPrefix(err.Error(), rpc.ErrPeerGone.Error()+": ")}
 		}

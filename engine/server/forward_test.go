@@ -10,6 +10,7 @@ import (
 
 	"github.com/pomeloctl/pomeloctl/engine/client"
 	"github.com/pomeloctl/pomeloctl/internal/freeport"
+	"github.com/pomeloctl/pomeloctl/scripting"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
 
@@ -31,6 +32,15 @@ func TestForwarding(t *testing.T) {
 		app := NewApp()
 		app.Handle("chat.chatHandler.echo", func(_ context.Context, s *BackendSession, msg json.RawMessage) (any, error) {
 			return map[string]any{"code": 200, "server": id, "frontend": s.FrontendID(), "session": s.ID(), "msg": msg}, nil
+		})
+		// A game's router sees the message: {"server": ID} picks that one.
+		app.Route("chat", func(env scripting.RouterEnv) (scripting.Server, error) {
+			for _, s := range env.Servers {
+				if s.ID == env.Msg["server"] {
+					return s, nil
+				}
+			}
+			return scripting.DefaultPick(env)
 		})
 		app.Handle("chat.chatHandler.panic", func(context.Context, *BackendSession, json.RawMessage) (any, error) {
 			panic("boom")
@@ -88,6 +98,11 @@ func TestForwarding(t *testing.T) {
 	}
 	if m, _ := got["msg"].(map[string]any); m["content"] != "hi" {
 		t.Errorf("the message did not make the trip: %v", got)
+	}
+	for _, want := range []string{"chat-server-1", "chat-server-2"} {
+		if got := request("chat.chatHandler.echo", `{"server":"`+want+`"}`); got["server"] != want {
+			t.Errorf("a router that picks by the message: got %v, want %s", got["server"], want)
+		}
 	}
 	// One session's requests stay on one server.
 	for range 5 {
