@@ -72,11 +72,9 @@ func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
 		}
 		addr = firstOf(addr, masterAddr(t))
 		if user == "" {
-			for _, u := range t.Master.Users {
-				if u.Level <= admin.LevelAct {
-					user, password = u.Username, firstOf(password, u.Password.Value)
-					break
-				}
+			var pw string
+			if user, pw = actingUser(t); user != "" {
+				password = firstOf(password, pw)
 			}
 		}
 		if tg.runDir == "" {

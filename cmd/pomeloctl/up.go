@@ -243,7 +243,7 @@ func notReady(c *cobra.Command, servers func(context.Context) ([]admin.ServerSta
 // upDetached starts the master as a background process and waits until
 // the cluster is ready.
 func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upOptions) error {
-	user, password := upUser(t)
+	user, password := actingUser(t)
 	if user == "" {
 		return errors.New("up -d follows the cluster through the admin API, and master.users has no level-1 user to do it with: add one, or run up in the foreground")
 	}
@@ -326,9 +326,9 @@ func given(c *cobra.Command, cl *admin.Client) string {
 	return ""
 }
 
-// upUser is the topology's first acting user, whom `up -d` asks the master
-// about its progress.
-func upUser(t *topology.Topology) (string, string) {
+// actingUser is the topology's first level-1 user and password, whom `up
+// -d` and the control commands call the master as; "" when there is none.
+func actingUser(t *topology.Topology) (string, string) {
 	for _, u := range t.Master.Users {
 		if u.Level <= admin.LevelAct {
 			return u.Username, u.Password.Value
