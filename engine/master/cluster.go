@@ -41,6 +41,8 @@ func (m *Master) Servers(ctx context.Context) ([]admin.ServerStatus, error) {
 	return out, err
 }
 
+// stats is every server with a monitor link, by id, with its last
+// heartbeat's figures.
 func (m *Master) stats() map[string]monitor.Member {
 	byID := map[string]monitor.Member{}
 	for _, mb := range m.hub.Members() {

@@ -395,13 +395,9 @@ func (m *Master) onTimer(t timerMsg) {
 // registered reports whether server id's current process has its monitor
 // link up.
 func (m *Master) registered(id string) bool {
+	mb, ok := m.stats()[id]
 	mem := m.byID[id]
-	for _, mb := range m.hub.Members() {
-		if mb.ID == id && mem != nil && mem.current(mb.Pid) {
-			return true
-		}
-	}
-	return false
+	return ok && mem != nil && mem.current(mb.Pid)
 }
 
 func (m *Master) onMonitor(ev monitor.Event) {
@@ -464,12 +460,9 @@ func (mem *member) current(pid int) bool {
 // settleIfComplete ends the hub's settle window once every live server has
 // registered again: no need to wait out the window.
 func (m *Master) settleIfComplete() {
-	linked := map[string]bool{}
-	for _, mb := range m.hub.Members() {
-		linked[mb.ID] = true
-	}
+	linked := m.stats()
 	for _, mem := range m.members {
-		if mem.proc != nil && !linked[mem.srv.ID] {
+		if _, ok := linked[mem.srv.ID]; mem.proc != nil && !ok {
 			return
 		}
 	}
@@ -483,12 +476,9 @@ func (m *Master) checkReady() {
 		return
 	}
 	// Running and linked: an adopted server runs before its agent is back.
-	linked := map[string]bool{}
-	for _, mb := range m.hub.Members() {
-		linked[mb.ID] = true
-	}
+	linked := m.stats()
 	for _, mem := range m.members {
-		if mem.m.State() != lifecycle.Running || !linked[mem.srv.ID] {
+		if _, ok := linked[mem.srv.ID]; mem.m.State() != lifecycle.Running || !ok {
 			return
 		}
 	}
