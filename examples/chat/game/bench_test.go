@@ -2,15 +2,11 @@ package game
 
 import (
 	"context"
-	"net/http/httptest"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/bench"
-	"github.com/pomeloctl/pomeloctl/engine/monitor"
-	"github.com/pomeloctl/pomeloctl/engine/server"
 	"github.com/pomeloctl/pomeloctl/internal/freeport"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
@@ -28,21 +24,10 @@ func BenchmarkEchoThroughBackend(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	hub := monitor.NewHub(monitor.HubConfig{MasterID: "m", Settle: -1, Tokens: func(_, _ string) (string, bool) { return "t", true }, Logger: quiet()})
-	hs := httptest.NewServer(hub)
-	defer func() { hub.Close(); hs.Close() }()
-	for _, id := range []string{"chat-server-1", "connector-server-1"} {
-		ctx, cancel := context.WithCancel(context.Background())
-		done, ready := make(chan error, 1), make(chan struct{})
-		go func() {
-			done <- server.Run(ctx, server.Config{Topology: top, ID: id, Master: strings.TrimPrefix(hs.URL, "http://"), Token: "t", App: App(), Logger: quiet(), Ready: func() { close(ready) }})
-		}()
-		<-ready
-		defer func() { cancel(); <-done }()
-		for len(hub.Members()) < 1 {
-			time.Sleep(time.Millisecond)
-		}
-	}
+	c := newCluster(b, top)
+	c.run("chat-server-1")
+	c.waitMembers(1) // the connector's first view has the chat server
+	c.run("connector-server-1")
 	b.ResetTimer()
 	res, err := bench.Echo(context.Background(), bench.EchoConfig{Addr: "127.0.0.1:" + strconv.Itoa(3050+offset), Clients: 100, InFlight: 10,
 		Duration: time.Duration(b.N) * 100 * time.Millisecond, Route: "chat.chatHandler.echo", Size: 16})

@@ -38,11 +38,7 @@ func TestChatFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := monitor.NewHub(monitor.HubConfig{MasterID: "master-server-1", Settle: -1,
-		Tokens: func(_, _ string) (string, bool) { return "t", true }, Logger: quiet()})
-	hs := httptest.NewServer(hub)
-	t.Cleanup(func() { hub.Close(); hs.Close() })
-	app := App()
+	c := newCluster(t, top)
 	// Backends first, so that every frontend's first view of the cluster
 	// has every chat server: a room's server is crc32(rid) mod their number.
 	servers := top.AllServers()
@@ -51,29 +47,11 @@ func TestChatFlow(t *testing.T) {
 	})
 	for i, s := range servers {
 		if i > 0 && s.Frontend && !servers[i-1].Frontend {
-			for deadline := time.Now().Add(5 * time.Second); len(hub.Members()) < i; time.Sleep(5 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatal("the chat servers did not register")
-				}
-			}
+			c.waitMembers(i)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done, ready := make(chan error, 1), make(chan struct{})
-		go func() {
-			done <- server.Run(ctx, server.Config{Topology: top, ID: s.ID, Master: strings.TrimPrefix(hs.URL, "http://"), Token: "t", App: app, Logger: quiet(), Ready: func() { close(ready) }})
-		}()
-		select {
-		case <-ready:
-		case err := <-done:
-			t.Fatalf("%s: %v", s.ID, err)
-		}
-		t.Cleanup(func() { cancel(); <-done })
+		c.run(s.ID)
 	}
-	for deadline := time.Now().Add(5 * time.Second); len(hub.Members()) < 7; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("not every server registered")
-		}
-	}
+	c.waitMembers(7)
 	data, err := os.ReadFile("../serverProtos.json")
 	if err != nil {
 		t.Fatal(err)
@@ -202,6 +180,49 @@ func request(t *testing.T, c *client.Client, route, body string) string {
 		t.Fatalf("%s: %v", route, err)
 	}
 	return string(resp)
+}
+
+// cluster is a monitor hub and servers of the chat game in this process.
+type cluster struct {
+	tb  testing.TB
+	top *topology.Topology
+	hub *monitor.Hub
+	url string
+	app *server.App
+}
+
+func newCluster(tb testing.TB, top *topology.Topology) *cluster {
+	hub := monitor.NewHub(monitor.HubConfig{MasterID: "master-server-1", Settle: -1,
+		Tokens: func(_, _ string) (string, bool) { return "t", true }, Logger: quiet()})
+	hs := httptest.NewServer(hub)
+	tb.Cleanup(func() { hub.Close(); hs.Close() })
+	return &cluster{tb: tb, top: top, hub: hub, url: strings.TrimPrefix(hs.URL, "http://"), app: App()}
+}
+
+// run starts server id and returns once it serves; it stops when the test ends.
+func (c *cluster) run(id string) {
+	c.tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done, ready := make(chan error, 1), make(chan struct{})
+	go func() {
+		done <- server.Run(ctx, server.Config{Topology: c.top, ID: id, Master: c.url, Token: "t", App: c.app, Logger: quiet(), Ready: func() { close(ready) }})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		c.tb.Fatalf("%s: %v", id, err)
+	}
+	c.tb.Cleanup(func() { cancel(); <-done })
+}
+
+// waitMembers waits until n servers have registered.
+func (c *cluster) waitMembers(n int) {
+	c.tb.Helper()
+	for deadline := time.Now().Add(5 * time.Second); len(c.hub.Members()) < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			c.tb.Fatalf("%d servers registered, want %d", len(c.hub.Members()), n)
+		}
+	}
 }
 
 func boolInt(b bool) int {
