@@ -207,15 +207,11 @@ func (c *conn) respond(m protocol.Message, res any, herr error) error {
 }
 
 func (c *conn) push(route string, msg any) error {
-	body, err := c.srv.encodeBody(route, msg)
+	p, err := c.srv.EncodePush(route, msg)
 	if err != nil {
-		return fmt.Errorf("push %s: %w", route, err)
+		return err
 	}
-	pkt, err := appendDataPacket(&protocol.Message{Type: protocol.Push, Route: route, Body: body}, c.srv.cfg.Dict)
-	if err != nil {
-		return fmt.Errorf("push %s: %w", route, err)
-	}
-	return c.send(pkt)
+	return c.send(p.pkt)
 }
 
 // send queues a package; a client whose queue is full is kicked.

@@ -218,14 +218,15 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader) *wsTransport {
 		s.cfg.Logger.Info("client refused: not an HTTP request", "remote", c.RemoteAddr().String(), "err", err)
 		return nil
 	}
-	w := &upgradeWriter{conn: c, header: http.Header{}, brw: bufio.NewReadWriter(br, bufio.NewWriterSize(c, 64))}
+	bc := &batchConn{Conn: c}
+	w := &upgradeWriter{conn: bc, header: http.Header{}, brw: bufio.NewReadWriter(br, bufio.NewWriterSize(bc, 64))}
 	ws, err := s.upgrader.Upgrade(w, req, nil)
 	if err != nil {
 		s.cfg.Logger.Info("client refused: WebSocket upgrade failed", "remote", c.RemoteAddr().String(), "err", err)
 		return nil
 	}
 	ws.SetReadLimit(int64(s.cfg.MaxPackageSize + protocol.HeaderLen))
-	return &wsTransport{c: ws, max: s.cfg.MaxPackageSize}
+	return &wsTransport{c: ws, batch: bc, max: s.cfg.MaxPackageSize}
 }
 
 // dispatch runs the handler of req's route, turning a panic into an error.

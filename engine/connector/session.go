@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+
+	"github.com/pomeloctl/pomeloctl/engine/protocol"
 )
 
 // ErrSessionClosed is returned by what a closed session can no longer do.
@@ -107,6 +109,34 @@ func (s *Session) Push(route string, msg any) error {
 		return ErrSessionClosed
 	}
 	return s.c.push(route, msg)
+}
+
+// EncodedPush is a push encoded once for any number of this frontend's
+// clients: a message to a room's members is the same package for each, and
+// encoding it per member (pomelo-protobuf, JSON) would repeat the work.
+type EncodedPush struct{ pkt []byte }
+
+// EncodePush encodes msg on route as a push package for this server's
+// clients, with its route dictionary and server protos.
+func (s *Server) EncodePush(route string, msg any) (*EncodedPush, error) {
+	body, err := s.encodeBody(route, msg)
+	if err != nil {
+		return nil, fmt.Errorf("push %s: %w", route, err)
+	}
+	pkt, err := appendDataPacket(&protocol.Message{Type: protocol.Push, Route: route, Body: body}, s.cfg.Dict)
+	if err != nil {
+		return nil, fmt.Errorf("push %s: %w", route, err)
+	}
+	return &EncodedPush{pkt: pkt}, nil
+}
+
+// PushEncoded sends a push from EncodePush to the client; the package is
+// shared, never copied. A client that cannot keep up is kicked.
+func (s *Session) PushEncoded(p *EncodedPush) error {
+	if s.isClosed() {
+		return ErrSessionClosed
+	}
+	return s.c.send(p.pkt)
 }
 
 // Kick tells the client why and closes its connection.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -33,11 +34,26 @@ type transport interface {
 // a writer goroutine for ever.
 const writeTimeout = 10 * time.Second
 
+// writeDeadline renews a connection's write deadline at most once a second,
+// so that it stays between 9 and 10 s ahead: a busy connection writes
+// thousands of times a second, and each renewal updates a runtime timer.
+type writeDeadline struct{ renewed time.Time }
+
+func (d *writeDeadline) renew(set func(time.Time) error) error {
+	now := time.Now()
+	if now.Sub(d.renewed) < time.Second {
+		return nil
+	}
+	d.renewed = now
+	return set(now.Add(writeTimeout))
+}
+
 type tcpTransport struct {
-	c   net.Conn
-	r   *bufio.Reader
-	max int
-	buf []byte // the writer's batch, reused
+	c        net.Conn
+	r        *bufio.Reader
+	max      int
+	buf      []byte // the writer's batch, reused
+	deadline writeDeadline
 }
 
 func (t *tcpTransport) readPackets(fn func(protocol.PacketType, []byte) error) error {
@@ -54,7 +70,7 @@ func (t *tcpTransport) readPackets(fn func(protocol.PacketType, []byte) error) e
 }
 
 func (t *tcpTransport) write(packages [][]byte) error {
-	if err := t.c.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+	if err := t.deadline.renew(t.c.SetWriteDeadline); err != nil {
 		return err
 	}
 	t.buf = t.buf[:0]
@@ -74,9 +90,11 @@ func (t *tcpTransport) remoteAddr() string                { return t.c.RemoteAdd
 func (t *tcpTransport) kind() string                      { return "tcp" }
 
 type wsTransport struct {
-	c   *websocket.Conn
-	max int
-	buf []byte
+	c        *websocket.Conn
+	batch    *batchConn // the connection under c
+	max      int
+	buf      []byte
+	deadline writeDeadline
 }
 
 func (t *wsTransport) readPackets(fn func(protocol.PacketType, []byte) error) error {
@@ -121,18 +139,86 @@ func readAll(r io.Reader, buf []byte) ([]byte, error) {
 	}
 }
 
-// write sends each package as a WebSocket message of its own: Pomelo's browser
-// client decodes only the first package of a message.
+// write sends each package as a WebSocket message of its own (Pomelo's
+// browser client decodes only the first package of a message), but a batch's
+// messages in one system call.
 func (t *wsTransport) write(packages [][]byte) error {
-	if err := t.c.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+	if err := t.deadline.renew(t.c.SetWriteDeadline); err != nil {
 		return err
+	}
+	if len(packages) > 1 && t.batch != nil {
+		t.batch.begin()
 	}
 	for _, p := range packages {
 		if err := t.c.WriteMessage(websocket.BinaryMessage, p); err != nil {
+			t.batch.flush()
 			return err
 		}
 	}
-	return nil
+	return t.batch.flush()
+}
+
+// batchConn gathers what gorilla/websocket writes between begin and flush
+// into one write: it writes each message to the connection on its own, and
+// on a busy connection (a room's chat fanned out to every member) that is a
+// system call per message. Control frames gorilla writes from other
+// goroutines (a pong) join the batch or pass straight through.
+type batchConn struct {
+	net.Conn
+	mu       sync.Mutex
+	batching bool
+	buf      []byte
+	deadline time.Time // the write deadline last set
+}
+
+// SetWriteDeadline skips what gorilla/websocket sets before every frame when
+// it has not changed.
+func (b *batchConn) SetWriteDeadline(t time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if t.Equal(b.deadline) {
+		return nil
+	}
+	b.deadline = t
+	return b.Conn.SetWriteDeadline(t)
+}
+
+func (b *batchConn) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.batching {
+		b.buf = append(b.buf, p...)
+		return len(p), nil
+	}
+	return b.Conn.Write(p)
+}
+
+func (b *batchConn) begin() {
+	b.mu.Lock()
+	b.batching = true
+	b.mu.Unlock()
+}
+
+// flush writes what the batch gathered; a nil batchConn has nothing to flush.
+func (b *batchConn) flush() error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.batching {
+		return nil
+	}
+	b.batching = false
+	var err error
+	if len(b.buf) > 0 {
+		_, err = b.Conn.Write(b.buf)
+	}
+	b.buf = b.buf[:0]
+	if cap(b.buf) > 64<<10 {
+		b.buf = nil // do not pin a burst's buffer on an idle connection
+	}
+	return err
 }
 
 func (t *wsTransport) setReadDeadline(d time.Time) error { return t.c.SetReadDeadline(d) }

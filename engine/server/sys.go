@@ -49,10 +49,14 @@ func serveSys(fe *frontend, r *rpc.Request) ([]byte, error) {
 		if err := json.Unmarshal(r.Body, &p); err != nil {
 			return nil, fmt.Errorf("%s from %s: %w", r.Route, r.From, err)
 		}
+		push, err := fe.srv.EncodePush(p.Route, p.Msg)
+		if err != nil {
+			return nil, err
+		}
 		for _, uid := range p.UIDs {
 			for _, s := range sessions.ByUID(uid) {
 				// A client gone meanwhile is no error of the pusher's.
-				_ = s.Push(p.Route, p.Msg)
+				_ = s.PushEncoded(push)
 			}
 		}
 		return nil, nil
