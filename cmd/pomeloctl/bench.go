@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,20 +16,23 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pomeloctl/pomeloctl/engine/admin"
 	"github.com/pomeloctl/pomeloctl/engine/bench"
 )
 
-func newBenchCmd() *cobra.Command {
+func newBenchCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Load a frontend with clients that speak Pomelo's protocol",
 		Long: `Load a frontend with clients that speak Pomelo's protocol, in bounded numbers
 for a bounded time, with a progress line and a table (or -o json) at the end.
 
-Without --addr, bench starts what it measures itself: an echo frontend in this
-process (echo), or in a child process whose memory it reads (idle).`,
+echo and idle, without --addr, start what they measure themselves: an echo
+frontend in this process (echo), or in a child process whose memory idle reads.
+connect, fanout and idle --cluster play chatofpomelo's client against a running
+chat demo (pomeloctl up examples/chat/topology.yaml).`,
 	}
-	cmd.AddCommand(newBenchEchoCmd(), newBenchIdleCmd(), newBenchConnectCmd(), newBenchServeCmd())
+	cmd.AddCommand(newBenchEchoCmd(), newBenchIdleCmd(g), newBenchConnectCmd(g), newBenchFanoutCmd(g), newBenchServeCmd())
 	return cmd
 }
 
@@ -138,66 +140,26 @@ func round(d time.Duration) time.Duration {
 	return d
 }
 
-func newBenchConnectCmd() *cobra.Command {
-	cfg := bench.ConnectConfig{}
-	var output string
-	cmd := &cobra.Command{
-		Use:   "connect --gate ADDR",
-		Short: "Logins per second, as chatofpomelo's client logs in: gate, handshake, enter",
-		Long: `Log players in as chatofpomelo's client does, --concurrency at a time: the
-gate's queryEntry, a handshake with the connector it names, and the enter request
-into a room of --room-size; then close them all. Measures logins per second and the
-latency of one login. Run it against the chat demo (pomeloctl up
-examples/chat/topology.yaml).`,
-		Example: `  pomeloctl bench connect --gate 127.0.0.1:3014 --clients 5000 --concurrency 100`,
-		Args:    cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if cfg.Gate == "" {
-				return usageError{c, errors.New("name the gate's client address with --gate (the chat demo's is 127.0.0.1:3014)")}
-			}
-			ctx, stop, progress, err := benchStart(c, output)
-			if err != nil {
-				return err
-			}
-			defer stop()
-			cfg.Progress = progress
-			res, err := bench.Connect(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				return writeJSON(c.OutOrStdout(), res)
-			}
-			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "CLIENTS	CONCURRENCY	LOGGED IN	LOGINS/S	P50	P90	P99	MAX	ERRORS	")
-			fmt.Fprintf(tw, "%d	%d	%d	%.0f	%s	%s	%s	%s	%d	\n", res.Clients, cfg.Concurrency, res.LoggedIn, res.PerSecond,
-				round(res.Latency.P50), round(res.Latency.P90), round(res.Latency.P99), round(res.Latency.Max), res.Errors)
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			if res.FirstErr != "" {
-				c.PrintErrf("first error: %s\n", res.FirstErr)
-			}
-			return nil
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&cfg.Gate, "gate", "", "the gate's client address host:port")
-	f.BoolVar(&cfg.TCP, "tcp", false, "connect over raw TCP instead of WebSocket")
-	f.IntVar(&cfg.Clients, "clients", 1000, "players to log in")
-	f.IntVar(&cfg.Concurrency, "concurrency", 50, "logins in progress at once")
-	f.IntVar(&cfg.RoomSize, "room-size", 20, "players per room")
-	f.StringVarP(&output, "output", "o", "table", "table or json")
-	return cmd
-}
-
-func newBenchIdleCmd() *cobra.Command {
+func newBenchIdleCmd(g *globals) *cobra.Command {
 	cfg := bench.IdleConfig{}
+	b := &benchCluster{conn: conn{g: g}}
+	var cluster bool
 	var output string
 	cmd := &cobra.Command{
 		Use:   "idle",
-		Short: "Memory per idle connected client, as the change in the frontend's PSS",
+		Short: "Memory per idle connected client, as the change in the servers' PSS",
+		Long: `Connect --clients clients that handshake and then only heartbeat, hold them,
+and divide the change in the servers' summed PSS (proportional set size) by
+their number.
+
+By default the clients connect to an echo frontend started in a child process.
+With --addr they connect to that frontend, and --pid names the processes to
+measure. With --cluster (or --gate) they log in through the running cluster's
+gate as chatofpomelo's clients do, spread over its connectors, and every server
+the master lists is measured; --room-size has them enter rooms too.
+` + clusterBenchHelp,
 		Example: `  pomeloctl bench idle --clients 10000
+  pomeloctl bench idle --cluster -t examples/chat/topology.yaml --clients 10000
   pomeloctl bench idle --addr 127.0.0.1:3050 --pid 4242 --clients 5000`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -207,37 +169,57 @@ func newBenchIdleCmd() *cobra.Command {
 			}
 			defer stop()
 			cfg.Progress = progress
-			if cfg.Addr == "" {
+			switch {
+			case cfg.Addr != "":
+			case cluster || b.gate != "":
+				var list []admin.ServerStatus
+				if b.gate == "" || len(cfg.Pids) == 0 {
+					if list, err = b.servers(c); err != nil {
+						return err
+					}
+				}
+				if cfg.Gate, err = b.gateAddr(c, list); err != nil {
+					return err
+				}
+				if len(cfg.Pids) == 0 {
+					for _, s := range list {
+						cfg.Pids = append(cfg.Pids, s.Pid)
+					}
+				}
+			default:
 				addr, pid, stopServer, err := startEchoProcess(ctx)
 				if err != nil {
 					return err
 				}
 				defer stopServer()
-				cfg.Addr, cfg.Pid = addr, pid
+				cfg.Addr, cfg.Pids = addr, []int{pid}
 			}
 			res, err := bench.Idle(ctx, cfg)
 			if err != nil {
 				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(c.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
+				return writeJSON(c.OutOrStdout(), res)
 			}
 			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "CLIENTS\tCONNECTED\tPSS BEFORE\tPSS AFTER\tPER CLIENT\tCONNECT TIME\t")
-			fmt.Fprintf(tw, "%d\t%d\t%.1f MiB\t%.1f MiB\t%.2f KiB\t%.1fs\t\n", res.Clients, res.Connected,
+			fmt.Fprintln(tw, "CLIENTS\tCONNECTED\tPROCESSES\tPSS BEFORE\tPSS AFTER\tPER CLIENT\tCONNECT TIME\t")
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%.1f MiB\t%.1f MiB\t%.2f KiB\t%.1fs\t\n", res.Clients, res.Connected, res.Processes,
 				float64(res.PSSBefore)/(1<<20), float64(res.PSSAfter)/(1<<20), res.PerClientKiB, res.DialSeconds)
 			return tw.Flush()
 		},
 	}
+	b.flags(cmd)
 	f := cmd.Flags()
-	f.StringVar(&cfg.Addr, "addr", "", "the frontend's client address (default: an echo frontend in a child process)")
-	f.IntVar(&cfg.Pid, "pid", 0, "with --addr: the frontend's process id, whose PSS is read")
+	f.StringVar(&cfg.Addr, "addr", "", "a frontend's client address to connect to (default: an echo frontend in a child process)")
+	f.IntSliceVar(&cfg.Pids, "pid", nil, "the process ids whose PSS is read (default: the echo frontend's, or with --cluster every server's)")
+	f.BoolVar(&cluster, "cluster", false, "log in through the running cluster's gate and measure all its servers")
+	f.IntVar(&cfg.RoomSize, "room-size", 0, "with --cluster: enter rooms of this size after the handshake (0: connect only)")
 	f.BoolVar(&cfg.TCP, "tcp", false, "connect over raw TCP instead of WebSocket")
 	f.IntVar(&cfg.Clients, "clients", 1000, "connections")
 	f.DurationVar(&cfg.Hold, "hold", 3*time.Second, "how long to hold them before measuring")
 	f.StringVarP(&output, "output", "o", "table", "table or json")
+	cmd.MarkFlagsMutuallyExclusive("addr", "cluster")
+	cmd.MarkFlagsMutuallyExclusive("addr", "gate")
 	return cmd
 }
 

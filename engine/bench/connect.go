@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -43,12 +44,7 @@ type ConnectResult struct {
 
 // Connect logs the clients in, then closes them all.
 func Connect(ctx context.Context, cfg ConnectConfig) (*ConnectResult, error) {
-	if cfg.QueryRoute == "" {
-		cfg.QueryRoute = "gate.gateHandler.queryEntry"
-	}
-	if cfg.EnterRoute == "" {
-		cfg.EnterRoute = "connector.entryHandler.enter"
-	}
+	login := Login{Gate: cfg.Gate, QueryRoute: cfg.QueryRoute, EnterRoute: cfg.EnterRoute, Options: client.Options{TCP: cfg.TCP}}
 	cfg.Concurrency = max(cfg.Concurrency, 1)
 	cfg.RoomSize = max(cfg.RoomSize, 1)
 	res := &ConnectResult{Clients: cfg.Clients}
@@ -64,7 +60,7 @@ func Connect(ctx context.Context, cfg ConnectConfig) (*ConnectResult, error) {
 		}
 	}()
 	start := time.Now()
-	stop := progress(cfg.Progress, "connect", start, &loggedIn, &failed)
+	stop := progress(cfg.Progress, "connect", "login", start, &loggedIn, &failed)
 	next := atomic.Int64{}
 	var wg sync.WaitGroup
 	for range cfg.Concurrency {
@@ -75,7 +71,7 @@ func Connect(ctx context.Context, cfg ConnectConfig) (*ConnectResult, error) {
 					return
 				}
 				t0 := time.Now()
-				c, err := login(ctx, cfg, i)
+				c, err := login.Player(ctx, "bench-"+strconv.Itoa(i), "bench-room-"+strconv.Itoa(i/cfg.RoomSize))
 				if err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
@@ -99,15 +95,25 @@ func Connect(ctx context.Context, cfg ConnectConfig) (*ConnectResult, error) {
 	return res, ctx.Err()
 }
 
-// login is one player: the gate, then the connector it names, then enter.
-func login(ctx context.Context, cfg ConnectConfig, i int) (*client.Client, error) {
-	opts := client.Options{TCP: cfg.TCP}
-	gate, err := client.Dial(ctx, cfg.Gate, opts)
+// Login is how chatofpomelo's client enters: the gate's queryEntry, a
+// handshake with the connector it names and, when Room is set, the enter
+// request into that room.
+type Login struct {
+	Gate       string // the gate's client address host:port
+	QueryRoute string // default gate.gateHandler.queryEntry
+	EnterRoute string // default connector.entryHandler.enter
+	Options    client.Options
+}
+
+// Player logs one player in as uid and returns its connection to the
+// connector, which the caller closes.
+func (l Login) Player(ctx context.Context, uid, room string) (*client.Client, error) {
+	query, enter := cmp.Or(l.QueryRoute, "gate.gateHandler.queryEntry"), cmp.Or(l.EnterRoute, "connector.entryHandler.enter")
+	gate, err := client.Dial(ctx, l.Gate, l.Options)
 	if err != nil {
 		return nil, fmt.Errorf("gate: %w", err)
 	}
-	uid := "bench-" + strconv.Itoa(i)
-	resp, err := gate.Request(ctx, cfg.QueryRoute, []byte(`{"uid":"`+uid+`"}`))
+	resp, err := gate.Request(ctx, query, []byte(`{"uid":`+strconv.Quote(uid)+`}`))
 	gate.Close()
 	if err != nil {
 		return nil, fmt.Errorf("queryEntry: %w", err)
@@ -120,12 +126,15 @@ func login(ctx context.Context, cfg ConnectConfig, i int) (*client.Client, error
 	if err := json.Unmarshal(resp, &entry); err != nil || entry.Code != 200 {
 		return nil, fmt.Errorf("queryEntry answered %s", resp)
 	}
-	c, err := client.Dial(ctx, net.JoinHostPort(entry.Host, strconv.Itoa(entry.Port)), opts)
+	c, err := client.Dial(ctx, net.JoinHostPort(entry.Host, strconv.Itoa(entry.Port)), l.Options)
 	if err != nil {
 		return nil, fmt.Errorf("connector: %w", err)
 	}
-	body := fmt.Sprintf(`{"username":%q,"rid":"bench-room-%d"}`, uid, i/cfg.RoomSize)
-	resp, err = c.Request(ctx, cfg.EnterRoute, []byte(body))
+	if room == "" {
+		return c, nil
+	}
+	body := fmt.Sprintf(`{"username":%q,"rid":%q}`, uid, room)
+	resp, err = c.Request(ctx, enter, []byte(body))
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("enter: %w", err)

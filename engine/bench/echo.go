@@ -98,7 +98,7 @@ func run(ctx context.Context, cfg EchoConfig, worker func(ctx context.Context, i
 		lat.add(d)
 	}
 	start := time.Now()
-	stopProgress := progress(cfg.Progress, cfg.Name, start, &done, &failed)
+	stopProgress := progress(cfg.Progress, cfg.Name, "req", start, &done, &failed)
 	var wg sync.WaitGroup
 	for i := range cfg.Clients * cfg.InFlight {
 		wg.Add(1)
@@ -121,8 +121,9 @@ func run(ctx context.Context, cfg EchoConfig, worker func(ctx context.Context, i
 	}, nil
 }
 
-// progress prints a line each second until the returned func is called.
-func progress(w io.Writer, name string, start time.Time, done, failed *atomic.Int64) func() {
+// progress prints a line each second, counting done in unit per second, until
+// the returned func is called.
+func progress(w io.Writer, name, unit string, start time.Time, done, failed *atomic.Int64) func() {
 	if w == nil {
 		return func() {}
 	}
@@ -140,7 +141,7 @@ func progress(w io.Writer, name string, start time.Time, done, failed *atomic.In
 				return
 			case <-tick.C:
 				n := done.Load()
-				fmt.Fprintf(w, "\r%s: %5.1fs  %8d req/s  %10d done  %d errors ", name, time.Since(start).Seconds(), n-last, n, failed.Load())
+				fmt.Fprintf(w, "\r%s: %5.1fs  %8d %s/s  %10d done  %d errors ", name, time.Since(start).Seconds(), n-last, unit, n, failed.Load())
 				last = n
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/client"
@@ -11,19 +13,26 @@ import (
 )
 
 // IdleConfig is an idle run: Clients connections that handshake and then only
-// heartbeat, held for Hold, while the memory of the server process Pid is read.
+// heartbeat, held for Hold, while the summed memory of the processes Pids is
+// read. The clients connect to the frontend Addr, or log in through Gate as
+// chatofpomelo's clients do.
 type IdleConfig struct {
-	Addr     string
+	Addr string
+	Gate string
+	// RoomSize, with Gate, has the clients enter rooms of that size after
+	// the handshake; 0 leaves them connected but not entered.
+	RoomSize int
 	TCP      bool
 	Clients  int
 	Hold     time.Duration
-	Pid      int // the frontend's process, whose PSS is measured; 0 to skip
+	Pids     []int // the server processes whose PSS is measured; none to skip
 	Progress io.Writer
 }
 
 // IdleResult is what an idle run measured.
 type IdleResult struct {
 	Clients      int     `json:"clients"`
+	Processes    int     `json:"processes"`
 	Connected    int     `json:"connected"`
 	PSSBefore    int64   `json:"pssBefore"`
 	PSSAfter     int64   `json:"pssAfter"`
@@ -34,16 +43,23 @@ type IdleResult struct {
 // Idle connects the clients, waits for the server to settle, and measures the
 // change in its PSS per client.
 func Idle(ctx context.Context, cfg IdleConfig) (*IdleResult, error) {
-	res := &IdleResult{Clients: cfg.Clients}
+	res := &IdleResult{Clients: cfg.Clients, Processes: len(cfg.Pids)}
 	var err error
-	if cfg.Pid > 0 {
-		if res.PSSBefore, err = proc.PSS(cfg.Pid); err != nil {
-			return nil, err
-		}
+	if res.PSSBefore, err = sumPSS(cfg.Pids); err != nil {
+		return nil, err
 	}
 	start := time.Now()
+	var n atomic.Int64
+	login := Login{Gate: cfg.Gate, Options: client.Options{TCP: cfg.TCP}}
 	clients, err := dialAll(ctx, cfg.Clients, func(ctx context.Context) (*client.Client, error) {
-		return client.Dial(ctx, cfg.Addr, client.Options{TCP: cfg.TCP})
+		i := int(n.Add(1)) - 1
+		switch {
+		case cfg.Gate == "":
+			return client.Dial(ctx, cfg.Addr, login.Options)
+		case cfg.RoomSize > 0:
+			return login.Player(ctx, "idle-"+strconv.Itoa(i), "idle-room-"+strconv.Itoa(i/cfg.RoomSize))
+		}
+		return login.Player(ctx, "idle-"+strconv.Itoa(i), "")
 	})
 	res.DialSeconds = time.Since(start).Seconds()
 	defer func() {
@@ -63,11 +79,25 @@ func Idle(ctx context.Context, cfg IdleConfig) (*IdleResult, error) {
 	case <-ctx.Done():
 		return res, ctx.Err()
 	}
-	if cfg.Pid > 0 {
-		if res.PSSAfter, err = proc.PSS(cfg.Pid); err != nil {
+	if len(cfg.Pids) > 0 {
+		if res.PSSAfter, err = sumPSS(cfg.Pids); err != nil {
 			return nil, err
 		}
 		res.PerClientKiB = float64(res.PSSAfter-res.PSSBefore) / 1024 / float64(len(clients))
 	}
 	return res, nil
+}
+
+// sumPSS is the summed PSS of the processes: shared pages are split between
+// them, so the sum is what the cluster costs.
+func sumPSS(pids []int) (int64, error) {
+	var sum int64
+	for _, pid := range pids {
+		n, err := proc.PSS(pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
 }

@@ -36,3 +36,35 @@ func BenchmarkEchoThroughBackend(b *testing.B) {
 	}
 	b.ReportMetric(res.PerSecond, "req/s")
 }
+
+// BenchmarkFanout is chatofpomelo's fan-out with the whole chat cluster in
+// this process: 300 users in one room, each sending a message a second, so
+// that every message is pushed to all 300 (90,000 pushes a second offered):
+//
+//	go test -run '^$' -bench Fanout -benchtime 5x -cpuprofile cpu.out ./examples/chat/game/
+//
+// Each iteration is one second of sending.
+func BenchmarkFanout(b *testing.B) {
+	offset, err := freeport.Offset(3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052)
+	if err != nil {
+		b.Fatal(err)
+	}
+	top, _, err := topology.Load("../topology.yaml", topology.Options{PortOffset: &offset})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := newCluster(b, top)
+	c.runAll()
+	b.ResetTimer()
+	res, err := bench.Fanout(context.Background(), bench.FanoutConfig{Login: bench.Login{Gate: "127.0.0.1:" + strconv.Itoa(3014+offset)},
+		Users: 300, Rate: 1, Duration: time.Duration(b.N) * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if res.Delivered != res.Expected {
+		b.Errorf("%d of %d pushes delivered", res.Delivered, res.Expected)
+	}
+	b.ReportMetric(res.PerSecond, "pushes/s")
+	b.ReportMetric(float64(res.Latency.P50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(res.Latency.P99.Microseconds())/1000, "p99-ms")
+}

@@ -39,19 +39,7 @@ func TestChatFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newCluster(t, top)
-	// Backends first, so that every frontend's first view of the cluster
-	// has every chat server: a room's server is crc32(rid) mod their number.
-	servers := top.AllServers()
-	slices.SortStableFunc(servers, func(a, b *topology.Server) int {
-		return cmp.Compare(boolInt(a.Frontend), boolInt(b.Frontend))
-	})
-	for i, s := range servers {
-		if i > 0 && s.Frontend && !servers[i-1].Frontend {
-			c.waitMembers(i)
-		}
-		c.run(s.ID)
-	}
-	c.waitMembers(7)
+	c.runAll()
 	data, err := os.ReadFile("../serverProtos.json")
 	if err != nil {
 		t.Fatal(err)
@@ -213,6 +201,24 @@ func (c *cluster) run(id string) {
 		c.tb.Fatalf("%s: %v", id, err)
 	}
 	c.tb.Cleanup(func() { cancel(); <-done })
+}
+
+// runAll starts every server of the topology, backends first, so that every
+// frontend's first view of the cluster has every chat server (a room's server
+// is crc32(rid) mod their number), and waits until all have registered.
+func (c *cluster) runAll() {
+	c.tb.Helper()
+	servers := c.top.AllServers()
+	slices.SortStableFunc(servers, func(a, b *topology.Server) int {
+		return cmp.Compare(boolInt(a.Frontend), boolInt(b.Frontend))
+	})
+	for i, s := range servers {
+		if i > 0 && s.Frontend && !servers[i-1].Frontend {
+			c.waitMembers(i)
+		}
+		c.run(s.ID)
+	}
+	c.waitMembers(len(servers))
 }
 
 // waitMembers waits until n servers have registered.
