@@ -563,7 +563,9 @@ func TestUpTimeout(t *testing.T) {
 	top := strings.Replace(chatTopology(t), "  chat:\n", "  chat:\n    command: sh\n    args: [-c, 'echo waiting for the database; exec sleep 60']\n", 1)
 	c := newTestCluster(t, top)
 	code, _, errOut := c.run("up", c.file, "-d", "--timeout", "2s")
-	for _, want := range []string{"chat-server-1 did not come up (starting)", "waiting for the database", "not ready within 2s: chat-server-1, chat-server-2, chat-server-3; stopping the cluster"} {
+	for _, want := range []string{"chat-server-1 did not come up (starting)", "waiting for the database",
+		"not launched, waiting for those: gate-server-1, connector-server-1, connector-server-2, connector-server-3 (frontends are launched once the backends have registered)",
+		"not ready within 2s: chat-server-1, chat-server-2, chat-server-3; stopping the cluster"} {
 		if code != 1 || !strings.Contains(errOut, want) {
 			t.Errorf("exit %d; want %q in:\n%s", code, want, errOut)
 		}

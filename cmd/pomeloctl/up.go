@@ -221,9 +221,15 @@ func notReady(c *cobra.Command, servers func(context.Context) ([]admin.ServerSta
 	// Once one server is known not to come back, those still starting may
 	// yet: only the ones that gave up are named.
 	gaveUp := slices.ContainsFunc(list, over)
-	var names []string
+	var names, waiting []string
 	for _, s := range list {
 		if s.State == lifecycle.Running.String() || gaveUp && !over(s) {
+			continue
+		}
+		if s.State == lifecycle.Stopped.String() {
+			// Frontends held back until the backends register: the
+			// backends named are why.
+			waiting = append(waiting, s.ID)
 			continue
 		}
 		names = append(names, s.ID)
@@ -235,6 +241,9 @@ func notReady(c *cobra.Command, servers func(context.Context) ([]admin.ServerSta
 		if text, err := tail(s.ID); err == nil && text != "" {
 			c.PrintErrf("  the end of its log:\n    %s\n", strings.ReplaceAll(strings.TrimRight(text, "\n"), "\n", "\n    "))
 		}
+	}
+	if len(waiting) > 0 {
+		c.PrintErrf("not launched, waiting for those: %s (frontends are launched once the backends have registered)\n", strings.Join(waiting, ", "))
 	}
 	c.PrintErrf("%s: %s; stopping the cluster\n", headline, strings.Join(names, ", "))
 	return errReported

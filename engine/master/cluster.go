@@ -65,6 +65,10 @@ func (m *Master) status(mem *member, stats map[string]monitor.Member) admin.Serv
 	switch mem.m.State() {
 	case lifecycle.Exited, lifecycle.Failed, lifecycle.Backoff, lifecycle.Stopping:
 		st.Reason = mem.last.Reason
+	case lifecycle.Stopped:
+		if slices.Contains(m.held, mem) {
+			st.Reason = "a frontend, launched once the backends have registered"
+		}
 	}
 	if p := mem.proc; p != nil {
 		st.Pid, st.Started = p.pid, p.started

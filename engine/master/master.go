@@ -85,6 +85,9 @@ type Master struct {
 	stopping   bool
 	inShutdown bool
 	stoppedCh  chan struct{}  // closed when every server is down after a shutdown
+	// held are the frontends a starting cluster launches once its
+	// backends have registered (see releaseHeld).
+	held []*member
 	bg         sync.WaitGroup // work that outlives the run loop (see background)
 	loopCtx    context.Context
 }

@@ -81,10 +81,24 @@ func TestMasterInProcess(t *testing.T) {
 	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
-	stopped := map[string]int{}
+	stopped, firstStart, firstRunning := map[string]int{}, map[string]int{}, map[string]int{}
 	for i, e := range events {
 		if e.To == lifecycle.Stopping && e.Cause == "stop-requested" {
 			stopped[e.Server] = i
+		}
+		if _, ok := firstStart[e.Server]; !ok && e.To == lifecycle.Starting {
+			firstStart[e.Server] = i
+		}
+		if _, ok := firstRunning[e.Server]; !ok && e.To == lifecycle.Running {
+			firstRunning[e.Server] = i
+		}
+	}
+	// A starting cluster launches its frontends once its backends run.
+	for _, fe := range []string{"gate-server-1", "connector-server-1", "connector-server-2", "connector-server-3"} {
+		for _, be := range []string{"chat-server-1", "chat-server-2", "chat-server-3"} {
+			if firstStart[fe] < firstRunning[be] {
+				t.Errorf("frontend %s was launched before backend %s registered: %+v", fe, be, events)
+			}
 		}
 	}
 	for _, s := range list {

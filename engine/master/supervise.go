@@ -122,13 +122,46 @@ func (m *Master) begin(adopt map[string]ServerRecord) error {
 	}
 	m.checkReach()
 	for _, mem := range m.members {
-		if r, ok := adopt[mem.srv.ID]; ok {
+		switch r, ok := adopt[mem.srv.ID]; {
+		case ok:
 			m.adopt(mem, r)
-		} else {
+		case mem.srv.Frontend:
+			m.held = append(m.held, mem)
+		default:
 			m.apply(mem, lifecycle.StartRequested{})
 		}
 	}
+	m.releaseHeld(false)
+	if len(m.held) > 0 {
+		time.AfterFunc(m.cfg.RegisterTimeout, func() { post(m, m.reqs, func() { m.releaseHeld(true) }) })
+	}
 	return errors.Join(errs...)
+}
+
+// releaseHeld launches the held frontends once no backend is still starting
+// (or, forced, when the backends took too long to register). A frontend
+// routes a request by the backends it sees: launched together with them, it
+// could take its first clients while it sees only some, and send a room to
+// another server than its peers do.
+func (m *Master) releaseHeld(force bool) {
+	if len(m.held) == 0 || m.stopping {
+		m.held = nil
+		return
+	}
+	if !force {
+		for _, mem := range m.members {
+			if !mem.srv.Frontend && mem.m.State() == lifecycle.Starting {
+				return
+			}
+		}
+	}
+	held := m.held
+	m.held = nil
+	for _, mem := range held {
+		if mem.m.State() == lifecycle.Stopped {
+			m.apply(mem, lifecycle.StartRequested{})
+		}
+	}
 }
 
 // checkReach warns when servers on other hosts are to dial a master that
@@ -206,6 +239,9 @@ func (m *Master) apply(mem *member, c lifecycle.Cause) {
 		}
 	}
 	m.do(mem, act)
+	if len(m.held) > 0 && !mem.srv.Frontend {
+		m.releaseHeld(false)
+	}
 	m.checkWaiters()
 	m.checkReady()
 	m.checkShutdown()
