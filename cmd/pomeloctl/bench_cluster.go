@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -97,6 +98,7 @@ found as the control commands find it (--topology, --master, $POMELOCTL_*, or
 func newBenchConnectCmd(g *globals) *cobra.Command {
 	cfg := bench.ConnectConfig{}
 	b := &benchCluster{conn: conn{g: g}}
+	var baseline bool
 	var output string
 	cmd := &cobra.Command{
 		Use:   "connect",
@@ -105,7 +107,9 @@ func newBenchConnectCmd(g *globals) *cobra.Command {
 gate's queryEntry, a handshake with the connector it names, and the enter request
 into a room of --room-size; then close them all. Measures logins per second and the
 latency of one login. Run it against the chat demo (pomeloctl up
-examples/chat/topology.yaml).
+examples/chat/topology.yaml). --baseline then opens the same connections, with
+the same round trips, to a bare WebSocket echo in this process: what this
+machine's network stack allows.
 ` + clusterBenchHelp,
 		Example: `  pomeloctl bench connect -t examples/chat/topology.yaml --clients 5000 --concurrency 100
   pomeloctl bench connect --gate 127.0.0.1:3014 -o json`,
@@ -124,18 +128,40 @@ examples/chat/topology.yaml).
 			if err != nil {
 				return err
 			}
+			results := []*bench.ConnectResult{res}
+			if baseline {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					return err
+				}
+				bctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				go func() { _ = bench.ServeBareEcho(bctx, ln) }()
+				bres, err := bench.BareConnect(ctx, ln.Addr().String(), cfg)
+				if err != nil {
+					return err
+				}
+				results = append(results, bres)
+			}
 			if output == "json" {
-				return writeJSON(c.OutOrStdout(), res)
+				return writeJSON(c.OutOrStdout(), results)
 			}
 			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "CLIENTS\tCONCURRENCY\tLOGGED IN\tLOGINS/S\tP50\tP90\tP99\tMAX\tERRORS\t")
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t\n", res.Clients, cfg.Concurrency, res.LoggedIn, res.PerSecond,
-				round(res.Latency.P50), round(res.Latency.P90), round(res.Latency.P99), round(res.Latency.Max), res.Errors)
+			fmt.Fprintln(tw, "RUN\tCLIENTS\tCONCURRENCY\tLOGGED IN\tLOGINS/S\tP50\tP90\tP99\tMAX\tERRORS\t")
+			for _, r := range results {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t\n", r.Name, r.Clients, r.Concurrency, r.LoggedIn, r.PerSecond,
+					round(r.Latency.P50), round(r.Latency.P90), round(r.Latency.P99), round(r.Latency.Max), r.Errors)
+			}
+			if len(results) == 2 && results[1].PerSecond > 0 {
+				fmt.Fprintf(tw, "\nratio to the bare connections: %.2f\n", results[0].PerSecond/results[1].PerSecond)
+			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			if res.FirstErr != "" {
-				c.PrintErrf("first error: %s\n", res.FirstErr)
+			for _, r := range results {
+				if r.FirstErr != "" {
+					c.PrintErrf("%s: first error: %s\n", r.Name, r.FirstErr)
+				}
 			}
 			return nil
 		},
@@ -146,6 +172,7 @@ examples/chat/topology.yaml).
 	f.IntVar(&cfg.Clients, "clients", 1000, "players to log in")
 	f.IntVar(&cfg.Concurrency, "concurrency", 50, "logins in progress at once")
 	f.IntVar(&cfg.RoomSize, "room-size", 20, "players per room")
+	f.BoolVar(&baseline, "baseline", false, "also open the same connections to a bare gorilla/websocket echo, as the ceiling")
 	f.StringVarP(&output, "output", "o", "table", "table or json")
 	return cmd
 }

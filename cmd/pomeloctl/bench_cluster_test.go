@@ -16,10 +16,15 @@ func TestBenchAgainstTheChatDemo(t *testing.T) {
 	c.must("up", c.file, "-d", "--timeout", "30s")
 	defer c.must("down")
 
-	var conn bench.ConnectResult
-	decode(t, c.must("bench", "connect", "--clients", "40", "--concurrency", "8", "-o", "json"), &conn)
-	if conn.LoggedIn != 40 || conn.Errors != 0 || conn.PerSecond <= 0 || conn.Latency.P99 <= 0 {
-		t.Errorf("connect: %+v", conn)
+	var conn []bench.ConnectResult
+	decode(t, c.must("bench", "connect", "--clients", "40", "--concurrency", "8", "--baseline", "-o", "json"), &conn)
+	if len(conn) != 2 {
+		t.Fatalf("connect --baseline: %d results, want 2", len(conn))
+	}
+	for _, r := range conn {
+		if r.LoggedIn != 40 || r.Errors != 0 || r.PerSecond <= 0 || r.Latency.P99 <= 0 {
+			t.Errorf("connect: %+v", r)
+		}
 	}
 
 	var fan bench.FanoutResult

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -113,4 +114,39 @@ func (b *bareConn) drive(ctx context.Context, inFlight int, msg []byte, record f
 	}
 	_ = b.c.Close()
 	<-readDone
+}
+
+// BareConnect is Connect's ceiling on this machine: each login opens the same
+// connections a chatofpomelo login does, to a bare gorilla/websocket echo at
+// addr (see ServeBareEcho) — one with a round trip, closed (the gate), and one
+// with two round trips, kept (the handshake and enter at the connector) —
+// without Pomelo's protocol or any server's work.
+func BareConnect(ctx context.Context, addr string, cfg ConnectConfig) (*ConnectResult, error) {
+	msg := []byte(`{"uid":"bench"}`)
+	open := func(ctx context.Context, trips int) (*websocket.Conn, error) {
+		d := websocket.Dialer{ReadBufferSize: 1024, WriteBufferSize: 1024}
+		c, _, err := d.DialContext(ctx, "ws://"+addr+"/", nil)
+		if err != nil {
+			return nil, err
+		}
+		for range trips {
+			if err := c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+				c.Close()
+				return nil, err
+			}
+			if _, _, err := c.ReadMessage(); err != nil {
+				c.Close()
+				return nil, err
+			}
+		}
+		return c, nil
+	}
+	return connectRun(ctx, cfg, "bare websocket", func(ctx context.Context, _ int) (io.Closer, error) {
+		gate, err := open(ctx, 1)
+		if err != nil {
+			return nil, err
+		}
+		gate.Close()
+		return open(ctx, 2)
+	})
 }

@@ -33,25 +33,35 @@ type ConnectConfig struct {
 // ConnectResult is what a connect run measured: logins per second, and the
 // latency of one login (gate, handshake, enter).
 type ConnectResult struct {
-	Clients   int           `json:"clients"`
-	LoggedIn  int64         `json:"loggedIn"`
-	Errors    int64         `json:"errors"`
-	Elapsed   time.Duration `json:"elapsed"`
-	PerSecond float64       `json:"perSecond"`
-	Latency   Percentiles   `json:"latency"`
-	FirstErr  string        `json:"firstError,omitempty"`
+	Name        string        `json:"name"`
+	Clients     int           `json:"clients"`
+	Concurrency int           `json:"concurrency"`
+	LoggedIn    int64         `json:"loggedIn"`
+	Errors      int64         `json:"errors"`
+	Elapsed     time.Duration `json:"elapsed"`
+	PerSecond   float64       `json:"perSecond"`
+	Latency     Percentiles   `json:"latency"`
+	FirstErr    string        `json:"firstError,omitempty"`
 }
 
 // Connect logs the clients in, then closes them all.
 func Connect(ctx context.Context, cfg ConnectConfig) (*ConnectResult, error) {
 	login := Login{Gate: cfg.Gate, QueryRoute: cfg.QueryRoute, EnterRoute: cfg.EnterRoute, Options: client.Options{TCP: cfg.TCP}}
-	cfg.Concurrency = max(cfg.Concurrency, 1)
 	cfg.RoomSize = max(cfg.RoomSize, 1)
-	res := &ConnectResult{Clients: cfg.Clients}
+	return connectRun(ctx, cfg, "connect", func(ctx context.Context, i int) (io.Closer, error) {
+		return login.Player(ctx, "bench-"+strconv.Itoa(i), "bench-room-"+strconv.Itoa(i/cfg.RoomSize))
+	})
+}
+
+// connectRun logs cfg.Clients in with login, Concurrency at a time, keeps
+// them until all are in, and closes them.
+func connectRun(ctx context.Context, cfg ConnectConfig, name string, login func(context.Context, int) (io.Closer, error)) (*ConnectResult, error) {
+	cfg.Concurrency = max(cfg.Concurrency, 1)
+	res := &ConnectResult{Name: name, Clients: cfg.Clients, Concurrency: cfg.Concurrency}
 	lat := newLatencies()
 	var loggedIn, failed atomic.Int64
 	var firstErr atomic.Value
-	conns := make([]*client.Client, cfg.Clients)
+	conns := make([]io.Closer, cfg.Clients)
 	defer func() {
 		for _, c := range conns {
 			if c != nil {
@@ -60,7 +70,7 @@ func Connect(ctx context.Context, cfg ConnectConfig) (*ConnectResult, error) {
 		}
 	}()
 	start := time.Now()
-	stop := progress(cfg.Progress, "connect", "login", start, &loggedIn, &failed)
+	stop := progress(cfg.Progress, name, "login", start, &loggedIn, &failed)
 	next := atomic.Int64{}
 	var wg sync.WaitGroup
 	for range cfg.Concurrency {
@@ -71,7 +81,7 @@ func Connect(ctx context.Context, cfg ConnectConfig) (*ConnectResult, error) {
 					return
 				}
 				t0 := time.Now()
-				c, err := login.Player(ctx, "bench-"+strconv.Itoa(i), "bench-room-"+strconv.Itoa(i/cfg.RoomSize))
+				c, err := login(ctx, i)
 				if err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())

@@ -68,3 +68,32 @@ func BenchmarkFanout(b *testing.B) {
 	b.ReportMetric(float64(res.Latency.P50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(res.Latency.P99.Microseconds())/1000, "p99-ms")
 }
+
+// BenchmarkConnect is chatofpomelo's login (the gate's queryEntry, a
+// handshake with the connector it names, enter into a room of 20) with the
+// whole chat cluster in this process, 50 logins at a time:
+//
+//	go test -run '^$' -bench Connect -benchtime 3000x -cpuprofile cpu.out ./examples/chat/game/
+func BenchmarkConnect(b *testing.B) {
+	offset, err := freeport.Offset(3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052)
+	if err != nil {
+		b.Fatal(err)
+	}
+	top, _, err := topology.Load("../topology.yaml", topology.Options{PortOffset: &offset})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := newCluster(b, top)
+	c.runAll()
+	b.ResetTimer()
+	res, err := bench.Connect(context.Background(), bench.ConnectConfig{Gate: "127.0.0.1:" + strconv.Itoa(3014+offset),
+		Clients: b.N, Concurrency: 50, RoomSize: 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if res.Errors != 0 {
+		b.Errorf("%d logins failed; the first: %s", res.Errors, res.FirstErr)
+	}
+	b.ReportMetric(res.PerSecond, "logins/s")
+	b.ReportMetric(float64(res.Latency.P99.Microseconds())/1000, "p99-ms")
+}
