@@ -31,7 +31,6 @@ type conn struct {
 	w     *writer
 	sess  *Session
 	state connState // only the reader goroutine touches it
-	log   *slog.Logger
 
 	closeOnce sync.Once
 }
@@ -40,21 +39,55 @@ func newConn(srv *Server, t transport) *conn {
 	c := &conn{srv: srv, t: t, w: newWriter(t, srv.cfg.WriteQueue)}
 	c.sess = &Session{srv: srv, c: c}
 	srv.sessions.add(c.sess)
-	c.log = srv.cfg.Logger.With("session", c.sess.id, "remote", t.remoteAddr(), "transport", t.kind())
 	c.w.onError = func(err error) {
-		c.log.Debug("write failed", "err", err)
+		c.debug("write failed", "err", err)
 		c.close("write failed")
 	}
 	c.w.onDone = func() { c.close("kicked") }
 	return c
 }
 
+// logger is the server's logger with the connection's attributes, made when
+// something is logged: a logger kept per connection costs every idle client
+// a few hundred bytes for lines most connections never write.
+func (c *conn) logger() *slog.Logger {
+	return c.srv.cfg.Logger.With("session", c.sess.id, "remote", c.t.remoteAddr(), "transport", c.t.kind())
+}
+
+// debug logs at debug level, building the connection's logger only when
+// that level is on: a connection closes far more often than anyone reads
+// debug lines.
+func (c *conn) debug(msg string, args ...any) {
+	if c.srv.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		c.logger().Debug(msg, args...)
+	}
+}
+
 // serve reads the client until it goes away or breaks the protocol.
 func (c *conn) serve(ctx context.Context) {
 	_ = c.t.setReadDeadline(time.Now().Add(c.srv.cfg.HandshakeTimeout))
+	c.read(ctx, true)
+}
+
+// read reads the client's packages until the connection ends. The goroutine
+// that accepted the connection grew its stack for the HTTP upgrade and the
+// handshake's JSON, and a goroutine's stack shrinks only when the garbage
+// collector finds it mostly unused. Once the handshake is done, reading
+// therefore goes on in a fresh goroutine, whose stack starts small and stays
+// so while the client idles: ten thousand idle clients then hold a few KiB
+// each instead of 8.
+func (c *conn) read(ctx context.Context, handshaking bool) {
 	err := c.t.readPackets(func(typ protocol.PacketType, body []byte) error {
 		return c.handle(ctx, typ, body)
-	})
+	}, func() bool { return handshaking && c.state == stWorking })
+	if errors.Is(err, errHandOff) {
+		c.srv.wg.Add(1)
+		go func() {
+			defer c.srv.wg.Done()
+			c.read(ctx, false)
+		}()
+		return
+	}
 	// A refusal or kick queued by now goes out before the connection closes.
 	c.w.waitDrained(writeTimeout)
 	defer c.close("connection ended")
@@ -62,10 +95,10 @@ func (c *conn) serve(ctx context.Context) {
 	switch {
 	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, errKicked), errors.Is(err, errClosed):
 	case errors.As(err, &ne) && ne.Timeout():
-		c.log.Info("client dropped: silent past the heartbeat timeout", "state", c.state)
+		c.logger().Info("client dropped: silent past the heartbeat timeout", "state", c.state)
 	case isClosedByPeer(err):
 	default:
-		c.log.Warn("client dropped", "err", err)
+		c.logger().Warn("client dropped", "err", err)
 	}
 }
 
@@ -118,19 +151,19 @@ func (c *conn) handshake(ctx context.Context, body []byte) error {
 	cfg := &c.srv.cfg
 	req, err := protocol.ParseHandshake(body)
 	if err != nil {
-		c.log.Info("handshake refused", "err", err)
+		c.logger().Info("handshake refused", "err", err)
 		c.refuse(protocol.CodeBadHandshake)
 		return errKicked
 	}
 	if cfg.CheckClient != nil && !cfg.CheckClient(req.Sys.Type, req.Sys.Version) {
-		c.log.Info("handshake refused: client version", "type", req.Sys.Type, "version", req.Sys.Version)
+		c.logger().Info("handshake refused: client version", "type", req.Sys.Type, "version", req.Sys.Version)
 		c.refuse(protocol.CodeOldClient)
 		return errKicked
 	}
 	var user json.RawMessage
 	if cfg.Handshake != nil {
 		if user, err = cfg.Handshake(ctx, c.sess, req.User); err != nil {
-			c.log.Info("handshake refused by the user handshake", "err", err)
+			c.logger().Info("handshake refused by the user handshake", "err", err)
 			c.refuse(protocol.CodeBadHandshake)
 			return errKicked
 		}
@@ -161,7 +194,7 @@ func (c *conn) data(ctx context.Context, body []byte) error {
 	}
 	req := &Request{Route: m.Route, Notify: m.Type == protocol.Notify}
 	if req.Body, err = c.srv.decodeBody(m.Route, m.Body); err != nil {
-		c.log.Info("bad request body", "route", m.Route, "err", err)
+		c.logger().Info("bad request body", "route", m.Route, "err", err)
 		return c.respond(m, nil, &Error{Code: 500, Msg: err.Error()})
 	}
 	// Counted until the answer is queued, so that a graceful stop's kick
@@ -179,7 +212,7 @@ func (c *conn) data(ctx context.Context, body []byte) error {
 	}
 	if req.Notify {
 		if err != nil {
-			c.log.Info("notify failed", "route", m.Route, "err", err)
+			c.logger().Info("notify failed", "route", m.Route, "err", err)
 		}
 		return nil
 	}
@@ -196,7 +229,7 @@ func (c *conn) respond(m protocol.Message, res any, herr error) error {
 	if herr != nil {
 		body = errorBody(herr)
 	} else if body, err = c.srv.encodeBody(m.Route, res); err != nil {
-		c.log.Warn("cannot encode the response", "route", m.Route, "err", err)
+		c.logger().Warn("cannot encode the response", "route", m.Route, "err", err)
 		body = errorBody(err)
 	}
 	pkt, err := appendDataPacket(&protocol.Message{Type: protocol.Response, ID: m.ID, RawID: m.RawID, Body: body}, c.srv.cfg.Dict)
@@ -218,7 +251,7 @@ func (c *conn) push(route string, msg any) error {
 func (c *conn) send(pkt []byte) error {
 	err := c.w.send(pkt)
 	if errors.Is(err, errSlowClient) {
-		c.log.Warn("client kicked: it does not read fast enough", "queue", c.srv.cfg.WriteQueue)
+		c.logger().Warn("client kicked: it does not read fast enough", "queue", c.srv.cfg.WriteQueue)
 		c.kick("too slow")
 	}
 	return err
@@ -245,7 +278,7 @@ func (c *conn) close(why string) {
 		for _, h := range c.srv.onClose {
 			c.safely(func() { h(c.sess) })
 		}
-		c.log.Debug("session closed", "why", why)
+		c.debug("session closed", "why", why)
 	})
 }
 
@@ -253,7 +286,7 @@ func (c *conn) close(why string) {
 func (c *conn) safely(fn func()) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.log.Error("panic in a session hook", "panic", r, "stack", string(debug.Stack()))
+			c.logger().Error("panic in a session hook", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
 	fn()

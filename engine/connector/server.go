@@ -51,7 +51,7 @@ func New(cfg Config) *Server {
 	s.upgrader = websocket.Upgrader{
 		// The sniffing reader becomes the WebSocket's reader (ReadBufferSize 0
 		// reuses it) and write buffers are pooled: an idle connection holds
-		// neither more than 1 KiB to read nor anything to write. Game clients
+		// neither more than sniffBuffer to read nor anything to write. Game clients
 		// connect from any origin.
 		ReadBufferSize:  0,
 		WriteBufferSize: 1024,
@@ -174,39 +174,43 @@ func (s *Server) accept() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.sniff(c)
+			// sniff returns before the connection is served, so that an idle
+			// client's goroutine parks on a shallow stack (see waitShallow).
+			if t := s.sniff(c); t != nil {
+				newConn(s, t).serve(s.ctx)
+			}
 		}()
 	}
 }
 
+// sniffBuffer is the size of the reader that sniffs a connection's first byte
+// and then stays its only read buffer (gorilla/websocket reuses one over 256
+// bytes): longer upgrade request lines and larger messages are read in
+// several calls, and each idle client holds half a KiB less than with 1 KiB.
+const sniffBuffer = 512
+
 // sniff tells a WebSocket upgrade (an HTTP GET) from a raw TCP client (whose
 // first byte is a handshake package) by the first byte, as Pomelo's hybrid
-// connector does.
-func (s *Server) sniff(c net.Conn) {
+// connector does, and returns the client's transport; nil when it refused
+// the client and closed the connection.
+func (s *Server) sniff(c net.Conn) transport {
 	_ = c.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-	br := bufio.NewReaderSize(c, 1024)
+	br := bufio.NewReaderSize(c, sniffBuffer)
 	first, err := br.Peek(1)
 	switch {
 	case err != nil:
-		s.conns.Add(-1)
-		_ = c.Close()
-		return
 	case first[0] == 'G' && s.cfg.WebSocket:
 		if ws := s.upgrade(c, br); ws != nil {
-			newConn(s, ws).serve(s.ctx)
-			return
+			return ws
 		}
-		s.conns.Add(-1)
-		_ = c.Close()
-		return
 	case first[0] == byte(protocol.Handshake) && s.cfg.TCP:
-		t := &tcpTransport{c: c, r: br, max: s.cfg.MaxPackageSize}
-		newConn(s, t).serve(s.ctx)
-		return
+		return &tcpTransport{c: c, r: br, max: s.cfg.MaxPackageSize}
+	default:
+		s.cfg.Logger.Info("client refused: neither an accepted WebSocket upgrade nor a Pomelo TCP handshake", "remote", c.RemoteAddr().String(), "first byte", first[0])
 	}
-	s.cfg.Logger.Info("client refused: neither an accepted WebSocket upgrade nor a Pomelo TCP handshake", "remote", c.RemoteAddr().String(), "first byte", first[0])
 	s.conns.Add(-1)
 	_ = c.Close()
+	return nil
 }
 
 // upgrade reads a WebSocket upgrade request from the sniffed connection and
@@ -226,7 +230,7 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader) *wsTransport {
 		return nil
 	}
 	ws.SetReadLimit(int64(s.cfg.MaxPackageSize + protocol.HeaderLen))
-	return &wsTransport{c: ws, batch: bc, max: s.cfg.MaxPackageSize}
+	return &wsTransport{c: ws, br: br, batch: bc, max: s.cfg.MaxPackageSize}
 }
 
 // dispatch runs the handler of req's route, turning a panic into an error.
@@ -240,7 +244,7 @@ func (s *Server) dispatch(ctx context.Context, sess *Session, req *Request) (res
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			sess.c.log.Error("handler panicked", "route", req.Route, "panic", r, "stack", string(debug.Stack()))
+			sess.c.logger().Error("handler panicked", "route", req.Route, "panic", r, "stack", string(debug.Stack()))
 			res, err = nil, &Error{Code: 500, Msg: "internal error in " + req.Route}
 		}
 	}()

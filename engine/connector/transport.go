@@ -19,8 +19,10 @@ import (
 // Pomelo packages.
 type transport interface {
 	// readPackets calls fn for each package until reading fails or fn returns an
-	// error. The body is only valid during the call.
-	readPackets(fn func(protocol.PacketType, []byte) error) error
+	// error. The body is only valid during the call. Between one message and
+	// the next, it returns errHandOff once handOff says so; reading can then
+	// go on, with another call, where it stopped.
+	readPackets(fn func(protocol.PacketType, []byte) error, handOff func() bool) error
 	// write writes whole packages, in one system call where the transport
 	// allows it; only the connection's writer calls it.
 	write(packages [][]byte) error
@@ -56,9 +58,15 @@ type tcpTransport struct {
 	deadline writeDeadline
 }
 
-func (t *tcpTransport) readPackets(fn func(protocol.PacketType, []byte) error) error {
-	pr := protocol.NewPacketReader(t.r, t.max)
+func (t *tcpTransport) readPackets(fn func(protocol.PacketType, []byte) error, handOff func() bool) error {
+	pr := protocol.NewPacketReader(t.r, t.max) // it reads nothing ahead: a new one goes on where this one stopped
 	for {
+		if handOff() {
+			return errHandOff
+		}
+		if err := waitShallow(t.r); err != nil {
+			return err
+		}
 		typ, body, err := pr.Next()
 		if err != nil {
 			return err
@@ -91,14 +99,21 @@ func (t *tcpTransport) kind() string                      { return "tcp" }
 
 type wsTransport struct {
 	c        *websocket.Conn
-	batch    *batchConn // the connection under c
+	br       *bufio.Reader // what c reads through
+	batch    *batchConn    // the connection under c
 	max      int
 	buf      []byte
 	deadline writeDeadline
 }
 
-func (t *wsTransport) readPackets(fn func(protocol.PacketType, []byte) error) error {
+func (t *wsTransport) readPackets(fn func(protocol.PacketType, []byte) error, handOff func() bool) error {
 	for {
+		if handOff() {
+			return errHandOff
+		}
+		if err := waitShallow(t.br); err != nil {
+			return err
+		}
 		mt, r, err := t.c.NextReader()
 		if err != nil {
 			return err
@@ -120,6 +135,21 @@ func (t *wsTransport) readPackets(fn func(protocol.PacketType, []byte) error) er
 			t.buf = nil // do not pin one large message's buffer on an idle connection
 		}
 	}
+}
+
+// errHandOff ends a readPackets call that its handOff func stopped.
+var errHandOff = errors.New("reading handed off")
+
+// waitShallow waits for the client's next bytes a few calls deep, before
+// the package reader (and gorilla/websocket's frame reader) go deeper: an
+// idle connection's goroutine parks on a stack small enough to stay at the
+// smallest size (see conn.read).
+func waitShallow(br *bufio.Reader) error {
+	if br == nil || br.Buffered() > 0 {
+		return nil
+	}
+	_, err := br.Peek(1)
+	return err
 }
 
 // readAll is io.ReadAll into a reused buffer.
