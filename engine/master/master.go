@@ -84,12 +84,12 @@ type Master struct {
 	isReady    bool
 	stopping   bool
 	inShutdown bool
-	stoppedCh  chan struct{}  // closed when every server is down after a shutdown
+	stoppedCh  chan struct{} // closed when every server is down after a shutdown
 	// held are the frontends a starting cluster launches once its
 	// backends have registered (see releaseHeld).
-	held []*member
-	bg         sync.WaitGroup // work that outlives the run loop (see background)
-	loopCtx    context.Context
+	held    []*member
+	bg      sync.WaitGroup // work that outlives the run loop (see background)
+	loopCtx context.Context
 }
 
 // New checks cfg and returns a master that Run starts.
