@@ -53,7 +53,8 @@ func newBenchEchoCmd() *cobra.Command {
 			}
 			defer stop()
 			cfg.Progress = progress
-			if cfg.Addr == "" {
+			inProcess := cfg.Addr == ""
+			if inProcess {
 				srv, err := bench.ServeEcho(ctx, "127.0.0.1:0", quietLogger())
 				if err != nil {
 					return err
@@ -68,15 +69,13 @@ func newBenchEchoCmd() *cobra.Command {
 			}
 			results = append(results, res)
 			if baseline {
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				addr, stopBare, err := startBareEcho(ctx, !inProcess)
 				if err != nil {
 					return err
 				}
-				bctx, cancel := context.WithCancel(ctx)
-				defer cancel()
-				go func() { _ = bench.ServeBareEcho(bctx, ln) }()
+				defer stopBare()
 				bcfg := cfg
-				bcfg.Addr, bcfg.Name, bcfg.TCP = ln.Addr().String(), "bare websocket echo", false
+				bcfg.Addr, bcfg.Name, bcfg.TCP = addr, "bare websocket echo", false
 				bres, err := bench.BareEcho(ctx, bcfg)
 				if err != nil {
 					return err
@@ -94,7 +93,7 @@ func newBenchEchoCmd() *cobra.Command {
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to run")
 	f.StringVar(&cfg.Route, "route", bench.EchoRoute, "the route to request")
 	f.IntVar(&cfg.Size, "size", 16, "bytes of payload per request")
-	f.BoolVar(&baseline, "baseline", false, "also measure a bare gorilla/websocket echo the same way, as the ceiling")
+	f.BoolVar(&baseline, "baseline", false, "also measure a bare gorilla/websocket echo the same way, as the ceiling (in this process, or with --addr in a process of its own)")
 	f.StringVarP(&output, "output", "o", "table", "table or json")
 	return cmd
 }
@@ -187,7 +186,7 @@ the master lists is measured; --room-size has them enter rooms too.
 					}
 				}
 			default:
-				addr, pid, stopServer, err := startEchoProcess(ctx)
+				addr, pid, stopServer, err := startEchoProcess(ctx, false)
 				if err != nil {
 					return err
 				}
@@ -224,13 +223,17 @@ the master lists is measured; --room-size has them enter rooms too.
 }
 
 // startEchoProcess runs `pomeloctl bench serve` as a child and waits for its
-// address.
-func startEchoProcess(ctx context.Context) (addr string, pid int, stop func(), err error) {
+// address: an echo frontend, or with bare a bare WebSocket echo.
+func startEchoProcess(ctx context.Context, bare bool) (addr string, pid int, stop func(), err error) {
 	self, err := os.Executable()
 	if err != nil {
 		return "", 0, nil, err
 	}
-	cmd := exec.CommandContext(ctx, self, "bench", "serve", "--addr", "127.0.0.1:0")
+	args := []string{"bench", "serve", "--addr", "127.0.0.1:0"}
+	if bare {
+		args = append(args, "--bare")
+	}
+	cmd := exec.CommandContext(ctx, self, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return "", 0, nil, err
@@ -251,14 +254,23 @@ func startEchoProcess(ctx context.Context) (addr string, pid int, stop func(), e
 
 func newBenchServeCmd() *cobra.Command {
 	var addr string
+	var bare bool
 	cmd := &cobra.Command{
 		Use:    "serve",
-		Short:  "Run an echo frontend for benchmarks (prints its address, runs until killed)",
+		Short:  "Run an echo frontend, or a bare WebSocket echo, for benchmarks (prints its address, runs until killed)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt)
 			defer stop()
+			if bare {
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(c.OutOrStdout(), ln.Addr().String())
+				return bench.ServeBareEcho(ctx, ln)
+			}
 			srv, err := bench.ServeEcho(ctx, addr, quietLogger())
 			if err != nil {
 				return err
@@ -269,7 +281,25 @@ func newBenchServeCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "host:port to listen on")
+	cmd.Flags().BoolVar(&bare, "bare", false, "serve a bare gorilla/websocket echo instead of a Pomelo frontend")
 	return cmd
+}
+
+// startBareEcho starts the bare WebSocket echo a baseline measures: in this
+// process when what it is compared with runs here too, else in a child
+// process, as a cluster's servers are.
+func startBareEcho(ctx context.Context, child bool) (addr string, stop func(), err error) {
+	if child {
+		addr, _, stop, err := startEchoProcess(ctx, true)
+		return addr, stop, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	go func() { _ = bench.ServeBareEcho(bctx, ln) }()
+	return ln.Addr().String(), cancel, nil
 }
 
 func quietLogger() *slog.Logger {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -108,7 +107,7 @@ gate's queryEntry, a handshake with the connector it names, and the enter reques
 into a room of --room-size; then close them all. Measures logins per second and the
 latency of one login. Run it against the chat demo (pomeloctl up
 examples/chat/topology.yaml). --baseline then opens the same connections, with
-the same round trips, to a bare WebSocket echo in this process: what this
+the same round trips, to a bare WebSocket echo in a process of its own: what this
 machine's network stack allows.
 ` + clusterBenchHelp,
 		Example: `  pomeloctl bench connect -t examples/chat/topology.yaml --clients 5000 --concurrency 100
@@ -130,14 +129,12 @@ machine's network stack allows.
 			}
 			results := []*bench.ConnectResult{res}
 			if baseline {
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				addr, stopBare, err := startBareEcho(ctx, true)
 				if err != nil {
 					return err
 				}
-				bctx, cancel := context.WithCancel(ctx)
-				defer cancel()
-				go func() { _ = bench.ServeBareEcho(bctx, ln) }()
-				bres, err := bench.BareConnect(ctx, ln.Addr().String(), cfg)
+				defer stopBare()
+				bres, err := bench.BareConnect(ctx, addr, cfg)
 				if err != nil {
 					return err
 				}
