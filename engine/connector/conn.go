@@ -200,6 +200,10 @@ func (c *conn) data(ctx context.Context, body []byte) error {
 	// Counted until the answer is queued, so that a graceful stop's kick
 	// comes after it.
 	c.srv.inflight.Add(1)
+	if h := c.srv.asyncOther; h != nil && !c.srv.draining.Load() && c.srv.handlers[m.Route] == nil {
+		c.dataAsync(ctx, h, m, req)
+		return nil
+	}
 	defer c.srv.inflight.Add(-1)
 	var res any
 	if c.srv.draining.Load() {
@@ -217,6 +221,31 @@ func (c *conn) data(ctx context.Context, body []byte) error {
 		return nil
 	}
 	return c.respond(m, res, err)
+}
+
+// dataAsync hands a request to an asynchronous handler; its answer goes out
+// when it comes.
+func (c *conn) dataAsync(ctx context.Context, h AsyncHandlerFunc, m protocol.Message, req *Request) {
+	// The id the client wrote aliases the read buffer, which the reader
+	// reuses for the next message.
+	var raw [protocol.MaxVarintLen]byte
+	n := copy(raw[:], m.RawID)
+	h(ctx, c.sess, req, func(res any, err error) {
+		defer c.srv.inflight.Add(-1)
+		if hook := c.srv.cfg.OnHandled; hook != nil {
+			hook(err)
+		}
+		if req.Notify {
+			if err != nil {
+				c.logger().Info("notify failed", "route", req.Route, "err", err)
+			}
+			return
+		}
+		m.RawID, m.Body = raw[:n], nil
+		if err := c.respond(m, res, err); err != nil {
+			c.logger().Warn("cannot answer", "route", req.Route, "err", err)
+		}
+	})
 }
 
 // respond answers request m with a handler's result or error.

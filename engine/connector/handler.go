@@ -31,6 +31,12 @@ func (r *Request) Decode(v any) error {
 // or the code and message of an *Error. A notify's result is dropped.
 type HandlerFunc func(ctx context.Context, s *Session, r *Request) (any, error)
 
+// AsyncHandlerFunc handles a request without holding up the client's next
+// ones: it returns once it has started the work, and calls reply exactly once,
+// from any goroutine, with what a HandlerFunc would return. reply does not
+// block. r.Body is valid only until the handler returns.
+type AsyncHandlerFunc func(ctx context.Context, s *Session, r *Request, reply func(any, error))
+
 // Error is a handler failure with the code the client should see.
 type Error struct {
 	Code int

@@ -26,6 +26,7 @@ type Server struct {
 	cfg           Config
 	handlers      map[string]HandlerFunc
 	fallback      HandlerFunc
+	asyncOther    AsyncHandlerFunc
 	onClose       []func(*Session)
 	sessions      *Sessions
 	handshakeOpts *protocol.HandshakeOptions
@@ -73,6 +74,12 @@ func (s *Server) Handle(route string, h HandlerFunc) {
 // HandleOther sets what answers routes no handler here serves: other server
 // types' routes, which the cluster forwards. Without it they get an error.
 func (s *Server) HandleOther(h HandlerFunc) { s.fallback = h }
+
+// HandleOtherAsync is HandleOther for work that answers later, such as a
+// backend's answer to a forwarded request: a client's next requests are
+// read and started while it waits, and answers that come together go out
+// together. It takes precedence over HandleOther.
+func (s *Server) HandleOtherAsync(h AsyncHandlerFunc) { s.asyncOther = h }
 
 // OnClose runs fn for every session that closes.
 func (s *Server) OnClose(fn func(*Session)) { s.onClose = append(s.onClose, fn) }

@@ -23,7 +23,7 @@ type conn struct {
 	writing bool
 	err     error // why it closed; nil while open
 	seq     uint64
-	pending map[uint64]chan result
+	pending map[uint64]waiter
 	done    chan struct{}
 }
 
@@ -32,8 +32,29 @@ type result struct {
 	err  error
 }
 
+// waiter is a call waiting for its reply: a caller blocked on ch (call), or a
+// done func to run with it (goCall), whose deadline timer is then stopped.
+type waiter struct {
+	route string
+	ch    chan result
+	done  func([]byte, error)
+	timer *time.Timer
+}
+
+func (w waiter) deliver(r result) {
+	if re, ok := r.err.(*RemoteError); ok {
+		re.Route = w.route
+	}
+	if w.ch != nil {
+		w.ch <- r
+		return
+	}
+	w.timer.Stop()
+	w.done(r.body, r.err)
+}
+
 func newConn(n *Node, peer string, nc net.Conn) *conn {
-	return &conn{node: n, peer: peer, nc: nc, pending: map[uint64]chan result{}, done: make(chan struct{})}
+	return &conn{node: n, peer: peer, nc: nc, pending: map[uint64]waiter{}, done: make(chan struct{})}
 }
 
 // send queues a frame; the writer goroutine writes what is queued in one go.
@@ -90,19 +111,42 @@ func (c *conn) call(ctx context.Context, route string, body []byte) ([]byte, err
 		c.mu.Unlock()
 		return nil, err
 	}
-	c.pending[seq] = ch
+	c.pending[seq] = waiter{route: route, ch: ch}
 	c.mu.Unlock()
 	select {
 	case r := <-ch:
-		if re, ok := r.err.(*RemoteError); ok {
-			re.Route = route
-		}
 		return r.body, r.err
 	case <-ctx.Done():
 		c.mu.Lock()
 		delete(c.pending, seq)
 		c.mu.Unlock()
 		return nil, fmt.Errorf("%s on %s: no answer: %w", route, c.peer, ctx.Err())
+	}
+}
+
+// goCall sends a call and returns; done runs with its reply, or with an
+// error once d has passed without one.
+func (c *conn) goCall(route string, body []byte, d time.Duration, done func([]byte, error)) {
+	c.mu.Lock()
+	c.seq++
+	seq := c.seq
+	if err := c.sendLocked(&frame{kind: kindCall, seq: seq, timeout: uint64(max(d.Milliseconds(), 1)), route: route, body: body}); err != nil {
+		c.mu.Unlock()
+		done(nil, err)
+		return
+	}
+	c.pending[seq] = waiter{route: route, done: done, timer: time.AfterFunc(d, func() { c.expire(seq) })}
+	c.mu.Unlock()
+}
+
+// expire fails a goCall whose deadline passed, unless its reply came first.
+func (c *conn) expire(seq uint64) {
+	c.mu.Lock()
+	w, ok := c.pending[seq]
+	delete(c.pending, seq)
+	c.mu.Unlock()
+	if ok {
+		w.done(nil, fmt.Errorf("%s on %s: no answer: %w", w.route, c.peer, context.DeadlineExceeded))
 	}
 }
 
@@ -128,16 +172,16 @@ func (c *conn) read(br *bufio.Reader) {
 			c.node.serve(&Request{From: c.peer, Route: f.route, Body: f.body, conn: c})
 		case kindReply:
 			c.mu.Lock()
-			ch := c.pending[f.seq]
+			w, ok := c.pending[f.seq]
 			delete(c.pending, f.seq)
 			c.mu.Unlock()
-			if ch == nil {
+			if !ok {
 				continue // its caller gave up
 			}
 			if f.status == 0 {
-				ch <- result{body: append([]byte(nil), f.body...)}
+				w.deliver(result{body: append([]byte(nil), f.body...)})
 			} else {
-				ch <- result{err: &RemoteError{Server: c.peer, Route: "", Msg: string(f.body)}}
+				w.deliver(result{err: &RemoteError{Server: c.peer, Msg: string(f.body)}})
 			}
 		default:
 			c.fail(fmt.Errorf("%w from %s: kind %d after the hello", errBadFrame, c.peer, f.kind))
@@ -162,8 +206,8 @@ func (c *conn) fail(cause error) {
 	// Forgotten before the callers hear of it, so that their next call
 	// dials again rather than finding this one.
 	c.node.drop(c)
-	for _, ch := range pending {
-		ch <- result{err: c.err}
+	for _, w := range pending {
+		w.deliver(result{err: c.err})
 	}
 }
 

@@ -183,6 +183,24 @@ func (n *Node) Call(ctx context.Context, peer, route string, body []byte) ([]byt
 	return c.call(ctx, route, body)
 }
 
+// Go sends a call as Call does but returns at once: done runs with the
+// reply, or the error, exactly once — on the connection's reading goroutine,
+// or on a timer's when the call's deadline passes (the context's, else
+// CallTimeout), so it must not block. The context's deadline bounds the
+// call; its cancellation does not end it.
+func (n *Node) Go(ctx context.Context, peer, route string, body []byte, done func([]byte, error)) {
+	d := n.cfg.CallTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		d = time.Until(dl)
+	}
+	c, err := n.conn(ctx, peer)
+	if err != nil {
+		done(nil, err)
+		return
+	}
+	c.goCall(route, body, d, done)
+}
+
 // Notify sends route to server peer without waiting for an answer.
 func (n *Node) Notify(ctx context.Context, peer, route string, body []byte) error {
 	c, err := n.conn(ctx, peer)

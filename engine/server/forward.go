@@ -63,16 +63,18 @@ func parseForwarded(b []byte) (forwarded, error) {
 }
 
 // forward sends a frontend's request for another server type to a
-// backend of that type, picked by the type's router: the frontend's
-// HandleOther.
-func forward(sv *Services) connector.HandlerFunc {
-	return func(ctx context.Context, s *connector.Session, r *connector.Request) (any, error) {
+// backend of that type, picked by the type's router, and answers the
+// client when the backend does: the frontend's HandleOtherAsync. Waiting
+// holds nothing up: the client's next requests are forwarded meanwhile.
+func forward(sv *Services) connector.AsyncHandlerFunc {
+	return func(ctx context.Context, s *connector.Session, r *connector.Request, reply func(any, error)) {
 		info := sessionInfo(s)
 		var settings []byte
 		if len(info.Settings) > 0 {
 			var err error
 			if settings, err = json.Marshal(info.Settings); err != nil {
-				return nil, fmt.Errorf("forward %s: the session's settings: %w", r.Route, err)
+				reply(nil, fmt.Errorf("forward %s: the session's settings: %w", r.Route, err))
+				return
 			}
 		}
 		var msg map[string]any
@@ -84,27 +86,37 @@ func forward(sv *Services) connector.HandlerFunc {
 		}
 		to, err := sv.pick(r.Route, info, msg)
 		if err != nil {
-			return nil, &connector.Error{Code: 500, Msg: strings.TrimPrefix(err.Error(), rpc.ErrPeerGone.Error()+": ")}
+			reply(nil, &connector.Error{Code: 500, Msg: strings.TrimPrefix(err.Error(), rpc.ErrPeerGone.Error()+": ")})
+			return
 		}
 		f := forwarded{session: s.ID(), frontendID: s.FrontendID(), uid: s.UID(), settings: settings, route: r.Route, body: r.Body}
 		payload := f.append(nil)
 		if r.Notify {
-			return nil, sv.node.Notify(ctx, to.ID, routeForward, payload)
+			reply(nil, sv.node.Notify(ctx, to.ID, routeForward, payload))
+			return
 		}
-		res, err := sv.node.Call(ctx, to.ID, routeForward, payload)
-		var re *rpc.RemoteError
-		switch {
-		case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &re) && re.Msg == context.DeadlineExceeded.Error():
-			// The caller's deadline passed, here or (the handler's context
-			// ends with it) on the backend: whichever noticed first.
-			return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %s did not answer in time (deadline exceeded)", r.Route, to.ID)}
-		case errors.As(err, &re):
-			return nil, &connector.Error{Code: 500, Msg: re.Msg}
-		case err != nil:
-			return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %v", r.Route, err)}
-		}
-		return json.RawMessage(res), nil
+		route := r.Route
+		sv.node.Go(ctx, to.ID, routeForward, payload, func(res []byte, err error) {
+			reply(forwardAnswer(route, to.ID, res, err))
+		})
 	}
+}
+
+// forwardAnswer turns a backend's answer to a forwarded request into the
+// client's.
+func forwardAnswer(route, backend string, res []byte, err error) (any, error) {
+	var re *rpc.RemoteError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &re) && re.Msg == context.DeadlineExceeded.Error():
+		// The caller's deadline passed, here or (the handler's context
+		// ends with it) on the backend: whichever noticed first.
+		return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %s did not answer in time (deadline exceeded)", route, backend)}
+	case errors.As(err, &re):
+		return nil, &connector.Error{Code: 500, Msg: re.Msg}
+	case err != nil:
+		return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %v", route, err)}
+	}
+	return json.RawMessage(res), nil
 }
 
 // callHandler runs a game's handler, turning a panic into an error that

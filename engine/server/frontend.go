@@ -75,7 +75,7 @@ func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger, cou
 		}
 	}
 	srv := connector.New(cfg)
-	srv.HandleOther(forward(sv))
+	srv.HandleOtherAsync(forward(sv))
 	if app := sv.app; app != nil {
 		for route, h := range app.frontend {
 			if typ, _, _ := strings.Cut(route, "."); typ == s.Type {
