@@ -19,6 +19,7 @@ import (
 
 	"github.com/pomeloctl/pomeloctl/engine/protocol"
 	"github.com/pomeloctl/pomeloctl/engine/protocol/protobuf"
+	"github.com/pomeloctl/pomeloctl/internal/batchconn"
 )
 
 // Server is a frontend's listener and everything connected to it.
@@ -229,7 +230,7 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader) *wsTransport {
 		s.cfg.Logger.Info("client refused: not an HTTP request", "remote", c.RemoteAddr().String(), "err", err)
 		return nil
 	}
-	bc := &batchConn{Conn: c}
+	bc := batchconn.New(c)
 	w := &upgradeWriter{conn: bc, header: http.Header{}, brw: bufio.NewReadWriter(br, bufio.NewWriterSize(bc, 64))}
 	ws, err := s.upgrader.Upgrade(w, req, nil)
 	if err != nil {

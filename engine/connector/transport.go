@@ -7,12 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/pomeloctl/pomeloctl/engine/protocol"
+	"github.com/pomeloctl/pomeloctl/internal/batchconn"
 )
 
 // transport is one client connection, WebSocket or raw TCP, seen as a stream of
@@ -99,8 +99,8 @@ func (t *tcpTransport) kind() string                      { return "tcp" }
 
 type wsTransport struct {
 	c        *websocket.Conn
-	br       *bufio.Reader // what c reads through
-	batch    *batchConn    // the connection under c
+	br       *bufio.Reader   // what c reads through
+	batch    *batchconn.Conn // the connection under c
 	max      int
 	buf      []byte
 	deadline writeDeadline
@@ -177,78 +177,15 @@ func (t *wsTransport) write(packages [][]byte) error {
 		return err
 	}
 	if len(packages) > 1 && t.batch != nil {
-		t.batch.begin()
+		t.batch.Begin()
 	}
 	for _, p := range packages {
 		if err := t.c.WriteMessage(websocket.BinaryMessage, p); err != nil {
-			t.batch.flush()
+			t.batch.Flush()
 			return err
 		}
 	}
-	return t.batch.flush()
-}
-
-// batchConn gathers what gorilla/websocket writes between begin and flush
-// into one write: it writes each message to the connection on its own, and
-// on a busy connection (a room's chat fanned out to every member) that is a
-// system call per message. Control frames gorilla writes from other
-// goroutines (a pong) join the batch or pass straight through.
-type batchConn struct {
-	net.Conn
-	mu       sync.Mutex
-	batching bool
-	buf      []byte
-	deadline time.Time // the write deadline last set
-}
-
-// SetWriteDeadline skips what gorilla/websocket sets before every frame when
-// it has not changed.
-func (b *batchConn) SetWriteDeadline(t time.Time) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if t.Equal(b.deadline) {
-		return nil
-	}
-	b.deadline = t
-	return b.Conn.SetWriteDeadline(t)
-}
-
-func (b *batchConn) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.batching {
-		b.buf = append(b.buf, p...)
-		return len(p), nil
-	}
-	return b.Conn.Write(p)
-}
-
-func (b *batchConn) begin() {
-	b.mu.Lock()
-	b.batching = true
-	b.mu.Unlock()
-}
-
-// flush writes what the batch gathered; a nil batchConn has nothing to flush.
-func (b *batchConn) flush() error {
-	if b == nil {
-		return nil
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.batching {
-		return nil
-	}
-	b.batching = false
-	var err error
-	if len(b.buf) > 0 {
-		_, err = b.Conn.Write(b.buf)
-	}
-	b.buf = b.buf[:0]
-	if cap(b.buf) > 64<<10 {
-		b.buf = nil // do not pin a burst's buffer on an idle connection
-	}
-	return err
+	return t.batch.Flush()
 }
 
 func (t *wsTransport) setReadDeadline(d time.Time) error { return t.c.SetReadDeadline(d) }
