@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -109,6 +111,13 @@ func Serve(ctx context.Context, t *topology.Topology, id string, app *server.App
 		}
 		t.AddServer(s)
 	}
+	if dir := os.Getenv(EnvCPUProfile); dir != "" {
+		stop, err := cpuProfile(dir, id)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return server.Run(ctx, server.Config{
 		Topology: t,
 		ID:       id,
@@ -117,6 +126,23 @@ func Serve(ctx context.Context, t *topology.Topology, id string, app *server.App
 		App:      app,
 		Logger:   slog.New(LogHandler(t, w, slog.LevelDebug)),
 	})
+}
+
+// EnvCPUProfile names a folder: every server started with it set writes a
+// CPU profile of its whole run there, as ID.cpu, for go tool pprof.
+const EnvCPUProfile = "POMELOCTL_CPUPROFILE"
+
+// cpuProfile starts profiling the process into dir/id.cpu.
+func cpuProfile(dir, id string) (stop func(), err error) {
+	f, err := os.Create(filepath.Join(dir, id+".cpu"))
+	if err != nil {
+		return nil, fmt.Errorf("$%s: %w", EnvCPUProfile, err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("$%s: %w", EnvCPUProfile, err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // LogHandler writes records of the topology's log level, and at least

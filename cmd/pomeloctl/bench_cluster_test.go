@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,7 +13,12 @@ import (
 // TestBenchAgainstTheChatDemo runs the cluster benchmarks against the chat
 // demo as `pomeloctl up` runs it, finding the gate and the servers through
 // the master, in small bounded numbers: what they report must add up.
+//
+// The servers also run with $POMELOCTL_CPUPROFILE, and each must leave its
+// CPU profile.
 func TestBenchAgainstTheChatDemo(t *testing.T) {
+	profiles := t.TempDir()
+	t.Setenv("POMELOCTL_CPUPROFILE", profiles)
 	c := newTestCluster(t, chatTopology(t))
 	c.must("up", c.file, "-d", "--timeout", "30s")
 	defer c.must("down")
@@ -53,6 +60,11 @@ func TestBenchAgainstTheChatDemo(t *testing.T) {
 		t.Errorf("fanout --users 0: exit %d, %s", code, errOut)
 	}
 	c.must("down")
+	for _, id := range []string{"gate-server-1", "connector-server-1", "connector-server-2", "connector-server-3", "chat-server-1", "chat-server-2", "chat-server-3"} {
+		if fi, err := os.Stat(filepath.Join(profiles, id+".cpu")); err != nil || fi.Size() == 0 {
+			t.Errorf("%s left no CPU profile: %v", id, err)
+		}
+	}
 	code, _, errOut = c.run("bench", "connect", "--clients", "1")
 	if code != exitUnreachable || !strings.Contains(errOut, "no --gate given, and the master could not name one: no master answers") {
 		t.Errorf("connect with no cluster: exit %d, %s", code, errOut)
