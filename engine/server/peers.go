@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/gate"
@@ -20,6 +21,10 @@ import (
 type peers struct {
 	t     *topology.Topology
 	agent *monitor.Agent // nil without a master; set before the components start
+
+	mu     sync.Mutex
+	gen    uint64                        // the agent's view byType was made from
+	byType map[string][]scripting.Server // ofType's answers, shared until the view changes
 }
 
 // resolve is the RPC address of server id.
@@ -40,14 +45,26 @@ func (p *peers) resolve(id string) (string, bool) {
 
 // ofType lists the servers of a type that take RPC, in id order, as a
 // router sees them.
+// The slice is shared until the membership changes: it must not be
+// modified. Every forwarded request is routed by it.
 func (p *peers) ofType(typ string) []scripting.Server {
 	var out []scripting.Server
 	if p.agent != nil {
-		for _, m := range p.agent.Members() { // sorted by id
+		members, gen := p.agent.View()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.byType == nil || p.gen != gen {
+			p.byType, p.gen = map[string][]scripting.Server{}, gen
+		}
+		if out, ok := p.byType[typ]; ok {
+			return out
+		}
+		for _, m := range members { // sorted by id
 			if m.Type == typ && m.Port != 0 {
 				out = append(out, scripting.Server{ID: m.ID, Type: m.Type, Host: m.Host, Port: m.Port, ClientHost: m.ClientHost, ClientPort: m.ClientPort, Frontend: m.Frontend})
 			}
 		}
+		p.byType[typ] = out
 		return out
 	}
 	if st := p.t.Types.Get(typ); st != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
@@ -143,6 +144,9 @@ func (sv *Services) pick(route string, by scripting.Session, msg map[string]any)
 	servers := sv.peers.ofType(typ)
 	if len(servers) == 0 {
 		return scripting.Server{}, fmt.Errorf("%w: no server of type %s is running to handle %s", rpc.ErrPeerGone, typ, route)
+	}
+	if sv.app.hasRouter(typ) {
+		servers = slices.Clone(servers) // a game's router may change what it is given
 	}
 	return sv.app.router(typ)(scripting.RouterEnv{Session: by, Msg: msg, Route: route, Servers: servers})
 }
