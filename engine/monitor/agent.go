@@ -106,7 +106,7 @@ type Agent struct {
 	view   map[string]Member
 	sorted []Member // view sorted by id, shared by Members' callers; nil when the view changed
 	gen    uint64   // counts changes of the view
-	master string // id of the master the agent is registered with; "" when none
+	master string   // id of the master the agent is registered with; "" when none
 
 	changed  chan struct{}  // 1-buffered: the view changed since OnMembers last ran
 	commands sync.WaitGroup // OnCommand calls still running
