@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/pomeloctl/pomeloctl/engine/protocol"
+	"github.com/pomeloctl/pomeloctl/internal/batchconn"
 )
 
 // Options shape a connection. The zero value speaks WebSocket with JSON bodies.
@@ -49,8 +51,13 @@ type Client struct {
 
 	codes *routeCodes // the server's route dictionary, when it uses one
 
-	wmu    sync.Mutex
-	nextID atomic.Uint64
+	// Packages queued to write: whoever queues into an empty queue writes
+	// until it is empty, so that requests sent at once go out in one write.
+	wmu     sync.Mutex
+	wqueue  [][]byte
+	wspare  [][]byte
+	writing bool
+	nextID  atomic.Uint64
 
 	mu      sync.Mutex
 	pending map[uint64]chan result
@@ -221,15 +228,44 @@ func (c *Client) writePacket(t protocol.PacketType, body []byte) error {
 }
 
 func (c *Client) write(b []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	c.mu.Lock()
-	closed := c.closed
+	closed, others := c.closed, len(c.pending) > 1
 	c.mu.Unlock()
 	if closed {
 		return c.closedErr()
 	}
-	return c.conn.write(b)
+	c.wmu.Lock()
+	c.wqueue = append(c.wqueue, b)
+	if c.writing {
+		// The goroutine writing now writes this too; if that fails, the
+		// connection fails, and with it whatever waits for an answer.
+		c.wmu.Unlock()
+		return nil
+	}
+	c.writing = true
+	c.wmu.Unlock()
+	if others {
+		// Let the other requests of a burst (answers that came together
+		// wake their senders together) queue first: one system call then
+		// carries them all. A lone request goes at once.
+		runtime.Gosched()
+	}
+	c.wmu.Lock()
+	var err error
+	for len(c.wqueue) > 0 && err == nil {
+		batch := c.wqueue
+		c.wqueue, c.wspare = c.wspare[:0], batch
+		c.wmu.Unlock()
+		if err = c.conn.write(batch); err != nil {
+			c.fail(fmt.Errorf("client: connection lost: %w", err))
+		}
+		clear(batch)
+		c.wmu.Lock()
+	}
+	c.wqueue = c.wqueue[:0]
+	c.writing = false
+	c.wmu.Unlock()
+	return err
 }
 
 func (c *Client) read() {
@@ -326,7 +362,7 @@ func (c *Client) fail(err error) {
 // rawConn is a stream of packages over one transport.
 type rawConn interface {
 	next() (protocol.PacketType, []byte, error)
-	write(b []byte) error
+	write(packages [][]byte) error // in one system call where it can
 	setReadDeadline(time.Time) error
 	close() error
 }
@@ -346,13 +382,18 @@ func dialTCP(ctx context.Context, addr string, max int) (*tcpConn, error) {
 }
 
 func (t *tcpConn) next() (protocol.PacketType, []byte, error) { return t.pr.Next() }
-func (t *tcpConn) write(b []byte) error                       { _, err := t.c.Write(b); return err }
-func (t *tcpConn) setReadDeadline(d time.Time) error          { return t.c.SetReadDeadline(d) }
-func (t *tcpConn) close() error                               { return t.c.Close() }
+func (t *tcpConn) write(b [][]byte) error {
+	nb := net.Buffers(b)
+	_, err := nb.WriteTo(t.c)
+	return err
+}
+func (t *tcpConn) setReadDeadline(d time.Time) error { return t.c.SetReadDeadline(d) }
+func (t *tcpConn) close() error                      { return t.c.Close() }
 
 // wsConn reads WebSocket messages, each holding one or more packages.
 type wsConn struct {
 	c     *websocket.Conn
+	bc    *batchconn.Conn // the connection under c
 	max   int
 	queue []packet
 }
@@ -364,12 +405,22 @@ type packet struct {
 
 func dialWS(ctx context.Context, addr string, max int) (*wsConn, error) {
 	u := url.URL{Scheme: "ws", Host: addr, Path: "/"}
-	d := websocket.Dialer{ReadBufferSize: 1024, WriteBufferSize: 1024}
+	var bc *batchconn.Conn
+	d := websocket.Dialer{ReadBufferSize: 1024, WriteBufferSize: 1024,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var nd net.Dialer
+			c, err := nd.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			bc = batchconn.New(c)
+			return bc, nil
+		}}
 	c, _, err := d.DialContext(ctx, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}
-	return &wsConn{c: c, max: max}, nil
+	return &wsConn{c: c, bc: bc, max: max}, nil
 }
 
 func (w *wsConn) next() (protocol.PacketType, []byte, error) {
@@ -391,6 +442,20 @@ func (w *wsConn) next() (protocol.PacketType, []byte, error) {
 	return p.t, p.body, nil
 }
 
-func (w *wsConn) write(b []byte) error              { return w.c.WriteMessage(websocket.BinaryMessage, b) }
+// write sends each package as a WebSocket message, as Pomelo's clients do,
+// and several in one system call.
+func (w *wsConn) write(packages [][]byte) error {
+	if len(packages) > 1 {
+		w.bc.Begin()
+	}
+	for _, p := range packages {
+		if err := w.c.WriteMessage(websocket.BinaryMessage, p); err != nil {
+			w.bc.Flush()
+			return err
+		}
+	}
+	return w.bc.Flush()
+}
+
 func (w *wsConn) setReadDeadline(d time.Time) error { return w.c.SetReadDeadline(d) }
 func (w *wsConn) close() error                      { return w.c.Close() }
