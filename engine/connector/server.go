@@ -116,8 +116,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.ln == nil {
 		return nil
 	}
-	s.draining.Store(true)
+	// No new clients first, then no new requests: whoever sees a request
+	// refused finds the door already shut.
 	_ = s.ln.Close()
+	s.draining.Store(true)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for s.inflight.Load() > 0 && ctx.Err() == nil {
