@@ -226,26 +226,40 @@ func (c *conn) data(ctx context.Context, body []byte) error {
 // dataAsync hands a request to an asynchronous handler; its answer goes out
 // when it comes.
 func (c *conn) dataAsync(ctx context.Context, h AsyncHandlerFunc, m protocol.Message, req *Request) {
-	// The id the client wrote aliases the read buffer, which the reader
-	// reuses for the next message.
-	var raw [protocol.MaxVarintLen]byte
-	n := copy(raw[:], m.RawID)
-	h(ctx, c.sess, req, func(res any, err error) {
-		defer c.srv.inflight.Add(-1)
-		if hook := c.srv.cfg.OnHandled; hook != nil {
-			hook(err)
+	a := &asyncAnswer{c: c, m: m, req: req}
+	a.n = copy(a.id[:], m.RawID)
+	h(ctx, c.sess, req, a.reply)
+}
+
+// asyncAnswer is what answering a request taken by an asynchronous handler
+// needs, in one allocation rather than one for each.
+type asyncAnswer struct {
+	c   *conn
+	m   protocol.Message
+	req *Request
+	// The id the client wrote: m.RawID aliases the read buffer, which the
+	// reader reuses for the next message.
+	id [protocol.MaxVarintLen]byte
+	n  int
+}
+
+func (a *asyncAnswer) reply(res any, err error) {
+	c := a.c
+	defer c.srv.inflight.Add(-1)
+	if hook := c.srv.cfg.OnHandled; hook != nil {
+		hook(err)
+	}
+	if a.req.Notify {
+		if err != nil {
+			c.logger().Info("notify failed", "route", a.req.Route, "err", err)
 		}
-		if req.Notify {
-			if err != nil {
-				c.logger().Info("notify failed", "route", req.Route, "err", err)
-			}
-			return
-		}
-		m.RawID, m.Body = raw[:n], nil
-		if err := c.respond(m, res, err); err != nil {
-			c.logger().Warn("cannot answer", "route", req.Route, "err", err)
-		}
-	})
+		return
+	}
+	m := a.m
+	m.RawID, m.Body = a.id[:a.n], nil
+	if err := c.respond(m, res, err); err != nil {
+		c.logger().Warn("cannot answer", "route", a.req.Route, "err", err)
+	}
 }
 
 // respond answers request m with a handler's result or error.

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -20,11 +21,12 @@ type Session struct {
 	srv *Server
 	c   *conn
 
-	mu       sync.RWMutex
-	uid      string
-	settings map[string]any
-	closed   bool
-	onClose  []func(*Session)
+	mu           sync.RWMutex
+	uid          string
+	settings     map[string]any
+	settingsJSON []byte // settings encoded, kept until a Set; nil if not yet
+	closed       bool
+	onClose      []func(*Session)
 }
 
 // ID is unique among this frontend's sessions.
@@ -79,7 +81,8 @@ func (s *Session) Unbind() {
 	}
 }
 
-// Set keeps a setting.
+// Set keeps a setting. The session keeps value as it is: a value changed
+// in place afterwards must be set again, for SettingsJSON to see the change.
 func (s *Session) Set(key string, value any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -87,6 +90,30 @@ func (s *Session) Set(key string, value any) {
 		s.settings = map[string]any{}
 	}
 	s.settings[key] = value
+	s.settingsJSON = nil
+}
+
+// SettingsJSON is every setting as a JSON object, or nil when there is
+// none. The encoding is kept until the next Set: a frontend sends it with
+// every request it forwards, and settings change far less often. It must
+// not be modified.
+func (s *Session) SettingsJSON() ([]byte, error) {
+	s.mu.RLock()
+	b, n := s.settingsJSON, len(s.settings)
+	s.mu.RUnlock()
+	if b != nil || n == 0 {
+		return b, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.settingsJSON == nil && len(s.settings) > 0 {
+		b, err := json.Marshal(s.settings)
+		if err != nil {
+			return nil, err
+		}
+		s.settingsJSON = b
+	}
+	return s.settingsJSON, nil
 }
 
 // Get returns a setting, or nil.

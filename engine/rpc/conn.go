@@ -20,8 +20,9 @@ type conn struct {
 	mu      sync.Mutex
 	queue   []byte // encoded frames waiting to be written
 	spare   []byte
-	writing bool
-	err     error // why it closed; nil while open
+	writing bool          // the writer has been woken for what is queued
+	wake    chan struct{} // wakes the writer; never full when writing is false
+	err     error         // why it closed; nil while open
 	seq     uint64
 	pending map[uint64]waiter
 	done    chan struct{}
@@ -53,8 +54,13 @@ func (w waiter) deliver(r result) {
 	w.done(r.body, r.err)
 }
 
+// newConn returns a connection and starts its writer, which stops when
+// the connection fails: a connection made must be failed, even one that
+// is not used.
 func newConn(n *Node, peer string, nc net.Conn) *conn {
-	return &conn{node: n, peer: peer, nc: nc, pending: map[uint64]waiter{}, done: make(chan struct{})}
+	c := &conn{node: n, peer: peer, nc: nc, pending: map[uint64]waiter{}, done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	n.readers.Go(c.write)
+	return c
 }
 
 // send queues a frame; the writer goroutine writes what is queued in one go.
@@ -71,57 +77,82 @@ func (c *conn) sendLocked(f *frame) error {
 	c.queue = appendFrame(c.queue, f)
 	if !c.writing {
 		c.writing = true
-		go c.write()
+		c.wake <- struct{}{}
 	}
 	return nil
 }
 
+// write writes what is queued, whenever it is woken, until the connection
+// fails. It lives as long as the connection: a goroutine started for each
+// batch cost one, and an allocation, per call at low load.
 func (c *conn) write() {
-	// Let the goroutines that are about to send (the other handlers of a
-	// burst) queue first: one system call then carries them all.
-	runtime.Gosched()
+	for {
+		select {
+		case <-c.wake:
+		case <-c.done:
+			return
+		}
+		// Let the goroutines that are about to send (the other handlers of
+		// a burst) queue first: one system call then carries them all.
+		runtime.Gosched()
+		if !c.writeQueued() {
+			return
+		}
+	}
+}
+
+// writeQueued writes until the queue is empty; false once the connection
+// has failed.
+func (c *conn) writeQueued() bool {
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 || c.err != nil {
 			c.writing = false
+			failed := c.err != nil
 			c.mu.Unlock()
-			return
+			return !failed
 		}
 		batch := c.queue
 		c.queue, c.spare = c.spare[:0], batch
 		c.mu.Unlock()
 		if _, err := c.nc.Write(batch); err != nil {
 			c.fail(fmt.Errorf("write to %s: %w", c.peer, err))
-			return
+			return false
 		}
 	}
 }
 
-// call sends a call and waits for its reply.
-func (c *conn) call(ctx context.Context, route string, body []byte) ([]byte, error) {
-	ch := make(chan result, 1)
+// call sends a call and waits on w.ch for its reply, until ctx ends or,
+// when ctx has no deadline, w's timer expires.
+func (c *conn) call(ctx context.Context, w *caller, route string, body []byte) ([]byte, error) {
 	c.mu.Lock()
 	c.seq++
 	seq := c.seq
-	var timeout uint64
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = uint64(max(time.Until(dl).Milliseconds(), 1))
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = w.deadline
 	}
+	timeout := uint64(max(time.Until(dl).Milliseconds(), 1))
 	if err := c.sendLocked(&frame{kind: kindCall, seq: seq, timeout: timeout, route: route, body: body}); err != nil {
 		c.mu.Unlock()
 		return nil, err
 	}
-	c.pending[seq] = waiter{route: route, ch: ch}
+	c.pending[seq] = waiter{route: route, ch: w.ch}
 	c.mu.Unlock()
+	var err error
 	select {
-	case r := <-ch:
+	case r := <-w.ch:
 		return r.body, r.err
 	case <-ctx.Done():
-		c.mu.Lock()
-		delete(c.pending, seq)
-		c.mu.Unlock()
-		return nil, fmt.Errorf("%s on %s: no answer: %w", route, c.peer, ctx.Err())
+		err = ctx.Err()
+	case <-w.expired:
+		err = context.DeadlineExceeded
 	}
+	c.mu.Lock()
+	delete(c.pending, seq)
+	c.mu.Unlock()
+	w.ch = nil
+	return nil, fmt.Errorf("%s on %s: no answer: %w", route, c.peer, err)
 }
 
 // goCall sends a call and returns; done runs with its reply, or with an
@@ -150,26 +181,28 @@ func (c *conn) expire(seq uint64) {
 	}
 }
 
-// read serves the connection until it breaks: calls run in goroutines of
-// their own; notifies run here, one after another, so that they keep the
-// order they were sent in (a backend's pushes to one client).
+// read serves the connection until it breaks: calls run concurrently, on
+// the node's workers; notifies run here, one after another, so that they
+// keep the order they were sent in (a backend's pushes to one client).
 func (c *conn) read(br *bufio.Reader) {
 	var buf []byte
+	var route string // the last one read: the next is likely the same
 	for {
 		var f frame
 		var err error
-		f, buf, err = readFrame(br, buf)
+		f, buf, err = readFrame(br, buf, route)
 		if err != nil {
 			c.fail(fmt.Errorf("read from %s: %w", c.peer, err))
 			return
 		}
 		switch f.kind {
 		case kindCall:
-			req := &Request{From: c.peer, Route: f.route, Body: append([]byte(nil), f.body...), conn: c, seq: f.seq,
-				timeout: time.Duration(f.timeout) * time.Millisecond}
-			c.node.handlers.Go(func() { c.node.serve(req) })
+			route = f.route
+			c.node.dispatch(&incoming{Request: Request{From: c.peer, Route: f.route, Body: append([]byte(nil), f.body...), conn: c, seq: f.seq,
+				timeout: time.Duration(f.timeout) * time.Millisecond}})
 		case kindNotify:
-			c.node.serve(&Request{From: c.peer, Route: f.route, Body: f.body, conn: c})
+			route = f.route
+			c.node.serve(&incoming{Request: Request{From: c.peer, Route: f.route, Body: f.body, conn: c}})
 		case kindReply:
 			c.mu.Lock()
 			w, ok := c.pending[f.seq]

@@ -67,13 +67,22 @@ func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-// readFrame reads one frame into buf (grown as needed) and decodes it.
-func readFrame(r *bufio.Reader, buf []byte) (frame, []byte, error) {
-	var head [4]byte
-	if _, err := io.ReadFull(r, head[:]); err != nil {
+// readFrame reads one frame into buf (grown as needed) and decodes it. A
+// route equal to prev is given as prev itself: a connection carries the
+// same few routes over and over, and a string made per frame was one
+// allocation more per call.
+func readFrame(r *bufio.Reader, buf []byte, prev string) (frame, []byte, error) {
+	// Peeked rather than read into an array: through io.ReadFull the
+	// array would escape, an allocation per frame.
+	head, err := r.Peek(4)
+	if err != nil {
+		if err == io.EOF && len(head) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
 		return frame{}, buf, err
 	}
-	n := binary.BigEndian.Uint32(head[:])
+	n := binary.BigEndian.Uint32(head)
+	_, _ = r.Discard(4)
 	if n < 1 || n > MaxFrame {
 		return frame{}, buf, fmt.Errorf("%w: a frame of %d bytes (at most %d)", errBadFrame, n, MaxFrame)
 	}
@@ -84,25 +93,25 @@ func readFrame(r *bufio.Reader, buf []byte) (frame, []byte, error) {
 	if _, err := io.ReadFull(r, buf); err != nil {
 		return frame{}, buf, err
 	}
-	f, err := decodeFrame(buf)
+	f, err := decodeFrame(buf, prev)
 	return f, buf, err
 }
 
-func decodeFrame(b []byte) (frame, error) {
+func decodeFrame(b []byte, prev string) (frame, error) {
 	f := frame{kind: b[0]}
 	p := b[1:]
 	var err error
 	switch f.kind {
 	case kindHello:
-		f.route, p, err = readString(p)
+		f.route, p, err = readString(p, prev)
 	case kindCall:
 		if f.seq, p, err = readUvarint(p); err == nil {
 			if f.timeout, p, err = readUvarint(p); err == nil {
-				f.route, p, err = readString(p)
+				f.route, p, err = readString(p, prev)
 			}
 		}
 	case kindNotify:
-		f.route, p, err = readString(p)
+		f.route, p, err = readString(p, prev)
 	case kindReply:
 		if f.seq, p, err = readUvarint(p); err == nil {
 			if len(p) == 0 {
@@ -125,10 +134,14 @@ func readUvarint(p []byte) (uint64, []byte, error) {
 	return v, p[n:], nil
 }
 
-func readString(p []byte) (string, []byte, error) {
+// readString reads a string, which is prev if it has prev's bytes.
+func readString(p []byte, prev string) (string, []byte, error) {
 	n, p, err := readUvarint(p)
 	if err != nil || n > uint64(len(p)) {
 		return "", p, errBadFrame
+	}
+	if string(p[:n]) == prev {
+		return prev, p[n:], nil
 	}
 	return string(p[:n]), p[n:], nil
 }

@@ -8,12 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Handler answers a call (its result is the reply) or a notify (its result
-// is dropped). It runs in a goroutine of its own for a call, and in the
-// connection's reader for a notify, so a notify's handler must be quick.
+// is dropped). It runs concurrently with other calls' for a call, and in
+// the connection's reader for a notify, so a notify's handler must be quick.
 type Handler func(ctx context.Context, r *Request) ([]byte, error)
 
 // Request is a call or a notify from a peer.
@@ -67,8 +68,12 @@ type Node struct {
 
 	ctx      context.Context // ends when the node closes: handlers' context
 	cancel   context.CancelFunc
+	ended    context.Context // a context that is over, for handlers that returned
 	readers  sync.WaitGroup
 	handlers sync.WaitGroup
+	calls    chan *incoming // to the idle workers
+	idle     atomic.Int32   // how many workers wait on calls
+	callers  sync.Pool      // *caller, for Call
 }
 
 type dialer struct {
@@ -89,7 +94,11 @@ func New(cfg Config) *Node {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Node{cfg: cfg, log: cfg.Logger, peers: map[string]*conn{}, dialing: map[string]*dialer{}, all: map[*conn]bool{}, ctx: ctx, cancel: cancel}
+	ended, end := context.WithCancel(context.Background())
+	end()
+	return &Node{cfg: cfg, log: cfg.Logger, peers: map[string]*conn{}, dialing: map[string]*dialer{}, all: map[*conn]bool{}, ctx: ctx, cancel: cancel,
+		ended: ended, calls: make(chan *incoming),
+		callers: sync.Pool{New: func() any { return &caller{ch: make(chan result, 1)} }}}
 }
 
 // Start listens on Config.Addr, if any, and serves peers that dial in.
@@ -126,7 +135,7 @@ func (n *Node) Addr() net.Addr {
 func (n *Node) accept(nc net.Conn) {
 	br := bufio.NewReader(nc)
 	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	f, _, err := readFrame(br, nil)
+	f, _, err := readFrame(br, nil, "")
 	if err != nil || f.kind != kindHello || f.route == "" {
 		n.log.Warn("rpc: dropped a connection that did not say hello", "remote", nc.RemoteAddr().String(), "err", err)
 		nc.Close()
@@ -135,7 +144,7 @@ func (n *Node) accept(nc net.Conn) {
 	_ = nc.SetReadDeadline(time.Time{})
 	c := newConn(n, f.route, nc)
 	if !n.register(c, false) {
-		nc.Close()
+		c.closeWith("this server is stopping")
 		return
 	}
 	c.read(br)
@@ -171,29 +180,64 @@ func (n *Node) drop(c *conn) {
 // once if the peer is not in the cluster or cannot be reached, and with a
 // *RemoteError if its handler failed.
 func (n *Node) Call(ctx context.Context, peer, route string, body []byte) ([]byte, error) {
+	w := n.callers.Get().(*caller)
 	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, n.cfg.CallTimeout)
-		defer cancel()
+		w.start(n.cfg.CallTimeout)
 	}
-	c, err := n.conn(ctx, peer)
-	if err != nil {
-		return nil, err
+	var res []byte
+	c, err := n.conn(ctx, w.expired, peer)
+	if err == nil {
+		res, err = c.call(ctx, w, route, body)
 	}
-	return c.call(ctx, route, body)
+	w.stop()
+	if w.ch != nil {
+		n.callers.Put(w)
+	}
+	return res, err
+}
+
+// caller is what a Call waits with: the channel its reply comes on and,
+// when its context has no deadline, a timer for CallTimeout (cheaper than
+// a context with a timeout: four allocations, and a registration with the
+// caller's context). Callers are reused, through Node.callers: a channel
+// and a timer made for every call were five allocations of its eight.
+type caller struct {
+	ch       chan result // nil once the call gave up: the reply may yet come on it
+	timer    *time.Timer
+	deadline time.Time        // the timer's
+	expired  <-chan time.Time // the timer's channel while it runs; nil otherwise
+}
+
+func (w *caller) start(d time.Duration) {
+	w.deadline = time.Now().Add(d)
+	if w.timer == nil {
+		w.timer = time.NewTimer(d)
+	} else {
+		w.timer.Reset(d)
+	}
+	w.expired = w.timer.C
+}
+
+// stop stops the timer: since Go 1.23, no stale tick is received after.
+func (w *caller) stop() {
+	if w.expired != nil {
+		w.timer.Stop()
+		w.expired = nil
+	}
 }
 
 // Go sends a call as Call does but returns at once: done runs with the
 // reply, or the error, exactly once — on the connection's reading goroutine,
 // or on a timer's when the call's deadline passes (the context's, else
 // CallTimeout), so it must not block. The context's deadline bounds the
-// call; its cancellation does not end it.
+// call; its cancellation does not end it. Like Call and Notify, Go has
+// copied body when it returns: the caller may reuse it.
 func (n *Node) Go(ctx context.Context, peer, route string, body []byte, done func([]byte, error)) {
 	d := n.cfg.CallTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		d = time.Until(dl)
 	}
-	c, err := n.conn(ctx, peer)
+	c, err := n.conn(ctx, nil, peer)
 	if err != nil {
 		done(nil, err)
 		return
@@ -203,7 +247,7 @@ func (n *Node) Go(ctx context.Context, peer, route string, body []byte, done fun
 
 // Notify sends route to server peer without waiting for an answer.
 func (n *Node) Notify(ctx context.Context, peer, route string, body []byte) error {
-	c, err := n.conn(ctx, peer)
+	c, err := n.conn(ctx, nil, peer)
 	if err != nil {
 		return err
 	}
@@ -226,9 +270,9 @@ func (n *Node) Forget(peer string) {
 	}
 }
 
-// conn returns the connection to peer, dialling it if there is none.
-// Concurrent callers share one dial.
-func (n *Node) conn(ctx context.Context, peer string) (*conn, error) {
+// conn returns the connection to peer, dialling it if there is none,
+// unless ctx ends or expired fires first. Concurrent callers share one dial.
+func (n *Node) conn(ctx context.Context, expired <-chan time.Time, peer string) (*conn, error) {
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
@@ -250,6 +294,8 @@ func (n *Node) conn(ctx context.Context, peer string) (*conn, error) {
 		return d.c, d.err
 	case <-ctx.Done():
 		return nil, fmt.Errorf("connect to %s: %w", peer, ctx.Err())
+	case <-expired:
+		return nil, fmt.Errorf("connect to %s: %w", peer, context.DeadlineExceeded)
 	}
 }
 
@@ -276,11 +322,11 @@ func (n *Node) dial(peer string, d *dialer) {
 	c := newConn(n, peer, nc)
 	if err := c.send(&frame{kind: kindHello, route: n.cfg.ID}); err != nil {
 		d.err = err
-		nc.Close()
+		c.closeWith("the hello failed")
 		return
 	}
 	if !n.register(c, true) {
-		nc.Close()
+		c.closeWith("this server is stopping")
 		d.err = ErrClosed
 		return
 	}
@@ -289,27 +335,31 @@ func (n *Node) dial(peer string, d *dialer) {
 }
 
 // serve runs the handler for a request and, for a call, sends the reply.
-func (n *Node) serve(r *Request) {
+func (n *Node) serve(in *incoming) {
 	var res []byte
-	err := errors.New("this server takes no RPC")
+	err := errNoHandler
 	if n.cfg.Handler != nil {
-		res, err = n.safely(r)
+		res, err = n.safely(in)
 	}
+	r := &in.Request
 	if r.seq == 0 {
 		if err != nil {
 			n.log.Debug("rpc: notify failed", "from", r.From, "route", r.Route, "err", err)
 		}
 		return
 	}
-	f := &frame{kind: kindReply, seq: r.seq, body: res}
+	f := frame{kind: kindReply, seq: r.seq, body: res}
 	if err != nil {
 		f.status, f.body = 1, []byte(err.Error())
 	}
-	_ = r.conn.send(f) // a closed connection has failed the caller already
+	_ = r.conn.send(&f) // a closed connection has failed the caller already
 }
 
+var errNoHandler = errors.New("this server takes no RPC")
+
 // safely runs the handler, turning a panic into an error.
-func (n *Node) safely(r *Request) (res []byte, err error) {
+func (n *Node) safely(in *incoming) (res []byte, err error) {
+	r := &in.Request
 	defer func() {
 		if p := recover(); p != nil {
 			n.log.Error("rpc: handler panicked", "from", r.From, "route", r.Route, "panic", p)
@@ -318,9 +368,8 @@ func (n *Node) safely(r *Request) (res []byte, err error) {
 	}()
 	ctx := n.ctx
 	if r.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, r.timeout)
-		defer cancel()
+		ctx = in.ctx.start(n, r.timeout)
+		defer in.ctx.end()
 	}
 	return n.cfg.Handler(ctx, r)
 }

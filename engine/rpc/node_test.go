@@ -242,13 +242,13 @@ func TestFrames(t *testing.T) {
 		{kind: kindReply, seq: 1 << 40, status: 1, body: []byte("no such room")},
 	} {
 		b := appendFrame(nil, &f)
-		got, _, err := readFrame(bufio.NewReader(strings.NewReader(string(b))), nil)
+		got, _, err := readFrame(bufio.NewReader(strings.NewReader(string(b))), nil, "")
 		if err != nil || got.kind != f.kind || got.seq != f.seq || got.timeout != f.timeout || got.route != f.route || got.status != f.status || string(got.body) != string(f.body) {
 			t.Errorf("%+v: got %+v %v", f, got, err)
 		}
 	}
 	for _, bad := range [][]byte{{9}, {kindCall}, {kindCall, 1, 0, 5, 'a'}, {kindReply, 1}} {
-		if _, err := decodeFrame(bad); !errors.Is(err, errBadFrame) {
+		if _, err := decodeFrame(bad, ""); !errors.Is(err, errBadFrame) {
 			t.Errorf("%v: %v", bad, err)
 		}
 	}

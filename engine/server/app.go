@@ -36,7 +36,7 @@ func sessionInfo(s *connector.Session) scripting.Session {
 // the Go API hands the engine. Since one program holds every type's
 // handlers, every process knows every route.
 type App struct {
-	handlers map[string]Handler
+	handlers map[string]routeHandler
 	frontend map[string]FrontendHandler
 	remotes  map[string]Remote
 	routers  map[string]Router
@@ -63,7 +63,7 @@ type Handler func(ctx context.Context, s *BackendSession, msg json.RawMessage) (
 
 // NewApp returns an App with no handlers.
 func NewApp() *App {
-	return &App{handlers: map[string]Handler{}, frontend: map[string]FrontendHandler{}, remotes: map[string]Remote{}, routers: map[string]Router{}}
+	return &App{handlers: map[string]routeHandler{}, frontend: map[string]FrontendHandler{}, remotes: map[string]Remote{}, routers: map[string]Router{}}
 }
 
 // HandleFrontend registers h for route of a frontend type.
@@ -93,30 +93,34 @@ func mustRoute(route string) {
 	}
 }
 
-func (a *App) hasRouter(serverType string) bool {
-	return a != nil && a.routers[serverType] != nil
-}
-
-func (a *App) router(serverType string) Router {
-	if a != nil {
-		if r := a.routers[serverType]; r != nil {
-			return r
-		}
+// gameRouter is the router the game set for a server type, or nil.
+func (a *App) gameRouter(serverType string) Router {
+	if a == nil {
+		return nil
 	}
-	return scripting.DefaultPick
+	return a.routers[serverType]
 }
 
 // Handle registers h for route, "type.handler.method".
 func (a *App) Handle(route string, h Handler) {
 	mustRoute(route)
-	a.handlers[route] = h
+	a.handlers[route] = routeHandler{route, h}
 }
 
-func (a *App) handler(route string) Handler {
+// routeHandler is a handler and its route, which names it in errors: a
+// forwarded request's route is looked up as it came, and is made a string
+// of its own only when unknown.
+type routeHandler struct {
+	route string
+	h     Handler
+}
+
+func (a *App) handler(route []byte) (routeHandler, bool) {
 	if a == nil {
-		return nil
+		return routeHandler{}, false
 	}
-	return a.handlers[route]
+	h, ok := a.handlers[string(route)]
+	return h, ok
 }
 
 // BackendSession is a client's session as a backend sees it: a copy taken

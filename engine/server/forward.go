@@ -12,6 +12,7 @@ import (
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
 	"github.com/pomeloctl/pomeloctl/engine/rpc"
+	"github.com/pomeloctl/pomeloctl/scripting"
 )
 
 // routeForward is the RPC route of a client request a frontend hands to a
@@ -33,31 +34,45 @@ type forwarded struct {
 
 func (f *forwarded) append(b []byte) []byte {
 	b = binary.AppendVarint(b, f.session)
-	for _, s := range []string{f.frontendID, f.uid, string(f.settings), f.route} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
+	b = appendString(b, f.frontendID)
+	b = appendString(b, f.uid)
+	b = binary.AppendUvarint(b, uint64(len(f.settings)))
+	b = append(b, f.settings...)
+	b = appendString(b, f.route)
 	return append(b, f.body...)
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// receivedForward is a forwarded request as a backend reads it: its fields
+// alias the RPC's body, and become strings only where one is needed.
+type receivedForward struct {
+	session    int64
+	frontendID []byte
+	uid        []byte
+	settings   []byte
+	route      []byte
+	body       []byte
 }
 
 var errBadForward = errors.New("a malformed forwarded request")
 
-func parseForwarded(b []byte) (forwarded, error) {
-	var f forwarded
+func parseForwarded(b []byte) (receivedForward, error) {
+	var f receivedForward
 	id, n := binary.Varint(b)
 	if n <= 0 {
 		return f, errBadForward
 	}
 	f.session, b = id, b[n:]
-	var fields [4]string
-	for i := range fields {
+	for _, field := range []*[]byte{&f.frontendID, &f.uid, &f.settings, &f.route} {
 		l, n := binary.Uvarint(b)
 		if n <= 0 || l > uint64(len(b)-n) {
 			return f, errBadForward
 		}
-		fields[i], b = string(b[n:n+int(l)]), b[n+int(l):]
+		*field, b = b[n:n+int(l)], b[n+int(l):]
 	}
-	f.frontendID, f.uid, f.settings, f.route = fields[0], fields[1], []byte(fields[2]), fields[3]
 	f.body = b
 	return f, nil
 }
@@ -68,43 +83,60 @@ func parseForwarded(b []byte) (forwarded, error) {
 // holds nothing up: the client's next requests are forwarded meanwhile.
 func forward(sv *Services) connector.AsyncHandlerFunc {
 	return func(ctx context.Context, s *connector.Session, r *connector.Request, reply func(any, error)) {
-		info := sessionInfo(s)
-		var settings []byte
-		if len(info.Settings) > 0 {
-			var err error
-			if settings, err = json.Marshal(info.Settings); err != nil {
-				reply(nil, fmt.Errorf("forward %s: the session's settings: %w", r.Route, err))
-				return
-			}
+		settings, err := s.SettingsJSON()
+		if err != nil {
+			reply(nil, fmt.Errorf("forward %s: the session's settings: %w", r.Route, err))
+			return
 		}
-		var msg map[string]any
 		typ, _, _ := strings.Cut(r.Route, ".")
-		if sv.app.hasRouter(typ) {
-			// Only a game's router may look at the message: decoding it for
-			// the default one would be work for nothing on every request.
-			_ = json.Unmarshal(r.Body, &msg) // a non-object is nil
+		router := sv.app.gameRouter(typ)
+		by := scripting.Session{ID: s.ID(), UID: s.UID(), FrontendID: s.FrontendID()}
+		var msg map[string]any
+		if router != nil {
+			// Only a game's router may look at the settings and the
+			// message: copying and decoding them for the default one, which
+			// routes by uid, would be work for nothing on every request.
+			by.Settings = s.Settings()
+			msg = decodeObject(r.Body)
 		}
-		to, err := sv.pick(r.Route, info, msg)
+		to, err := sv.pickBy(typ, router, r.Route, by, msg)
 		if err != nil {
 			reply(nil, &connector.Error{Code: 500, Msg: strings.TrimPrefix(err.Error(), rpc.ErrPeerGone.Error()+": ")})
 			return
 		}
-		f := forwarded{session: s.ID(), frontendID: s.FrontendID(), uid: s.UID(), settings: settings, route: r.Route, body: r.Body}
-		payload := f.append(nil)
+		f := forwarded{session: by.ID, frontendID: by.FrontendID, uid: by.UID, settings: settings, route: r.Route, body: r.Body}
+		// The node copies the payload before it returns: the buffer goes
+		// back to the pool.
+		buf := sv.buffers.Get().(*[]byte)
+		payload := f.append((*buf)[:0])
+		defer func() {
+			*buf = payload
+			sv.buffers.Put(buf)
+		}()
 		if r.Notify {
 			reply(nil, sv.node.Notify(ctx, to.ID, routeForward, payload))
 			return
 		}
-		route := r.Route
-		sv.node.Go(ctx, to.ID, routeForward, payload, func(res []byte, err error) {
-			reply(forwardAnswer(route, to.ID, res, err))
+		route, backend := r.Route, to.ID
+		sv.node.Go(ctx, backend, routeForward, payload, func(res []byte, err error) {
+			reply(forwardAnswer(route, backend, res, err))
 		})
 	}
+}
+
+// decodeObject is a JSON object's members; nil for anything else.
+func decodeObject(b []byte) map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
 }
 
 // forwardAnswer turns a backend's answer to a forwarded request into the
 // client's.
 func forwardAnswer(route, backend string, res []byte, err error) (any, error) {
+	if err == nil {
+		return json.RawMessage(res), nil
+	}
 	var re *rpc.RemoteError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &re) && re.Msg == context.DeadlineExceeded.Error():
@@ -113,22 +145,20 @@ func forwardAnswer(route, backend string, res []byte, err error) (any, error) {
 		return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %s did not answer in time (deadline exceeded)", route, backend)}
 	case errors.As(err, &re):
 		return nil, &connector.Error{Code: 500, Msg: re.Msg}
-	case err != nil:
-		return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %v", route, err)}
 	}
-	return json.RawMessage(res), nil
+	return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %v", route, err)}
 }
 
 // callHandler runs a game's handler, turning a panic into an error that
 // names the route: the client is answered, the server goes on.
-func callHandler(ctx context.Context, log *slog.Logger, h Handler, s *BackendSession, f forwarded) (res any, err error) {
+func callHandler(ctx context.Context, log *slog.Logger, h routeHandler, s *BackendSession, body []byte) (res any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			log.Error("handler panicked", "route", f.route, "panic", p, "stack", string(debug.Stack()))
-			res, err = nil, fmt.Errorf("internal error in %s", f.route)
+			log.Error("handler panicked", "route", h.route, "panic", p, "stack", string(debug.Stack()))
+			res, err = nil, fmt.Errorf("internal error in %s", h.route)
 		}
 	}()
-	return h(ctx, s, json.RawMessage(f.body))
+	return h.h(ctx, s, json.RawMessage(body))
 }
 
 // serveRemote runs a game's remote for a peer.
@@ -153,17 +183,21 @@ func serveForward(ctx context.Context, app *App, sv *Services, r *rpc.Request) (
 	if err != nil {
 		return nil, fmt.Errorf("%w from %s", err, r.From)
 	}
-	h := app.handler(f.route)
-	if h == nil {
+	h, ok := app.handler(f.route)
+	if !ok {
 		return nil, fmt.Errorf("no handler for route %s", f.route)
 	}
-	s := &BackendSession{id: f.session, frontendID: f.frontendID, uid: f.uid, sv: sv}
+	frontendID := r.From // who forwards is the frontend: its id, without a copy
+	if string(f.frontendID) != frontendID {
+		frontendID = string(f.frontendID)
+	}
+	s := &BackendSession{id: f.session, frontendID: frontendID, uid: string(f.uid), sv: sv}
 	if len(f.settings) > 0 {
 		if err := json.Unmarshal(f.settings, &s.settings); err != nil {
 			return nil, fmt.Errorf("%w from %s: settings: %v", errBadForward, r.From, err)
 		}
 	}
-	res, err := callHandler(ctx, sv.log, h, s, f)
+	res, err := callHandler(ctx, sv.log, h, s, f.body)
 	if err != nil {
 		return nil, err
 	}

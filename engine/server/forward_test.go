@@ -142,3 +142,23 @@ func TestForwarding(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestForwardedRoundTrip: what a frontend encodes, a backend reads back.
+func TestForwardedRoundTrip(t *testing.T) {
+	for _, f := range []forwarded{
+		{session: 7, frontendID: "connector-server-1", uid: "alice", settings: []byte(`{"rid":"lobby"}`), route: "chat.chatHandler.send", body: []byte(`{"content":"hi"}`)},
+		{session: -1, route: "chat.chatHandler.echo"},
+	} {
+		got, err := parseForwarded(f.append(nil))
+		if err != nil || got.session != f.session || string(got.frontendID) != f.frontendID || string(got.uid) != f.uid ||
+			string(got.settings) != string(f.settings) || string(got.route) != f.route || string(got.body) != string(f.body) {
+			t.Errorf("%+v: got %+v %v", f, got, err)
+		}
+		b := f.append(nil)
+		for n := range len(b) - len(f.body) {
+			if _, err := parseForwarded(b[:n]); err == nil {
+				t.Errorf("%+v cut at %d: no error", f, n)
+			}
+		}
+	}
+}

@@ -116,7 +116,7 @@ func newRPC(s *topology.Server, app *App, p *peers, fe **frontend, callTimeout t
 	if s.Port != 0 {
 		addr = net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	}
-	sv := &Services{id: s.ID, peers: p, app: app, log: log}
+	sv := &Services{id: s.ID, peers: p, app: app, log: log, buffers: sync.Pool{New: func() any { return new([]byte) }}}
 	sv.chans = &Channels{sv: sv, m: map[string]*Channel{}}
 	sv.node = rpc.New(rpc.Config{
 		ID:      s.ID,

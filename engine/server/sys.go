@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
 	"github.com/pomeloctl/pomeloctl/engine/rpc"
@@ -104,6 +105,10 @@ type Services struct {
 	peers *peers
 	app   *App
 	log   *slog.Logger
+	// buffers are forwarded requests' encoding buffers, *[]byte: the RPC
+	// node copies a payload as it queues it, and a buffer grown anew
+	// for each request was three allocations.
+	buffers sync.Pool
 }
 
 // ID is this server's id.
@@ -141,14 +146,22 @@ func (sv *Services) CallServer(ctx context.Context, id, route string, args, out 
 // session, by the type's router.
 func (sv *Services) pick(route string, by scripting.Session, msg map[string]any) (scripting.Server, error) {
 	typ, _, _ := strings.Cut(route, ".")
+	return sv.pickBy(typ, sv.app.gameRouter(typ), route, by, msg)
+}
+
+// pickBy is pick with route's type and its game's router (nil for the
+// default one) at hand.
+func (sv *Services) pickBy(typ string, router Router, route string, by scripting.Session, msg map[string]any) (scripting.Server, error) {
 	servers := sv.peers.ofType(typ)
 	if len(servers) == 0 {
 		return scripting.Server{}, fmt.Errorf("%w: no server of type %s is running to handle %s", rpc.ErrPeerGone, typ, route)
 	}
-	if sv.app.hasRouter(typ) {
-		servers = slices.Clone(servers) // a game's router may change what it is given
+	env := scripting.RouterEnv{Session: by, Msg: msg, Route: route, Servers: servers}
+	if router == nil {
+		return scripting.DefaultPick(env)
 	}
-	return sv.app.router(typ)(scripting.RouterEnv{Session: by, Msg: msg, Route: route, Servers: servers})
+	env.Servers = slices.Clone(servers) // a game's router may change what it is given
+	return router(env)
 }
 
 // Target is a user and the frontend that holds its connection.
