@@ -45,16 +45,7 @@ func BenchmarkEchoThroughBackend(b *testing.B) {
 //
 // Each iteration is one second of sending.
 func BenchmarkFanout(b *testing.B) {
-	offset, err := freeport.Offset(3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052)
-	if err != nil {
-		b.Fatal(err)
-	}
-	top, _, err := topology.Load("../topology.yaml", topology.Options{PortOffset: &offset})
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := newCluster(b, top)
-	c.runAll()
+	offset := runChat(b)
 	b.ResetTimer()
 	res, err := bench.Fanout(context.Background(), bench.FanoutConfig{Login: bench.Login{Gate: "127.0.0.1:" + strconv.Itoa(3014+offset)},
 		Users: 300, Rate: 1, Duration: time.Duration(b.N) * time.Second})
@@ -75,16 +66,7 @@ func BenchmarkFanout(b *testing.B) {
 //
 //	go test -run '^$' -bench Connect -benchtime 3000x -cpuprofile cpu.out ./examples/chat/game/
 func BenchmarkConnect(b *testing.B) {
-	offset, err := freeport.Offset(3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052)
-	if err != nil {
-		b.Fatal(err)
-	}
-	top, _, err := topology.Load("../topology.yaml", topology.Options{PortOffset: &offset})
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := newCluster(b, top)
-	c.runAll()
+	offset := runChat(b)
 	b.ResetTimer()
 	res, err := bench.Connect(context.Background(), bench.ConnectConfig{Gate: "127.0.0.1:" + strconv.Itoa(3014+offset),
 		Clients: b.N, Concurrency: 50, RoomSize: 20})

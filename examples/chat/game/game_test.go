@@ -30,16 +30,7 @@ import (
 // pomelo-protobuf), a duplicate login refused, onLeave on disconnect.
 // (NetEase's own client plays it against real processes elsewhere.)
 func TestChatFlow(t *testing.T) {
-	offset, err := freeport.Offset(3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052)
-	if err != nil {
-		t.Fatal(err)
-	}
-	top, _, err := topology.Load("../topology.yaml", topology.Options{PortOffset: &offset})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := newCluster(t, top)
-	c.runAll()
+	offset := runChat(t)
 	data, err := os.ReadFile("../serverProtos.json")
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +192,22 @@ func (c *cluster) run(id string) {
 		c.tb.Fatalf("%s: %v", id, err)
 	}
 	c.tb.Cleanup(func() { cancel(); <-done })
+}
+
+// runChat runs the whole chat demo in this process, at a free port offset,
+// which it returns.
+func runChat(tb testing.TB) int {
+	tb.Helper()
+	offset, err := freeport.Offset(3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	top, _, err := topology.Load("../topology.yaml", topology.Options{PortOffset: &offset})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	newCluster(tb, top).runAll()
+	return offset
 }
 
 // runAll starts every server of the topology, backends first, so that every
