@@ -113,6 +113,11 @@ func (m *Master) act(ctx context.Context, ids []string, c lifecycle.Cause, settl
 		}
 		for _, mem := range mems {
 			seqs[mem] = mem.last.Seq
+			if !isStart(c) {
+				// A frontend held until the backends register stays down
+				// when an operator stops it meanwhile.
+				m.held = slices.DeleteFunc(m.held, func(h *member) bool { return h == mem })
+			}
 			m.apply(mem, c)
 		}
 	}); e != nil {
