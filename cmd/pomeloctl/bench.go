@@ -30,7 +30,11 @@ for a bounded time, with a progress line and a table (or -o json) at the end.
 echo and idle, without --addr, start what they measure themselves: an echo
 frontend in this process (echo), or in a child process whose memory idle reads.
 connect, fanout and idle --cluster play chatofpomelo's client against a running
-chat demo (pomeloctl up examples/chat/topology.yaml).`,
+chat demo (pomeloctl up examples/chat/topology.yaml).
+
+Every figure counts every failure: a transport error, and a reply whose body
+says it failed (a "code" other than 200 or 0, a string "code", or "error":
+true) are failed requests, not successes; the first one's words are printed.`,
 	}
 	cmd.AddCommand(newBenchEchoCmd(), newBenchIdleCmd(g), newBenchConnectCmd(g), newBenchFanoutCmd(g), newBenchServeCmd())
 	return cmd
@@ -82,7 +86,15 @@ func newBenchEchoCmd() *cobra.Command {
 				}
 				results = append(results, bres)
 			}
-			return writeEchoResults(c.OutOrStdout(), results, output)
+			if err := writeEchoResults(c.OutOrStdout(), results, output); err != nil {
+				return err
+			}
+			for _, r := range results {
+				if r.FirstErr != "" {
+					c.PrintErrf("%s: first error: %s\n", r.Name, r.FirstErr)
+				}
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()

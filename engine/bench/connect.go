@@ -144,17 +144,9 @@ func (l Login) Player(ctx context.Context, uid, room string) (*client.Client, er
 		return c, nil
 	}
 	body := fmt.Sprintf(`{"username":%q,"rid":%q}`, uid, room)
-	resp, err = c.Request(ctx, enter, []byte(body))
-	if err != nil {
+	if _, err := request(ctx, c, enter, []byte(body)); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("enter: %w", err)
-	}
-	var answer struct {
-		Code int `json:"code"`
-	}
-	if json.Unmarshal(resp, &answer) == nil && answer.Code != 0 && answer.Code != 200 {
-		c.Close()
-		return nil, fmt.Errorf("enter answered %s", resp)
 	}
 	return c, nil
 }

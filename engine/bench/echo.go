@@ -37,6 +37,7 @@ type EchoResult struct {
 	Errors    int64         `json:"errors"`
 	PerSecond float64       `json:"perSecond"`
 	Latency   Percentiles   `json:"latency"`
+	FirstErr  string        `json:"firstError,omitempty"`
 }
 
 // Echo runs an echo load against a Pomelo frontend.
@@ -58,7 +59,7 @@ func Echo(ctx context.Context, cfg EchoConfig) (*EchoResult, error) {
 		c := clients[i%len(clients)]
 		for ctx.Err() == nil {
 			t0 := time.Now()
-			_, err := c.Request(ctx, cfg.Route, body)
+			_, err := request(ctx, c, cfg.Route, body)
 			if ctx.Err() != nil {
 				return
 			}
@@ -89,9 +90,11 @@ func run(ctx context.Context, cfg EchoConfig, worker func(ctx context.Context, i
 	defer cancel()
 	lat := newLatencies()
 	var done, failed atomic.Int64
+	var firstErr atomic.Value
 	record := func(d time.Duration, err error) {
 		if err != nil {
 			failed.Add(1)
+			firstErr.CompareAndSwap(nil, err.Error())
 			return
 		}
 		done.Add(1)
@@ -114,11 +117,13 @@ func run(ctx context.Context, cfg EchoConfig, worker func(ctx context.Context, i
 	if cfg.TCP {
 		transport = "tcp"
 	}
-	return &EchoResult{
+	res := &EchoResult{
 		Name: cfg.Name, Transport: transport, Clients: cfg.Clients, InFlight: cfg.InFlight,
 		Elapsed: elapsed, Requests: done.Load(), Errors: failed.Load(),
 		PerSecond: float64(done.Load()) / elapsed.Seconds(), Latency: lat.percentiles(),
-	}, nil
+	}
+	res.FirstErr, _ = firstErr.Load().(string)
+	return res, nil
 }
 
 // progress prints a line each second, counting done in unit per second, until

@@ -235,7 +235,7 @@ func (f *fanout) send(ctx context.Context, users []*client.Client) *FanoutResult
 				inflight.Go(func() {
 					rctx, cancel := context.WithTimeout(ctx, f.cfg.Duration+f.cfg.Drain)
 					defer cancel()
-					if _, err := u.Request(rctx, f.cfg.SendRoute, []byte(body)); err != nil {
+					if _, err := request(rctx, u, f.cfg.SendRoute, []byte(body)); err != nil {
 						sendErrs.Add(1)
 						firstErr.CompareAndSwap(nil, err.Error())
 						return
