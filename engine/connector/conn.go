@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/pomeloctl/pomeloctl/engine/protocol"
 )
@@ -43,7 +46,13 @@ func newConn(srv *Server, t transport) *conn {
 		c.debug("write failed", "err", err)
 		c.close("write failed")
 	}
-	c.w.onDone = func() { c.close("kicked") }
+	c.w.onDone = func(code int, reason string) {
+		// The client closes its end once it has read the kick (and its
+		// reader then closes the connection), or kickGrace does.
+		if err := c.t.end(code, reason); err != nil {
+			c.close("kicked")
+		}
+	}
 	return c
 }
 
@@ -78,7 +87,13 @@ func (c *conn) serve(ctx context.Context) {
 // each instead of 8.
 func (c *conn) read(ctx context.Context, handshaking bool) {
 	err := c.t.readPackets(func(typ protocol.PacketType, body []byte) error {
-		return c.handle(ctx, typ, body)
+		if err := c.handle(ctx, typ, body); !errors.Is(err, errClosed) {
+			return err
+		}
+		// An answer to a kicked client is dropped, and reading goes on
+		// until the client closes its end: closing first could reset the
+		// connection under the kick.
+		return nil
 	}, func() bool { return handshaking && c.state == stWorking })
 	if errors.Is(err, errHandOff) {
 		c.srv.wg.Add(1)
@@ -179,7 +194,7 @@ func (c *conn) handshake(ctx context.Context, body []byte) error {
 
 func (c *conn) refuse(code int) {
 	pkt, _ := protocol.AppendPacket(nil, protocol.Handshake, protocol.HandshakeError(code))
-	c.w.sendLast(pkt)
+	c.sendLast(pkt, websocket.ClosePolicyViolation, "handshake refused")
 }
 
 func (c *conn) data(ctx context.Context, body []byte) error {
@@ -295,16 +310,39 @@ func (c *conn) send(pkt []byte) error {
 	err := c.w.send(pkt)
 	if errors.Is(err, errSlowClient) {
 		c.logger().Warn("client kicked: it does not read fast enough", "queue", c.srv.cfg.WriteQueue)
-		c.kick("too slow")
+		c.kick("too slow", websocket.ClosePolicyViolation)
 	}
 	return err
 }
 
-func (c *conn) kick(reason string) {
+// kickGrace is how long a kicked client has to read what it was sent, the
+// kick last, and close its end before the server closes the connection: a
+// client that reads nothing (a slow one, whose queue is full) is not let
+// hold its connection until the write deadline.
+const kickGrace = 2 * time.Second
+
+// kick sends the client a kick with reason, then ends the connection with
+// code (a WebSocket close code: CloseGoingAway when the server stops).
+func (c *conn) kick(reason string, code int) {
 	pkt, _ := protocol.AppendPacket(nil, protocol.Kick, protocol.KickBody(reason))
-	c.w.sendLast(pkt)
-	// The writer closes the connection once the kick is out; a client that stops
-	// reading gets closed by the write deadline instead.
+	c.sendLast(pkt, code, reason)
+}
+
+// sendLast queues the connection's last package, then ends it: the
+// transport's end once the package is out, and a close past kickGrace.
+func (c *conn) sendLast(pkt []byte, code int, reason string) {
+	if c.w.sendLast(pkt, code, closeReason(reason)) {
+		time.AfterFunc(kickGrace, func() { c.close("kicked: the client did not close its end in time") })
+	}
+}
+
+// closeReason fits reason into a WebSocket close frame, whose reason is at
+// most 123 bytes.
+func closeReason(reason string) string {
+	if len(reason) <= 123 {
+		return reason
+	}
+	return strings.ToValidUTF8(reason[:123], "")
 }
 
 // close ends the connection and the session, once.

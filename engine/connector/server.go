@@ -132,7 +132,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.cfg.Logger.Warn("stopping with requests still being handled: the drain deadline passed", "requests", n)
 	}
 	for _, sess := range s.sessions.all() {
-		sess.c.kick("server stopping")
+		sess.c.kick("server stopping", websocket.CloseGoingAway)
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"sync"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/pomeloctl/pomeloctl/engine/protocol"
 )
 
@@ -171,7 +173,7 @@ func (s *Session) Kick(reason string) error {
 	if s.isClosed() {
 		return ErrSessionClosed
 	}
-	s.c.kick(reason)
+	s.c.kick(reason, websocket.CloseNormalClosure)
 	return nil
 }
 

@@ -27,6 +27,11 @@ type transport interface {
 	// allows it; only the connection's writer calls it.
 	write(packages [][]byte) error
 	setReadDeadline(t time.Time) error
+	// end tells the client the server is done with the connection, once
+	// the last package is written: a WebSocket close frame with code and
+	// reason, a FIN on raw TCP. The connection stays open for the client
+	// to close its end, so that nothing it was sent is lost to a reset.
+	end(code int, reason string) error
 	close() error
 	remoteAddr() string
 	kind() string
@@ -94,8 +99,15 @@ func (t *tcpTransport) write(packages [][]byte) error {
 
 func (t *tcpTransport) setReadDeadline(d time.Time) error { return t.c.SetReadDeadline(d) }
 func (t *tcpTransport) close() error                      { return t.c.Close() }
-func (t *tcpTransport) remoteAddr() string                { return t.c.RemoteAddr().String() }
-func (t *tcpTransport) kind() string                      { return "tcp" }
+
+func (t *tcpTransport) end(int, string) error {
+	if cw, ok := t.c.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return t.c.Close()
+}
+func (t *tcpTransport) remoteAddr() string { return t.c.RemoteAddr().String() }
+func (t *tcpTransport) kind() string       { return "tcp" }
 
 type wsTransport struct {
 	c        *websocket.Conn
@@ -190,8 +202,14 @@ func (t *wsTransport) write(packages [][]byte) error {
 
 func (t *wsTransport) setReadDeadline(d time.Time) error { return t.c.SetReadDeadline(d) }
 func (t *wsTransport) close() error                      { return t.c.Close() }
-func (t *wsTransport) remoteAddr() string                { return t.c.RemoteAddr().String() }
-func (t *wsTransport) kind() string                      { return "ws" }
+
+func (t *wsTransport) end(code int, reason string) error {
+	// gorilla/websocket refuses every write after a close frame, its
+	// answer to the client's close included.
+	return t.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeTimeout))
+}
+func (t *wsTransport) remoteAddr() string { return t.c.RemoteAddr().String() }
+func (t *wsTransport) kind() string       { return "ws" }
 
 // upgradeWriter is the http.ResponseWriter the WebSocket upgrader needs, over a
 // connection no net/http server owns: it hands the connection over (Hijack), or

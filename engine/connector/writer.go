@@ -28,8 +28,12 @@ type writer struct {
 	drained chan struct{} // closed when a closing writer has written its queue, or gave up
 	ended   bool          // drained is closed
 
-	onError func(error) // called once, from the writing goroutine, when a write fails
-	onDone  func()      // called when the writer closes the transport itself
+	onError func(error)                   // called once, from the writing goroutine, when a write fails
+	onDone  func(code int, reason string) // called with sendLast's code and reason once its package is written
+
+	// what sendLast was given for onDone
+	endCode   int
+	endReason string
 }
 
 func newWriter(t transport, max int) *writer { return &writer{t: t, max: max} }
@@ -52,14 +56,17 @@ func (w *writer) send(p []byte) error {
 	return nil
 }
 
-// sendLast queues a final package (a kick, a handshake refusal) and closes the
-// transport once everything queued before it is written.
-func (w *writer) sendLast(p []byte) {
+// sendLast queues a final package (a kick, a handshake refusal); once
+// everything queued before it and it are written, onDone runs. It reports
+// whether the package was queued: false when the writer was already closed
+// or closing.
+func (w *writer) sendLast(p []byte, code int, reason string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed || w.closing {
-		return
+		return false
 	}
+	w.endCode, w.endReason = code, reason
 	w.queue = append(w.queue, p) // a kick goes out even past the limit
 	w.closing = true
 	w.drained = make(chan struct{})
@@ -67,6 +74,7 @@ func (w *writer) sendLast(p []byte) {
 		w.running = true
 		go w.run()
 	}
+	return true
 }
 
 // waitDrained waits, at most d, for a final package queued by sendLast to be
@@ -111,11 +119,10 @@ func (w *writer) run() {
 			if closing {
 				w.endDrain()
 			}
+			code, reason := w.endCode, w.endReason
 			w.mu.Unlock()
-			if closing {
-				if w.onDone != nil {
-					w.onDone()
-				}
+			if closing && w.onDone != nil {
+				w.onDone(code, reason)
 			}
 			return
 		}

@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,9 +54,14 @@ func TestHeldFrontends(t *testing.T) {
 		}
 		return out
 	}
-	for deadline := time.Now().Add(10 * time.Second); m.Addr() == "" || states()["chat-server-1"].State != "starting"; time.Sleep(20 * time.Millisecond) {
+	// Addr is known before Run listens on it: wait for an answer.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		list, err := cl.Servers(ctx)
+		if err == nil && slices.ContainsFunc(list, func(s admin.ServerStatus) bool { return s.ID == "chat-server-1" && s.State == "starting" }) {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatal("the chat servers were not launched")
+			t.Fatalf("the chat servers were not launched: %v %+v", err, list)
 		}
 	}
 	if s := states()["connector-server-1"]; s.State != "stopped" || !strings.Contains(s.Reason, "launched once the backends have registered") {

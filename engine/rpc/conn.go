@@ -198,6 +198,14 @@ func (c *conn) read(br *bufio.Reader) {
 		switch f.kind {
 		case kindCall:
 			route = f.route
+			// Counted before the check, so that Drain either sees the
+			// call or the call sees Drain.
+			c.node.active.Add(1)
+			if c.node.draining.Load() {
+				c.node.active.Add(-1)
+				_ = c.send(&frame{kind: kindReply, seq: f.seq, status: statusStopping})
+				continue
+			}
 			c.node.dispatch(&incoming{Request: Request{From: c.peer, Route: f.route, Body: append([]byte(nil), f.body...), conn: c, seq: f.seq,
 				timeout: time.Duration(f.timeout) * time.Millisecond}})
 		case kindNotify:
@@ -211,9 +219,12 @@ func (c *conn) read(br *bufio.Reader) {
 			if !ok {
 				continue // its caller gave up
 			}
-			if f.status == 0 {
+			switch f.status {
+			case statusOK:
 				w.deliver(result{body: append([]byte(nil), f.body...)})
-			} else {
+			case statusStopping:
+				w.deliver(result{err: fmt.Errorf("%w: %s did not take the call", ErrStopping, c.peer)})
+			default:
 				w.deliver(result{err: &RemoteError{Server: c.peer, Msg: string(f.body)}})
 			}
 		default:

@@ -9,6 +9,11 @@ import (
 // cluster, or its connection closed before it answered.
 var ErrPeerGone = errors.New("the server is gone")
 
+// ErrStopping reports a call the peer refused without running it because
+// it is stopping: the call can be made again, to the same server once it
+// is back, with no fear of running twice.
+var ErrStopping = errors.New("the server is stopping")
+
 // ErrClosed reports a call on a node that has been closed.
 var ErrClosed = errors.New("rpc: this server's RPC is closed")
 

@@ -66,6 +66,9 @@ type Node struct {
 	all     map[*conn]bool     // every open connection, registered or not
 	closed  bool
 
+	draining atomic.Bool  // Drain has begun: calls are refused unrun
+	active   atomic.Int64 // calls being handled
+
 	ctx      context.Context // ends when the node closes: handlers' context
 	cancel   context.CancelFunc
 	ended    context.Context // a context that is over, for handlers that returned
@@ -350,7 +353,7 @@ func (n *Node) serve(in *incoming) {
 	}
 	f := frame{kind: kindReply, seq: r.seq, body: res}
 	if err != nil {
-		f.status, f.body = 1, []byte(err.Error())
+		f.status, f.body = statusFailed, []byte(err.Error())
 	}
 	_ = r.conn.send(&f) // a closed connection has failed the caller already
 }
@@ -372,6 +375,25 @@ func (n *Node) safely(in *incoming) (res []byte, err error) {
 		defer in.ctx.end()
 	}
 	return n.cfg.Handler(ctx, r)
+}
+
+// Drain makes the node refuse new calls without running them (the callers
+// get ErrStopping, and may call again once the server is back) and waits,
+// until ctx ends, for the calls being handled to be answered. Notifies are
+// still served, and this node's own calls still go out: what it handles
+// may need them. Close ends the rest.
+func (n *Node) Drain(ctx context.Context) error {
+	n.draining.Store(true)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for n.active.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("rpc: %d calls still being handled: %w", n.active.Load(), ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
 }
 
 // Close stops listening, closes every connection (failing the calls

@@ -16,7 +16,7 @@ type incoming struct {
 // maxIdleWorkers bounds the workers that wait for calls.
 const maxIdleWorkers = 256
 
-// dispatch runs a call on a worker that waits for one, or on a new one
+// dispatch runs a call, counted in n.active, on a worker that waits for one, or on a new one
 // when none does: calls are never queued behind each other.
 //
 // A goroutine per call would start with a small stack and grow it (a copy)
@@ -37,6 +37,7 @@ func (n *Node) work(in *incoming) {
 	defer n.handlers.Done()
 	for {
 		n.serve(in)
+		n.active.Add(-1)
 		if n.idle.Add(1) > maxIdleWorkers {
 			n.idle.Add(-1)
 			return

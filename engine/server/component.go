@@ -19,6 +19,14 @@ type Component interface {
 	Stop(ctx context.Context) error
 }
 
+// Drainer is a component that finishes its work in flight before any
+// component stops: a frontend answers its clients' requests and kicks
+// them, the RPC node answers the calls it is handling. Drains run in
+// reverse start order, before the Stops.
+type Drainer interface {
+	Drain(ctx context.Context) error
+}
+
 // Hooks run at points of a server's life, as Pomelo's afterStart,
 // afterStartAll and beforeStop. A failing AfterStart stops the server; a
 // failing AfterStartAll or BeforeStop is logged and the server goes on.
@@ -75,16 +83,25 @@ func (cs *Components) rollback(cause error) {
 	}
 }
 
-// Stop runs the beforeStop hooks, then stops the started components in reverse
-// order, each within ctx. Every component is asked to stop even when another
-// fails; the errors are joined.
+// Stop runs the beforeStop hooks, drains the started components that drain,
+// then stops them, each phase in reverse order and within ctx. Every
+// component is asked to stop even when another fails, or fails to drain;
+// the errors are joined.
 func (cs *Components) Stop(ctx context.Context) error {
 	for i, h := range cs.hooks.BeforeStop {
 		if err := h(ctx); err != nil {
 			cs.log.Warn("beforeStop hook failed; stopping anyway", "hook", i+1, "err", err)
 		}
 	}
-	return cs.stopStarted(ctx)
+	var errs []error
+	for i := len(cs.started) - 1; i >= 0; i-- {
+		if d, ok := cs.started[i].(Drainer); ok {
+			if err := d.Drain(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("drain %s: %w", cs.started[i].Name(), err))
+			}
+		}
+	}
+	return errors.Join(append(errs, cs.stopStarted(ctx))...)
 }
 
 func (cs *Components) stopStarted(ctx context.Context) error {

@@ -33,7 +33,8 @@ type frontend struct {
 
 func (f *frontend) Name() string                    { return "frontend" }
 func (f *frontend) Start(ctx context.Context) error { return f.srv.Start(ctx) }
-func (f *frontend) Stop(ctx context.Context) error  { return f.srv.Shutdown(ctx) }
+func (f *frontend) Drain(ctx context.Context) error { return f.srv.Shutdown(ctx) }
+func (f *frontend) Stop(context.Context) error      { return f.srv.Close() }
 
 // newFrontend builds server s's connector from its type's options; it
 // counts requests and errors into counters.

@@ -16,8 +16,9 @@ import (
 // monitorLink is the server's monitor agent as a component: it registers
 // with the master, heartbeats, follows the membership and takes commands.
 type monitorLink struct {
-	agent *monitor.Agent
-	log   *slog.Logger
+	agent    *monitor.Agent
+	log      *slog.Logger
+	frontend bool
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -36,7 +37,7 @@ func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *moni
 			return st
 		}
 	}
-	l := &monitorLink{log: log, fatal: make(chan error, 1)}
+	l := &monitorLink{log: log, frontend: fe != nil, fatal: make(chan error, 1)}
 	var once sync.Once
 	url := "ws://" + cfg.Master + "/monitor"
 	l.agent = monitor.NewAgent(monitor.AgentConfig{
@@ -87,6 +88,17 @@ func (l *monitorLink) Start(context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// Drain says bye at once on a frontend, so that the gate stops handing it
+// out while it drains. A backend says it only once its RPC has drained:
+// the cluster forgets a server that left, and calls still being answered
+// on its connections would fail with it.
+func (l *monitorLink) Drain(ctx context.Context) error {
+	if !l.frontend {
+		return nil
+	}
+	return l.Stop(ctx)
 }
 
 // Stop says bye to the master, so that it takes the server's exit for a

@@ -100,12 +100,14 @@ func (p *peers) entries(typ string) []gate.Entry {
 }
 
 // rpcLink is the server's RPC node as a component: it starts first, so
-// that forwarding works once clients and peers arrive, and stops last.
+// that forwarding works once clients and peers arrive, drains last (a
+// frontend's drain needs its calls to backends), and stops last.
 type rpcLink struct{ node *rpc.Node }
 
-func (l *rpcLink) Name() string                { return "rpc" }
-func (l *rpcLink) Start(context.Context) error { return l.node.Start() }
-func (l *rpcLink) Stop(context.Context) error  { return l.node.Close() }
+func (l *rpcLink) Name() string                    { return "rpc" }
+func (l *rpcLink) Start(context.Context) error     { return l.node.Start() }
+func (l *rpcLink) Drain(ctx context.Context) error { return l.node.Drain(ctx) }
+func (l *rpcLink) Stop(context.Context) error      { return l.node.Close() }
 
 // newRPC makes server s's RPC node and its Services: the node listens on
 // the server's port, if it has one, serves forwarded requests with app's

@@ -72,7 +72,12 @@ func Run(ctx context.Context, cfg Config) error {
 		comps = append(comps, mon)
 	}
 	cs := NewComponents(log, cfg.Hooks, comps...)
-	if err := cs.Start(ctx); err != nil {
+	// The components live until they are stopped, not until ctx ends: a
+	// signal ends ctx, and a graceful stop needs the listeners, the RPC
+	// links and the clients' connections for its drain.
+	life, endLife := context.WithCancel(context.WithoutCancel(ctx))
+	defer endLife()
+	if err := cs.Start(life); err != nil {
 		return fmt.Errorf("server %s: %w", s.ID, err)
 	}
 	log.Info("server started")
