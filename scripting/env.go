@@ -35,6 +35,10 @@ type Server struct {
 	ClientPort int            `expr:"clientPort"`
 	Frontend   bool           `expr:"frontend"`
 	Settings   map[string]any `expr:"settings"`
+	// State is "running" for a server that takes requests, "down" for one
+	// the topology declares that is stopped or restarting: a request routed
+	// to it waits for it to come back, within its restart.wait.
+	State string `expr:"state"`
 }
 
 // RouterEnv is what a router expression sees.

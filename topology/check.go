@@ -311,6 +311,9 @@ func (l *loader) checkRestart(r *Restart, path string) {
 	case b.Max < b.Initial:
 		l.errs.add(b.At.Of("max"), path+".backoff.max", fmt.Sprintf("the back-off's max %s is shorter than its initial %s", b.Max.D(), b.Initial.D()), "write a max at least as long as initial, e.g. {initial: 100ms, max: 30s}")
 	}
+	if r.Wait < 0 {
+		l.errs.add(r.At.Of("wait"), path+".wait", fmt.Sprintf("wait %s is negative", r.Wait.D()), "write 0 to fail at once, or how long a request waits for a restarting server, e.g. 5s")
+	}
 	if r.MaxRestarts < 0 {
 		l.errs.add(r.At.Of("maxRestarts"), path+".maxRestarts", fmt.Sprintf("maxRestarts %d is negative", r.MaxRestarts), "write 0 for no limit, or how many restarts within window end in failed")
 	}

@@ -37,6 +37,9 @@ func DefaultRestart() Restart {
 		Backoff:     Backoff{Initial: Duration(100 * time.Millisecond), Max: Duration(30 * time.Second)},
 		MaxRestarts: 5,
 		Window:      Duration(60 * time.Second),
+		// A kill -9 is back within a few back-off steps; a graceful
+		// restart also drains first.
+		Wait: Duration(5 * time.Second),
 	}
 }
 
@@ -114,6 +117,9 @@ func withRestart(base Restart, r *Restart) *Restart {
 	}
 	if !r.At.Has("window") {
 		out.Window = base.Window
+	}
+	if !r.At.Has("wait") {
+		out.Wait = base.Wait
 	}
 	return &out
 }

@@ -192,6 +192,9 @@ type Restart struct {
 	Backoff     Backoff  `yaml:"backoff" json:"backoff"`
 	MaxRestarts int      `yaml:"maxRestarts" json:"maxRestarts"`
 	Window      Duration `yaml:"window" json:"window"`
+	// Wait is how long a request for the server waits while it is not
+	// there (restarting) before it fails.
+	Wait Duration `yaml:"wait" json:"wait"`
 
 	At Positions `yaml:"-" json:"-"`
 }

@@ -105,22 +105,10 @@ func forward(sv *Services) connector.AsyncHandlerFunc {
 			return
 		}
 		f := forwarded{session: by.ID, frontendID: by.FrontendID, uid: by.UID, settings: settings, route: r.Route, body: r.Body}
-		// The node copies the payload before it returns: the buffer goes
-		// back to the pool.
-		buf := sv.buffers.Get().(*[]byte)
-		payload := f.append((*buf)[:0])
-		defer func() {
-			*buf = payload
-			sv.buffers.Put(buf)
-		}()
-		if r.Notify {
-			reply(nil, sv.node.Notify(ctx, to.ID, routeForward, payload))
-			return
-		}
-		route, backend := r.Route, to.ID
-		sv.node.Go(ctx, backend, routeForward, payload, func(res []byte, err error) {
-			reply(forwardAnswer(route, backend, res, err))
-		})
+		// The request's own copy: the body is the client reader's buffer,
+		// and a request that waits for its server is sent again later.
+		d := &delivery{sv: sv, ctx: ctx, route: r.Route, to: to.ID, typ: typ, payload: f.append(make([]byte, 0, 3*binary.MaxVarintLen64+len(f.frontendID)+len(f.uid)+len(f.settings)+len(f.route)+len(f.body))), notify: r.Notify, reply: reply}
+		d.attempt()
 	}
 }
 

@@ -19,13 +19,16 @@ import (
 // by the default router) → connector → client, and the failures answer the
 // client with code 500 and say why.
 func TestForwarding(t *testing.T) {
-	offset, err := freeport.Offset(3005, 3014, 3050, 4050, 6050, 6051)
+	offset, err := freeport.Offset(3005, 3014, 3050, 4050, 6050, 6051, 6052)
 	if err != nil {
 		t.Fatal(err)
 	}
 	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{PortOffset: &offset})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, s := range top.Types.Get("chat").Servers {
+		s.Restart.Wait = topology.Duration(300 * time.Millisecond)
 	}
 	hub, addr := hubFor(t)
 	run := func(id string) context.CancelFunc {
@@ -55,7 +58,8 @@ func TestForwarding(t *testing.T) {
 	// cluster has both and the router's choice does not change under us.
 	stopChat1 := run("chat-server-1")
 	stopChat2 := run("chat-server-2")
-	for deadline := time.Now().Add(5 * time.Second); len(hub.Members()) < 2; time.Sleep(5 * time.Millisecond) {
+	stopChat3 := run("chat-server-3")
+	for deadline := time.Now().Add(5 * time.Second); len(hub.Members()) < 3; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the chat servers did not register")
 		}
@@ -127,13 +131,15 @@ func TestForwarding(t *testing.T) {
 	if m := request("area.areaHandler.move", `{}`); m["code"] != float64(500) || !strings.Contains(m["msg"].(string), "no server of type area") {
 		t.Errorf("a type with no servers: %v", m)
 	}
-	// With both chat servers gone, the client hears so; the connector goes on.
+	// With the chat servers gone, the client hears so once they are not back
+	// within their restart.wait; the connector goes on.
 	stopChat1()
 	stopChat2()
+	stopChat3()
 	deadline = time.Now().Add(5 * time.Second)
 	for {
 		m := request("chat.chatHandler.echo", `{}`)
-		if m["code"] == float64(500) && strings.Contains(m["msg"].(string), "no server of type chat") {
+		if m["code"] == float64(CodeRestarting) && strings.Contains(m["msg"].(string), "is restarting or stopped, and was not back within 300ms") {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -27,7 +27,7 @@ type monitorLink struct {
 
 // newMonitorLink makes the link; log names the server, base does not (the
 // agent adds the server's id itself).
-func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *monitor.Counters, left func(id string), log, base *slog.Logger) *monitorLink {
+func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *monitor.Counters, pe *peers, left func(id string), log, base *slog.Logger) *monitorLink {
 	stats := monitor.ProcessStats(counters)
 	if fe != nil {
 		process := stats
@@ -38,6 +38,7 @@ func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *moni
 		}
 	}
 	l := &monitorLink{log: log, frontend: fe != nil, fatal: make(chan error, 1)}
+	forget := membersLogger(log, left)
 	var once sync.Once
 	url := "ws://" + cfg.Master + "/monitor"
 	l.agent = monitor.NewAgent(monitor.AgentConfig{
@@ -52,8 +53,11 @@ func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *moni
 			Frontend:   s.Frontend,
 			Token:      cfg.Token,
 		},
-		Stats:     stats,
-		OnMembers: membersLogger(log, left),
+		Stats: stats,
+		OnMembers: func(all []monitor.Member) {
+			forget(all)
+			pe.viewChanged()
+		},
 		OnCommand: func(ctx context.Context, name string, _ json.RawMessage) error {
 			if name != monitor.CommandAfterStartAll {
 				return fmt.Errorf("no command %q", name)

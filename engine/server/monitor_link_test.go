@@ -35,10 +35,7 @@ func hubFor(t *testing.T) (*monitor.Hub, string) {
 // afterStartAll hooks once however often the master asks, and says bye
 // when it stops.
 func TestMonitorLink(t *testing.T) {
-	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	top, offset := chatTopology(t)
 	hub, addr := hubFor(t)
 	_, events := hub.Subscribe(t.Context())
 	var ran atomic.Int32
@@ -49,7 +46,7 @@ func TestMonitorLink(t *testing.T) {
 			Hooks: Hooks{AfterStartAll: []func(context.Context) error{func(context.Context) error { ran.Add(1); return nil }}}})
 	}()
 	ev := next(t, events)
-	if ev.Kind != monitor.Joined || ev.Member.ID != "chat-server-2" || ev.Member.Port != 6051 || ev.Member.Type != "chat" {
+	if ev.Kind != monitor.Joined || ev.Member.ID != "chat-server-2" || ev.Member.Port != 6051+offset || ev.Member.Type != "chat" {
 		t.Fatalf("want chat-server-2 to join, got %+v", ev)
 	}
 	for range 2 {
@@ -79,14 +76,11 @@ func TestMonitorLink(t *testing.T) {
 
 // TestMonitorLinkRefused: a wrong token stops the server with the reason.
 func TestMonitorLinkRefused(t *testing.T) {
-	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	top, _ := chatTopology(t)
 	_, addr := hubFor(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = Run(ctx, Config{Topology: top, ID: "chat-server-1", Master: addr, Token: "guess", Logger: quiet()})
+	err := Run(ctx, Config{Topology: top, ID: "chat-server-1", Master: addr, Token: "guess", Logger: quiet()})
 	var refused *monitor.RefusedError
 	if !errors.As(err, &refused) || !strings.Contains(err.Error(), "wrong token") {
 		t.Errorf("got %v, want a refusal for the wrong token", err)

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,18 +24,17 @@ type peers struct {
 	t     *topology.Topology
 	agent *monitor.Agent // nil without a master; set before the components start
 
-	mu     sync.Mutex
-	gen    uint64                        // the agent's view byType was made from
-	byType map[string][]scripting.Server // ofType's answers, shared until the view changes
+	mu      sync.Mutex
+	gen     uint64                        // the agent's view byType was made from
+	byType  map[string][]scripting.Server // ofType's answers, shared until the view changes
+	changed chan struct{}                 // closed at the next change of the view
 }
 
 // resolve is the RPC address of server id.
 func (p *peers) resolve(id string) (string, bool) {
 	if p.agent != nil {
-		for _, m := range p.agent.Members() {
-			if m.ID == id && m.Port != 0 {
-				return net.JoinHostPort(m.Host, strconv.Itoa(m.Port)), true
-			}
+		if m, ok := p.live(id); ok && m.Port != 0 {
+			return net.JoinHostPort(m.Host, strconv.Itoa(m.Port)), true
 		}
 		return "", false
 	}
@@ -43,38 +44,156 @@ func (p *peers) resolve(id string) (string, bool) {
 	return "", false
 }
 
+// live is server id's entry in the membership, when it is there.
+func (p *peers) live(id string) (monitor.Member, bool) {
+	members, _ := p.agent.View()
+	i, ok := slices.BinarySearchFunc(members, id, func(m monitor.Member, id string) int { return cmp.Compare(m.ID, id) })
+	if !ok {
+		return monitor.Member{}, false
+	}
+	return members[i], true
+}
+
+// current is server id's entry in the membership, and whether it runs;
+// a server run alone takes every server the topology declares for running.
+func (p *peers) current(id string) (monitor.Member, bool) {
+	if p.agent == nil {
+		return monitor.Member{}, true
+	}
+	return p.live(id)
+}
+
+// Server states, as routers see them.
+const (
+	StateRunning = "running" // registered with the master: it takes requests
+	StateDown    = "down"    // declared but not registered: stopped, or restarting
+)
+
 // ofType lists the servers of a type that take RPC, in id order, as a
-// router sees them.
+// router sees them: every server the topology declares, whether it runs
+// or not, and those added at runtime that run. Routing over the declared
+// servers rather than the running ones keeps a room on its server across
+// the server's restart: a request for a server that is down waits for it
+// (see awaitBack).
 // The slice is shared until the membership changes: it must not be
 // modified. Every forwarded request is routed by it.
 func (p *peers) ofType(typ string) []scripting.Server {
-	var out []scripting.Server
-	if p.agent != nil {
-		members, gen := p.agent.View()
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if p.byType == nil || p.gen != gen {
-			p.byType, p.gen = map[string][]scripting.Server{}, gen
-		}
-		if out, ok := p.byType[typ]; ok {
-			return out
-		}
-		for _, m := range members { // sorted by id
-			if m.Type == typ && m.Port != 0 {
-				out = append(out, scripting.Server{ID: m.ID, Type: m.Type, Host: m.Host, Port: m.Port, ClientHost: m.ClientHost, ClientPort: m.ClientPort, Frontend: m.Frontend})
+	st := p.t.Types.Get(typ)
+	if p.agent == nil {
+		var out []scripting.Server
+		if st != nil {
+			for _, s := range st.Servers {
+				if s.Port != 0 {
+					out = append(out, declared(s, StateRunning))
+				}
 			}
 		}
-		p.byType[typ] = out
 		return out
 	}
-	if st := p.t.Types.Get(typ); st != nil {
+	members, gen := p.agent.View()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.byType == nil || p.gen != gen {
+		p.byType, p.gen = map[string][]scripting.Server{}, gen
+	}
+	if out, ok := p.byType[typ]; ok {
+		return out
+	}
+	var out []scripting.Server
+	running := map[string]bool{}
+	for _, m := range members { // sorted by id
+		if m.Type == typ && m.Port != 0 {
+			running[m.ID] = true
+			out = append(out, scripting.Server{ID: m.ID, Type: m.Type, Host: m.Host, Port: m.Port, ClientHost: m.ClientHost, ClientPort: m.ClientPort, Frontend: m.Frontend, State: StateRunning})
+		}
+	}
+	if st != nil {
 		for _, s := range st.Servers {
-			if s.Port != 0 {
-				out = append(out, scripting.Server{ID: s.ID, Type: s.Type, Host: s.Host, Port: s.Port, ClientHost: s.ClientHost, ClientPort: s.ClientPort, Frontend: s.Frontend, Settings: s.Settings})
+			if s.Port != 0 && !running[s.ID] {
+				out = append(out, declared(s, StateDown))
+			}
+		}
+		for i := range out {
+			if s := p.t.Server(out[i].ID); s != nil {
+				out[i].Settings = s.Settings
 			}
 		}
 	}
+	slices.SortFunc(out, func(a, b scripting.Server) int { return cmp.Compare(a.ID, b.ID) })
+	p.byType[typ] = out
 	return out
+}
+
+func declared(s *topology.Server, state string) scripting.Server {
+	return scripting.Server{ID: s.ID, Type: s.Type, Host: s.Host, Port: s.Port, ClientHost: s.ClientHost, ClientPort: s.ClientPort, Frontend: s.Frontend, Settings: s.Settings, State: state}
+}
+
+// viewChanged wakes whoever waits for a server to come back; the monitor
+// link calls it after each change of the membership.
+func (p *peers) viewChanged() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.changed != nil {
+		close(p.changed)
+		p.changed = nil
+	}
+}
+
+// changes is closed at the next change of the membership. Take it before
+// looking at the membership, so that no change falls in between.
+func (p *peers) changes() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.changed == nil {
+		p.changed = make(chan struct{})
+	}
+	return p.changed
+}
+
+// restartWait is how long a request for server id waits for it while it
+// is down: its restart policy's wait (the type's, for a server added at
+// runtime; the built-in one for a type the topology does not know).
+func (p *peers) restartWait(id, typ string) time.Duration {
+	if s := p.t.Server(id); s != nil && s.Restart != nil {
+		return s.Restart.Wait.D()
+	}
+	if st := p.t.Types.Get(typ); st != nil && st.Restart != nil {
+		return st.Restart.Wait.D()
+	}
+	return topology.DefaultRestart().Wait.D()
+}
+
+// awaitBack waits until server id runs again after gone, its process that
+// failed (any process, when gone is the zero Member): as another process,
+// or after it was seen to leave. It waits until deadline or ctx ends, and
+// reports whether it does. A server run alone has no membership to wait on:
+// what it was told of the others is all it will know.
+func (p *peers) awaitBack(ctx context.Context, id string, gone monitor.Member, deadline time.Time) bool {
+	if p.agent == nil {
+		return gone.ID == ""
+	}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	left := gone.ID == ""
+	for {
+		changed := p.changes()
+		m, ok := p.live(id)
+		switch {
+		case !ok:
+			left = true
+		case left || m.Pid != gone.Pid || m.StartTime != gone.StartTime:
+			// Back after it was seen gone, or as another process: a
+			// restart can come and go between two looks.
+			return true
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // entries lists the running frontends of a type as the gate hands them
@@ -118,7 +237,7 @@ func newRPC(s *topology.Server, app *App, p *peers, fe **frontend, callTimeout t
 	if s.Port != 0 {
 		addr = net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	}
-	sv := &Services{id: s.ID, peers: p, app: app, log: log, buffers: sync.Pool{New: func() any { return new([]byte) }}}
+	sv := &Services{id: s.ID, peers: p, app: app, log: log}
 	sv.chans = &Channels{sv: sv, m: map[string]*Channel{}}
 	sv.node = rpc.New(rpc.Config{
 		ID:      s.ID,

@@ -67,7 +67,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	var mon *monitorLink
 	if cfg.Master != "" {
-		mon = newMonitorLink(cfg, s, fe, counters, node.Forget, log, base)
+		mon = newMonitorLink(cfg, s, fe, counters, pe, node.Forget, log, base)
 		pe.agent = mon.agent
 		comps = append(comps, mon)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/client"
+	"github.com/pomeloctl/pomeloctl/internal/freeport"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
 
@@ -72,13 +73,26 @@ func TestRunTheChatGate(t *testing.T) {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// TestRunABackendAlone runs a backend without a master, as `pomeloctl serve`
-// by hand does: it starts, and stops when told.
-func TestRunABackendAlone(t *testing.T) {
-	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{})
+// chatTopology is the chat example shifted to ports nobody else uses: a
+// test never listens on a topology's own ports, where a developer's
+// cluster may run.
+func chatTopology(t *testing.T) (*topology.Topology, int) {
+	t.Helper()
+	offset, err := freeport.Offset(3005, 3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052)
 	if err != nil {
 		t.Fatal(err)
 	}
+	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{PortOffset: &offset})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return top, offset
+}
+
+// TestRunABackendAlone runs a backend without a master, as `pomeloctl serve`
+// by hand does: it starts, and stops when told.
+func TestRunABackendAlone(t *testing.T) {
+	top, _ := chatTopology(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)
@@ -97,11 +111,8 @@ func TestRunABackendAlone(t *testing.T) {
 }
 
 func TestRunRefusesAnUnknownServer(t *testing.T) {
-	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = Run(context.Background(), Config{Topology: top, ID: "nosuch", Logger: quiet()})
+	top, _ := chatTopology(t)
+	err := Run(context.Background(), Config{Topology: top, ID: "nosuch", Logger: quiet()})
 	if err == nil || !strings.Contains(err.Error(), `no server "nosuch"`) {
 		t.Errorf("an unknown id: got %v", err)
 	}

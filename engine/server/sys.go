@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
 	"github.com/pomeloctl/pomeloctl/engine/rpc"
@@ -105,10 +104,6 @@ type Services struct {
 	peers *peers
 	app   *App
 	log   *slog.Logger
-	// buffers are forwarded requests' encoding buffers, *[]byte: the RPC
-	// node copies a payload as it queues it, and a buffer grown anew
-	// for each request was three allocations.
-	buffers sync.Pool
 }
 
 // ID is this server's id.
@@ -132,7 +127,7 @@ func (sv *Services) CallServer(ctx context.Context, id, route string, args, out 
 	if err != nil {
 		return fmt.Errorf("%s: the arguments: %w", route, err)
 	}
-	res, err := sv.node.Call(ctx, id, route, body)
+	res, err := sv.callWhenBack(ctx, id, route, body)
 	if err != nil || out == nil {
 		return err
 	}

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pomeloctl/pomeloctl/engine/client"
+	"github.com/pomeloctl/pomeloctl/internal/freeport"
+	"github.com/pomeloctl/pomeloctl/topology"
+)
+
+// A restart does not split a room: while the server a session routes to
+// is down, its requests wait for it rather than going to another server of
+// the type, are answered by it once it is back, and past its restart.wait
+// fail with CodeRestarting and words that say so.
+func TestRequestsWaitForTheirRestartingServer(t *testing.T) {
+	offset, err := freeport.Offset(3005, 3014, 3050, 4050, 6050, 6051, 6052)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{PortOffset: &offset})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wait = 3 * time.Second
+	for _, s := range top.Types.Get("chat").Servers {
+		s.Restart.Wait = topology.Duration(wait)
+	}
+	_, addr := hubFor(t)
+	run := func(id string) func() {
+		app := NewApp()
+		app.Handle("chat.chatHandler.echo", func(context.Context, *BackendSession, json.RawMessage) (any, error) {
+			return map[string]any{"code": 200, "server": id}, nil
+		})
+		return runServer(t, Config{Topology: top, ID: id, Master: addr, Token: "s3cret", App: app})
+	}
+	stop := map[string]func(){}
+	for _, id := range []string{"chat-server-1", "chat-server-2", "chat-server-3"} {
+		stop[id] = run(id)
+	}
+	run("connector-server-1")
+	c, err := client.Dial(context.Background(), "127.0.0.1:"+strconv.Itoa(3050+offset), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	echo := func() map[string]any {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		resp, err := c.Request(ctx, "chat.chatHandler.echo", []byte(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(resp, &m); err != nil {
+			t.Fatalf("%s: %v", resp, err)
+		}
+		return m
+	}
+	// The default router routes over the declared servers: a session's
+	// server is known before either has registered with the connector.
+	first := ""
+	for deadline := time.Now().Add(10 * time.Second); first == ""; {
+		if m := echo(); m["code"] == float64(200) {
+			first = m["server"].(string)
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no answer through a chat server: %v", m)
+		}
+	}
+	stop[first]() // gracefully: it drains, then leaves
+
+	answered := make(chan map[string]any, 1)
+	go func() { answered <- echo() }()
+	select {
+	case m := <-answered:
+		t.Fatalf("answered while its server was down: %v", m)
+	case <-time.After(300 * time.Millisecond):
+	}
+	stop[first] = run(first)
+	select {
+	case m := <-answered:
+		if m["code"] != float64(200) || m["server"] != first {
+			t.Errorf("the request that waited: %v; want it answered by %s", m, first)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request that waited was not answered once its server was back")
+	}
+	if m := echo(); m["server"] != first {
+		t.Errorf("after the restart: %v; want %s still", m, first)
+	}
+
+	// Past its restart.wait, the request fails and says why.
+	stop[first]()
+	t0 := time.Now()
+	m := echo()
+	if msg, _ := m["msg"].(string); m["code"] != float64(CodeRestarting) || !strings.Contains(msg, first+" is restarting or stopped") || !strings.Contains(msg, "not back within "+wait.String()) {
+		t.Errorf("a request whose server did not come back: %v", m)
+	}
+	if d := time.Since(t0); d < wait {
+		t.Errorf("it failed after %s, before the %s wait", d, wait)
+	}
+}
