@@ -115,11 +115,13 @@ func freeOffset(t testing.TB) int {
 }
 
 // run runs the binary with the cluster's topology and offset and returns
-// its exit status, stdout and stderr.
+// its exit status, stdout and stderr. The topology is named (control
+// commands guess none in tests: see TestMain).
 func (c *testCluster) run(args ...string) (int, string, string) {
 	c.t.Helper()
 	cmd := exec.Command(c.bin, append(args, "--port-offset", strconv.Itoa(c.offset))...)
 	cmd.Dir = c.dir
+	cmd.Env = append(os.Environ(), "POMELOCTL_TOPOLOGY="+c.file)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

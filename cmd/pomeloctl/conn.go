@@ -24,9 +24,15 @@ var errUnreachable = errors.New("the master is not reachable")
 // defaultTopology is the file the control commands read when none is named.
 const defaultTopology = "topology.yaml"
 
+// envNoDefaults, set to anything but "", stops the control commands from
+// guessing which cluster is meant: no ./topology.yaml, no 127.0.0.1:3005, no
+// admin/admin. Tests and scripts set it so that they reach only the cluster
+// they name, never one that happens to run on Pomelo's default ports.
+const envNoDefaults = "POMELOCTL_NO_DEFAULTS"
+
 // conn is how a control command finds the master: flags, then environment
 // variables, then the topology (the master's address, its first acting
-// user), then Pomelo's defaults.
+// user), then Pomelo's defaults (not with $POMELOCTL_NO_DEFAULTS).
 type conn struct {
 	g        *globals
 	topology string
@@ -60,7 +66,8 @@ func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
 	password := firstOf(c.password, os.Getenv("POMELOCTL_PASSWORD"))
 	tg := &target{runDir: master.RunDir(c.runDir)}
 	path := firstOf(c.topology, os.Getenv("POMELOCTL_TOPOLOGY"))
-	if path == "" {
+	noDefaults := os.Getenv(envNoDefaults) != ""
+	if path == "" && !noDefaults {
 		if _, err := os.Stat(defaultTopology); err == nil {
 			path = defaultTopology
 		}
@@ -81,9 +88,17 @@ func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
 			tg.runDir = master.DefaultRunDir(t)
 		}
 	}
-	addr = firstOf(addr, net.JoinHostPort(topology.DefaultHost, strconv.Itoa(topology.DefaultMasterPort)))
+	defaultAddr, d := net.JoinHostPort(topology.DefaultHost, strconv.Itoa(topology.DefaultMasterPort)), topology.DefaultUser()
+	switch {
+	case noDefaults && addr == "":
+		return nil, fmt.Errorf("no cluster named, and $%s forbids ./%s and %s: pass --topology or --master (or set $POMELOCTL_TOPOLOGY or $POMELOCTL_MASTER)",
+			envNoDefaults, defaultTopology, defaultAddr)
+	case noDefaults && user == "":
+		return nil, fmt.Errorf("no admin user named, and $%s forbids %s/%s: pass --user and --password (or set $POMELOCTL_USER and $POMELOCTL_PASSWORD), or a topology with a level-1 user",
+			envNoDefaults, d.Username, d.Password.Value)
+	}
+	addr = firstOf(addr, defaultAddr)
 	if user == "" {
-		d := topology.DefaultUser()
 		user, password = d.Username, firstOf(password, d.Password.Value)
 	}
 	tg.addr = addr

@@ -40,7 +40,8 @@ const connHelp = `
 The master is found from --master, --user and --password, else
 $POMELOCTL_MASTER, $POMELOCTL_USER and $POMELOCTL_PASSWORD, else the topology
 (--topology, $POMELOCTL_TOPOLOGY, or ./topology.yaml): its master's address and its
-first level-1 user.
+first level-1 user; else Pomelo's defaults, 127.0.0.1:3005 and admin/admin. With
+$POMELOCTL_NO_DEFAULTS set, neither ./topology.yaml nor those defaults are tried.
 
 Exit status: 0 done, 1 the master refused or the command failed, 3 no master
 answered.`

@@ -11,11 +11,20 @@ import (
 	"strings"
 )
 
+// floor is the lowest port Offset shifts a port to: Pomelo's default ports
+// and its demos' are below it.
+const floor = 10000
+
 // Offset returns a port offset at which every one of ports is free on
 // 127.0.0.1, for --port-offset. The shifted ports stay below the kernel's
 // ephemeral range: the local ports of outgoing connections (and the many
 // that linger in TIME_WAIT after a load test) are taken from that range, so
 // a port below it that is free now stays free for the test.
+//
+// The shifted ports are all above the ports as given, and 10000 or more: a
+// test never runs on its topology's own ports, nor on Pomelo's defaults (3005
+// for the master), where a developer's cluster runs or may start while the
+// test does.
 func Offset(ports ...int) (int, error) {
 	if len(ports) == 0 {
 		return 0, errors.New("freeport: no ports")
@@ -24,8 +33,8 @@ func Offset(ports ...int) (int, error) {
 	for _, p := range ports {
 		lo, hi = min(lo, p), max(hi, p)
 	}
-	// Offsets are not negative: --port-offset shifts ports up.
-	first, last := max(1025-lo, 0), ephemeralLow()-1-hi
+	// --port-offset shifts ports up: past the highest of them, to floor at least.
+	first, last := max(hi-lo+1, floor-lo), ephemeralLow()-1-hi
 	if last < first {
 		return 0, errors.New("freeport: the ports do not fit below the ephemeral range")
 	}
