@@ -308,6 +308,14 @@ down stops the servers it left, from the run directory's records.
 		Args: cobra.NoArgs,
 	}
 	return ctlCmd(g, cmd, func(c *cobra.Command, _ []string, tg *target) error {
+		if tg.runDir != "" {
+			if rec, err := tg.runDir.Master(); err == nil && !rec.Alive() {
+				// The run directory's master is dead: whatever answers on
+				// its address now is another process, perhaps another
+				// cluster's master, which must not be sent down.
+				return downWithoutMaster(c, tg.runDir)
+			}
+		}
 		info, err := tg.client.Info(c.Context())
 		if err != nil {
 			if tg.reached(err) != err && tg.runDir != "" {

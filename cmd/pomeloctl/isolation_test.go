@@ -1,13 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/pomeloctl/pomeloctl/engine/master"
 )
 
 // Tests touch only what they start. A developer's own cluster may run beside
@@ -139,5 +143,29 @@ func TestControlCommandsKeepPomeloDefaults(t *testing.T) {
 	tg, err := (&conn{g: &globals{}}).resolve(newRootCmd())
 	if err != nil || tg.addr != "127.0.0.1:3005" || tg.runDir != "" {
 		t.Errorf("no topology, no flags: %+v %v; want 127.0.0.1:3005 and no run directory", tg, err)
+	}
+}
+
+// down for a run directory whose master is dead stops what the master left
+// and sends nothing to its address: the port may since belong to another
+// process, another cluster's master even.
+func TestDownNeverReachesWhatTookADeadMastersPort(t *testing.T) {
+	trap := newTrapMaster(t)
+	runDir := t.TempDir()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	rec := master.MasterRecord{ID: "master-server-1", Pid: dead.Process.Pid, StartTime: 1, Addr: trap.addr}
+	data, _ := json.Marshal(rec)
+	if err := os.WriteFile(filepath.Join(runDir, "master.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := pomeloctl(t, "down", "--master", trap.addr, "--user", "u", "--password", "p", "--run-dir", runDir)
+	if code != exitOK || !strings.Contains(out, "not running") {
+		t.Errorf("down: exit %d, %q %q; want 0 and nothing to stop", code, out, errOut)
+	}
+	if calls := trap.called(); len(calls) > 0 {
+		t.Errorf("down reached what answers on the dead master's address: %v", calls)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,13 @@ type conn struct {
 	seq     uint64
 	pending map[uint64]waiter
 	done    chan struct{}
+
+	// Calls from the peer being handled, and whether the peer left the
+	// cluster: a connection to a peer that left closes once it has had
+	// the answers it is owed.
+	serving        atomic.Int64
+	forgotten      atomic.Bool
+	flushThenClose bool // close once the queue is written; under mu
 }
 
 type result struct {
@@ -109,7 +117,12 @@ func (c *conn) writeQueued() bool {
 		if len(c.queue) == 0 || c.err != nil {
 			c.writing = false
 			failed := c.err != nil
+			closing := c.flushThenClose && !failed
 			c.mu.Unlock()
+			if closing {
+				c.closeWith("the server left the cluster")
+				return false
+			}
 			return !failed
 		}
 		batch := c.queue
@@ -201,8 +214,10 @@ func (c *conn) read(br *bufio.Reader) {
 			// Counted before the check, so that Drain either sees the
 			// call or the call sees Drain.
 			c.node.active.Add(1)
+			c.serving.Add(1)
 			if c.node.draining.Load() {
 				c.node.active.Add(-1)
+				c.doneServing()
 				_ = c.send(&frame{kind: kindReply, seq: f.seq, status: statusStopping})
 				continue
 			}
@@ -231,6 +246,48 @@ func (c *conn) read(br *bufio.Reader) {
 			c.fail(fmt.Errorf("%w from %s: kind %d after the hello", errBadFrame, c.peer, f.kind))
 			return
 		}
+	}
+}
+
+// doneServing counts a call from the peer answered; the connection to a
+// peer that left closes with its last answer.
+func (c *conn) doneServing() {
+	if c.serving.Add(-1) == 0 && c.forgotten.Load() {
+		c.closeFlushed()
+	}
+}
+
+// closeFlushed closes the connection once what is queued is written: the
+// answers the peer is owed go out first.
+func (c *conn) closeFlushed() {
+	c.mu.Lock()
+	if c.writing || len(c.queue) > 0 {
+		c.flushThenClose = true
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	c.closeWith("the server left the cluster")
+}
+
+// forget is Node.Forget for one connection: the calls waiting on the peer
+// fail now, no new call takes this connection, and it closes once the
+// calls the peer made on it are answered — a peer that leaves gracefully
+// still waits for them.
+func (c *conn) forget() {
+	c.forgotten.Store(true)
+	c.node.unroute(c)
+	if c.serving.Load() == 0 {
+		c.closeFlushed()
+		return
+	}
+	c.mu.Lock()
+	pending := c.pending
+	c.pending = map[uint64]waiter{}
+	c.mu.Unlock()
+	err := fmt.Errorf("%w: %s left the cluster", ErrPeerGone, c.peer)
+	for _, w := range pending {
+		w.deliver(result{err: err})
 	}
 }
 

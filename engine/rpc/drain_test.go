@@ -99,3 +99,44 @@ func TestDrainDeadline(t *testing.T) {
 		t.Errorf("Drain past its deadline: %v", err)
 	}
 }
+
+// A server that forgets a peer that left still answers the calls that peer
+// made before it left (a frontend that says bye, then drains), and only
+// then closes the connection.
+func TestForgetAnswersWhatThePeerIsOwed(t *testing.T) {
+	cl := newCluster(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	b := cl.node("chat-1", func(context.Context, *Request) ([]byte, error) {
+		close(entered)
+		<-release
+		return []byte("answer"), nil
+	})
+	a := cl.node("connector-1", echo)
+	answered := make(chan error, 1)
+	go func() {
+		got, err := a.Call(context.Background(), "chat-1", "slow", nil)
+		if err == nil && string(got) != "answer" {
+			err = errors.New("answered " + string(got))
+		}
+		answered <- err
+	}()
+	<-entered
+	b.Forget("connector-1") // connector-1 left while its call runs
+	close(release)
+	if err := <-answered; err != nil {
+		t.Errorf("the call made before the peer left: %v; want its answer", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b.mu.Lock()
+		n := len(b.all)
+		b.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections to the peer that left are still open after its answer", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

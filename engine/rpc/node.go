@@ -169,6 +169,15 @@ func (n *Node) register(c *conn, dialed bool) bool {
 	return true
 }
 
+// unroute stops using c to reach its peer; Close still closes it.
+func (n *Node) unroute(c *conn) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.peers[c.peer] == c {
+		delete(n.peers, c.peer)
+	}
+}
+
 // drop forgets a closed connection.
 func (n *Node) drop(c *conn) {
 	n.mu.Lock()
@@ -257,8 +266,9 @@ func (n *Node) Notify(ctx context.Context, peer, route string, body []byte) erro
 	return c.send(&frame{kind: kindNotify, route: route, body: body})
 }
 
-// Forget closes the connection to a server that left the cluster: calls
-// waiting on it fail at once rather than at their deadline.
+// Forget lets go of a server that left the cluster: calls waiting on it
+// fail at once rather than at their deadline, and its connections close
+// once the calls it made on them are answered.
 func (n *Node) Forget(peer string) {
 	n.mu.Lock()
 	var conns []*conn
@@ -269,7 +279,7 @@ func (n *Node) Forget(peer string) {
 	}
 	n.mu.Unlock()
 	for _, c := range conns {
-		c.closeWith("the server left the cluster")
+		c.forget()
 	}
 }
 

@@ -4,10 +4,12 @@
 package game
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/server"
 	"github.com/pomeloctl/pomeloctl/scripting"
@@ -128,8 +130,21 @@ func send(ctx context.Context, s *server.BackendSession, msg json.RawMessage) (a
 	return map[string]string{"route": m.Route}, s.Services().PushToUIDs(ctx, "onChat", out, []server.Target{{UID: to, Frontend: fe}})
 }
 
-// echo answers with what it got and where it ran, for benchmarks.
-func echo(_ context.Context, s *server.BackendSession, msg json.RawMessage) (any, error) {
+// echo answers with what it got and where it ran, for benchmarks; after
+// delayMs milliseconds (at most 10 s) when the message says so, for tests
+// of what a stop does to requests in flight.
+func echo(ctx context.Context, s *server.BackendSession, msg json.RawMessage) (any, error) {
+	var m struct {
+		DelayMs int `json:"delayMs"`
+	}
+	// Benchmarks echo at full speed: decode only a message that asks.
+	if bytes.Contains(msg, []byte(`"delayMs"`)) && json.Unmarshal(msg, &m) == nil && m.DelayMs > 0 {
+		select {
+		case <-time.After(min(time.Duration(m.DelayMs)*time.Millisecond, 10*time.Second)):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	return map[string]any{"code": 200, "msg": msg, "server": s.Services().ID()}, nil
 }
 
