@@ -217,6 +217,29 @@ func (m *Master) adopt(mem *member, r ServerRecord) {
 	}()
 	m.apply(mem, lifecycle.Adopted{Pid: r.Pid})
 	m.after(m.cfg.RegisterTimeout, timerMsg{id: mem.srv.ID, gen: p.gen, kind: registerDeadline})
+	m.wake(mem)
+}
+
+// wake tells an adopted server's monitor agent that this master listens
+// now. Its agent has been failing to reach the dead master and backing off,
+// up to 5s between attempts by now if that master died a while ago; left to
+// its back-off, the cluster would be ready only once the slowest server's
+// wait is over. The signal goes to the process group, where the server is
+// even when a wrapper script leads the group. A server on another host is
+// not reached: the process recorded here is its ssh client, and its own pid
+// there is learnt from its registration, so it registers when its wait ends.
+func (m *Master) wake(mem *member) {
+	p := mem.proc
+	if p == nil || p.remote {
+		return
+	}
+	err := proc.KillGroup(p.pid, p.startTime, monitor.WakeSignal)
+	switch {
+	case errors.Is(err, proc.ErrGone):
+		// Died since it was found alive: its watcher reports the exit.
+	case err != nil:
+		m.log.Warn("could not wake an adopted server's monitor link; it registers when its back-off ends", "server", mem.srv.ID, "pid", p.pid, "err", err)
+	}
 }
 
 // apply feeds a cause to a server's machine, publishes the events and

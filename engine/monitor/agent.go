@@ -9,8 +9,10 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
+	"os/signal"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -32,10 +34,23 @@ const (
 	maxErrorText = 4 << 10
 )
 
+// WakeSignal tells a server's agent that a master is listening now: the
+// agent redials at once instead of waiting out its back-off (see
+// Agent.Wake). A new master sends it to the process group of every server it
+// adopts, whose agent has been failing to reach the dead one and may be
+// waiting up to Backoff.Max (5s) before it tries again: without it, adoption
+// takes as long as the longest of those waits, not as long as a
+// registration. SIGWINCH because a process that does not ask for it ignores
+// it, so the rest of the server's group (a wrapper script that runs the
+// server, a helper it started) is not hurt, and a server, which has no
+// terminal, gets it from nowhere else.
+const WakeSignal = syscall.SIGWINCH
+
 // Backoff is the wait between attempts to reach the master: Initial after
-// the first failure, doubling up to Max, back to Initial once registered.
-// Each wait is drawn between half and all of its step, so that the servers
-// of a cluster whose master restarts do not all knock at the same instant.
+// the first failure, doubling up to Max, back to Initial once registered or
+// woken (Agent.Wake). Each wait is drawn between half and all of its step,
+// so that the servers of a cluster whose master restarts do not all knock
+// at the same instant.
 type Backoff struct {
 	Initial time.Duration // default 100ms
 	Max     time.Duration // default 5s
@@ -109,6 +124,7 @@ type Agent struct {
 	master string   // id of the master the agent is registered with; "" when none
 
 	changed  chan struct{}  // 1-buffered: the view changed since OnMembers last ran
+	wakeup   chan struct{}  // 1-buffered: see Wake
 	commands sync.WaitGroup // OnCommand calls still running
 }
 
@@ -152,6 +168,20 @@ func NewAgent(cfg AgentConfig) *Agent {
 		dialer:  dialer,
 		view:    map[string]Member{},
 		changed: make(chan struct{}, 1),
+		wakeup:  make(chan struct{}, 1),
+	}
+}
+
+// Wake tells the agent that a master is listening now: if it is waiting out
+// its back-off between attempts, it redials at once, and its back-off starts
+// over. A wake that comes while it dials or is still linked to a master it
+// has not yet found dead is kept for the next wait, so that none is lost to
+// that race. WakeSignal, sent to the process while Run runs, does the same;
+// a master elected by HA may have it called too.
+func (a *Agent) Wake() {
+	select {
+	case a.wakeup <- struct{}{}:
+	default:
 	}
 }
 
@@ -197,7 +227,8 @@ func (a *Agent) Epoch() uint64 { return a.epoch.Load() }
 
 // Run keeps the server linked to the master until ctx ends: it dials,
 // registers, heartbeats, follows membership and runs commands; when the link
-// drops it redials with back-off, for as long as it takes. When ctx ends it
+// drops it redials with back-off, for as long as it takes, and at once when
+// woken (Wake, or WakeSignal sent to the process). When ctx ends it
 // says bye (with ctx's cause as the reason, if there is one), waits for its
 // goroutines and returns nil.
 //
@@ -224,12 +255,20 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.commands.Wait()
 	}()
 
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, WakeSignal)
+	defer signal.Stop(sigs)
+
 	var out outage
 	step := a.cfg.Backoff.Initial
 	for {
 		url := a.cfg.MasterURL()
 		err := a.session(ctx, url, func(w *welcomeMsg, members int) {
 			step = a.cfg.Backoff.Initial
+			// This registration answers any wake that came before it;
+			// kept, it would cut the first wait of the next outage short.
+			drain(a.wakeup)
+			drain(sigs)
 			out.over(a.log, url, w, members)
 		})
 		a.setMaster("")
@@ -243,13 +282,34 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		out.failed(a.log, url, err)
 		t := time.NewTimer(jitter(step))
+		woken := false
 		select {
 		case <-t.C:
+		case <-a.wakeup:
+			woken = true
+		case <-sigs:
+			woken = true
 		case <-ctx.Done():
 			t.Stop()
 			return nil
 		}
+		if woken {
+			t.Stop()
+			a.log.Debug("monitor: woken: a master is listening; redialling now", "url", url)
+			// Should this attempt still fail, a master is there: the
+			// next ones are worth making soon too.
+			step = a.cfg.Backoff.Initial
+			continue
+		}
 		step = a.cfg.Backoff.next(step)
+	}
+}
+
+// drain empties a 1-buffered notification channel.
+func drain[T any](ch chan T) {
+	select {
+	case <-ch:
+	default:
 	}
 }
 

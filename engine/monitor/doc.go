@@ -13,11 +13,13 @@
 // Servers outlive the master: when the link drops, the Agent keeps its last
 // view of the cluster and redials with a capped back-off, registering again
 // with whichever master answers (a restarted one, or a standby that took
-// over). A new master's membership starts empty while every server is
-// still there, so for a settle window its welcomes are partial (agents add
-// to the view they had) until it sends the full list (agents drop whoever
-// is not on it): no server vanishes from a routing table only because it
-// has not re-registered yet. An Agent refuses a master whose epoch is lower
+// over); a new master that adopts a server wakes its Agent (WakeSignal), so
+// that it redials at once rather than at the end of its back-off. A new
+// master's membership starts empty while every server is still there, so
+// for a settle window its welcomes are partial (agents add to the view they
+// had) until it sends the full list (agents drop whoever is not on it): no
+// server vanishes from a routing table only because it has not
+// re-registered yet. An Agent refuses a master whose epoch is lower
 // than one it has seen, so that a deposed master can neither steer it nor
 // feed it a stale view.
 //
