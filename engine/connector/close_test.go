@@ -17,12 +17,7 @@ import (
 // client to close its end: the client never sees an abnormal close (1006).
 func TestShutdownEndsWebSocketsWithACloseFrame(t *testing.T) {
 	s, _ := start(t, Config{})
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+s.Addr().String(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	wsHandshake(t, ws)
+	ws := wsDial(t, s)
 
 	stopped := make(chan error, 1)
 	go func() {
@@ -86,12 +81,7 @@ func TestShutdownEndsTCPWithTheKick(t *testing.T) {
 // until the write deadline.
 func TestKickedClientThatDoesNotCloseIsClosed(t *testing.T) {
 	s, _ := start(t, Config{})
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+s.Addr().String(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	wsHandshake(t, ws)
+	wsDial(t, s) // and then read nothing
 	var sess *Session
 	eventually(t, "the session is registered", func() bool {
 		all := s.Sessions().all()
@@ -111,8 +101,14 @@ func TestKickedClientThatDoesNotCloseIsClosed(t *testing.T) {
 	}
 }
 
-func wsHandshake(t *testing.T, ws *websocket.Conn) {
+// wsDial connects a bare WebSocket to s and does the Pomelo handshake.
+func wsDial(t *testing.T, s *Server) *websocket.Conn {
 	t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+s.Addr().String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
 	if err := ws.WriteMessage(websocket.BinaryMessage, packet(protocol.Handshake, []byte(`{"sys":{"type":"raw","version":"1"}}`))); err != nil {
 		t.Fatal(err)
 	}
@@ -123,4 +119,5 @@ func wsHandshake(t *testing.T, ws *websocket.Conn) {
 	if err := ws.WriteMessage(websocket.BinaryMessage, packet(protocol.HandshakeAck, nil)); err != nil {
 		t.Fatal(err)
 	}
+	return ws
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/client"
-	"github.com/pomeloctl/pomeloctl/internal/freeport"
 	"github.com/pomeloctl/pomeloctl/scripting"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
@@ -19,14 +18,7 @@ import (
 // by the default router) → connector → client, and the failures answer the
 // client with code 500 and say why.
 func TestForwarding(t *testing.T) {
-	offset, err := freeport.Offset(3005, 3014, 3050, 4050, 6050, 6051, 6052)
-	if err != nil {
-		t.Fatal(err)
-	}
-	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{PortOffset: &offset})
-	if err != nil {
-		t.Fatal(err)
-	}
+	top, offset := chatTopology(t)
 	for _, s := range top.Types.Get("chat").Servers {
 		s.Restart.Wait = topology.Duration(300 * time.Millisecond)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/client"
-	"github.com/pomeloctl/pomeloctl/internal/freeport"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
 
@@ -18,14 +17,7 @@ import (
 // the type, are answered by it once it is back, and past its restart.wait
 // fail with CodeRestarting and words that say so.
 func TestRequestsWaitForTheirRestartingServer(t *testing.T) {
-	offset, err := freeport.Offset(3005, 3014, 3050, 4050, 6050, 6051, 6052)
-	if err != nil {
-		t.Fatal(err)
-	}
-	top, _, err := topology.Load("../../examples/chat/topology.yaml", topology.Options{PortOffset: &offset})
-	if err != nil {
-		t.Fatal(err)
-	}
+	top, offset := chatTopology(t)
 	const wait = 3 * time.Second
 	for _, s := range top.Types.Get("chat").Servers {
 		s.Restart.Wait = topology.Duration(wait)
