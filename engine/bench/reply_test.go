@@ -19,6 +19,10 @@ func TestReplyError(t *testing.T) {
 	}{
 		{`{}`, false},
 		{`{"code":200,"msg":{"msg":"x"},"server":"chat-server-1"}`, false},
+		{`{"code":200,"msg":{"code":500},"server":"chat-server-1"}`, false},
+		{`{"msg":"x","code":200}`, false},
+		{`{"code":200,"error":true}`, true},
+		{`{"code":2000}`, true},
 		{`{"code":0,"users":["a"]}`, false},
 		{`{"users":["a","b"]}`, false},
 		{`{"msg":{"code":500}}`, false}, // a code inside the payload is the game's business
@@ -80,5 +84,15 @@ func TestEchoCountsErrorReplies(t *testing.T) {
 	}
 	if res.Requests == 0 || res.Errors != 0 || res.FirstErr != "" {
 		t.Errorf("an echo that succeeds: %d done, %d errors (%q); want some done and none failed", res.Requests, res.Errors, res.FirstErr)
+	}
+}
+
+// The load generator checks every reply: a success must cost next to nothing.
+func BenchmarkReplyError(b *testing.B) {
+	ok := []byte(`{"code":200,"msg":{"msg":"xxxxxxxxxxxxxxxx"},"server":"chat-server-1"}`)
+	for b.Loop() {
+		if ReplyError(ok) != nil {
+			b.Fatal("a success taken for a failure")
+		}
 	}
 }
