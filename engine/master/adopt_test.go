@@ -48,7 +48,7 @@ servers:
 	woken := filepath.Join(dir, "woken")
 	// The wrapper traps nothing; the signal must reach its child through
 	// the group.
-	server := exec.Command("sh", "-c", `sh -c 'trap "echo woken >> \"$0\"" WINCH; while :; do sleep 1 & wait $!; done' "$0" & wait`, woken)
+	server := exec.Command("sh", "-c", `sh -c 'trap "echo woken >> \"$0\"" WINCH; echo ready >> "$0"; while :; do sleep 1 & wait $!; done' "$0" & wait`, woken)
 	server.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := server.Start(); err != nil {
 		t.Fatal(err)
@@ -59,6 +59,15 @@ servers:
 		_ = syscall.Kill(-server.Process.Pid, syscall.SIGKILL)
 		<-exited
 	})
+	// A wake sent before the trap is set would be ignored, as SIGWINCH is.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if data, _ := os.ReadFile(woken); strings.Contains(string(data), "ready") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stand-in server did not start")
+		}
+	}
 	pid := server.Process.Pid
 	st, err := proc.StartTime(pid)
 	if err != nil {
