@@ -35,9 +35,10 @@ type Server struct {
 	ClientPort int            `expr:"clientPort"`
 	Frontend   bool           `expr:"frontend"`
 	Settings   map[string]any `expr:"settings"`
-	// State is "running" for a server that takes requests, "down" for one
-	// the topology declares that is stopped or restarting: a request routed
-	// to it waits for it to come back, within its restart.wait.
+	// State is "running" for a server that takes requests; for one the
+	// topology declares that does not, "restarting" (a request routed to
+	// it waits for it, within its restart.wait) or "stopped" (stopped by an
+	// operator, or given up on: a request routed to it fails at once).
 	State string `expr:"state"`
 }
 

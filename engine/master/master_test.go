@@ -57,6 +57,13 @@ func TestMasterInProcess(t *testing.T) {
 	if err := cl.Stop(ctx, "connector-server-4"); err != nil {
 		t.Error(err)
 	}
+	// Every server is told the supervision states, for its routers: a
+	// stopped server is one a request should not wait for.
+	for id, want := range map[string]string{"connector-server-4": "stopped", "chat-server-1": "running"} {
+		if got := hubState(m, id); got != want {
+			t.Errorf("the state the servers are told of %s: %q; want %q", id, got, want)
+		}
+	}
 	if err := cl.Restart(ctx, "nosuch"); !errors.Is(err, admin.ErrNotFound) {
 		t.Errorf("restart nosuch: %v", err)
 	}
@@ -319,4 +326,9 @@ func TestRemoteHostsOverSSH(t *testing.T) {
 	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// hubState is the supervision state the master has told the servers of id.
+func hubState(m *Master, id string) string {
+	return m.hub.States()[id]
 }

@@ -261,6 +261,12 @@ func (m *Master) apply(mem *member, c lifecycle.Cause) {
 			m.cfg.OnEvent(e)
 		}
 	}
+	if len(events) > 0 {
+		// The state this fact leaves the server in, not each step to it:
+		// a restart's stop and start come in one Apply, and no router
+		// should take the server for stopped in between.
+		m.hub.SetState(mem.srv.ID, mem.m.State().String())
+	}
 	m.do(mem, act)
 	if len(m.held) > 0 && !mem.srv.Frontend {
 		m.releaseHeld(false)

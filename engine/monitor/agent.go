@@ -119,9 +119,10 @@ type Agent struct {
 
 	mu     sync.Mutex
 	view   map[string]Member
-	sorted []Member // view sorted by id, shared by Members' callers; nil when the view changed
-	gen    uint64   // counts changes of the view
-	master string   // id of the master the agent is registered with; "" when none
+	sorted []Member          // view sorted by id, shared by Members' callers; nil when the view changed
+	gen    uint64            // counts changes of the view
+	master string            // id of the master the agent is registered with; "" when none
+	states map[string]string // servers' supervision states, as the master last said
 
 	changed  chan struct{}  // 1-buffered: the view changed since OnMembers last ran
 	wakeup   chan struct{}  // 1-buffered: see Wake
@@ -420,6 +421,7 @@ func (a *Agent) session(ctx context.Context, url string, registered func(w *welc
 	}
 	master := f.Welcome.Master
 	a.setMaster(master)
+	a.setStates(f.Welcome.States, true)
 	n := a.setView(f.Welcome.Members, !f.Welcome.Partial)
 	registered(f.Welcome, n)
 
@@ -465,6 +467,12 @@ func (a *Agent) session(ctx context.Context, url string, registered func(w *welc
 				return err
 			}
 			a.applyMembers(f.Members)
+		case f.States != nil:
+			if err := a.fence(w, master, f.States.Epoch); err != nil {
+				endSession()
+				return err
+			}
+			a.setStates(f.States.States, false)
 		case f.Command != nil:
 			c := *f.Command
 			cmds.Add(1)
@@ -601,6 +609,33 @@ func (a *Agent) setView(ms []Member, full bool) int {
 		a.wake()
 	}
 	return len(view)
+}
+
+// State is server id's supervision state as the master last said it
+// ("running", "backoff", "stopped"…; see lifecycle.State), or "" when it
+// has said nothing of it.
+func (a *Agent) State(id string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.states[id]
+}
+
+// setStates takes the master's supervision states: all of them (a
+// welcome), or the ones that changed. A change counts as a change of the
+// view, for those that derive routing from it.
+func (a *Agent) setStates(states map[string]string, all bool) {
+	a.mu.Lock()
+	if all {
+		a.states = maps.Clone(states)
+	} else {
+		if a.states == nil {
+			a.states = map[string]string{}
+		}
+		maps.Copy(a.states, states)
+	}
+	a.gen++
+	a.mu.Unlock()
+	a.wake()
 }
 
 // applyMembers applies a change: a full list replaces the view; otherwise

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -95,9 +96,10 @@ type Hub struct {
 	subs        map[*subscriber]struct{}
 	nextCommand uint64
 	closed      bool
-	settled     bool        // see HubConfig.Settle
-	stale       bool        // an agent has fenced this master off: it has a successor
-	settleTimer *time.Timer // ends the settle window; nil without one
+	settled     bool              // see HubConfig.Settle
+	stale       bool              // an agent has fenced this master off: it has a successor
+	settleTimer *time.Timer       // ends the settle window; nil without one
+	states      map[string]string // supervision states, see SetState
 
 	// wg counts every goroutine the hub runs or serves in: connection
 	// handlers, their writers, and subscribers' pumps. Close waits for it.
@@ -156,6 +158,8 @@ func NewHub(cfg HubConfig) *Hub {
 		links: map[string]*link{},
 		conns: map[*websocket.Conn]struct{}{},
 		subs:  map[*subscriber]struct{}{},
+
+		states: map[string]string{},
 	}
 	if cfg.Settle == 0 {
 		h.cfg.Settle = 7 * time.Second
@@ -170,6 +174,27 @@ func NewHub(cfg HubConfig) *Hub {
 		h.mu.Unlock()
 	}
 	return h
+}
+
+// SetState records server id's supervision state (a lifecycle state's
+// name) and tells every agent when it changed, so that routers can tell a
+// server worth waiting for (restarting) from one that will not come back
+// by itself (stopped, exited, failed).
+func (h *Hub) SetState(id, state string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed || h.states[id] == state {
+		return
+	}
+	h.states[id] = state
+	h.broadcastLocked(nil, encode(frame{States: &statesMsg{Epoch: h.cfg.Epoch, States: map[string]string{id: state}}}))
+}
+
+// States returns a copy of the supervision states SetState recorded.
+func (h *Hub) States() map[string]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.states)
 }
 
 // Settle ends the hub's settle window (see HubConfig.Settle) now rather
@@ -370,7 +395,7 @@ func (h *Hub) join(l *link, reg RegisterInfo) (old *link, code, reason string) {
 	h.links[m.ID] = l
 
 	h.sendLocked(l, encode(frame{Welcome: &welcomeMsg{
-		Master: h.cfg.MasterID, Epoch: h.cfg.Epoch, Members: h.routingLocked(), Partial: !h.settled,
+		Master: h.cfg.MasterID, Epoch: h.cfg.Epoch, Members: h.routingLocked(), Partial: !h.settled, States: maps.Clone(h.states),
 	}}))
 	if old == nil || old.member.routing() != m.routing() {
 		// An upsert: agents replace an entry they have with the same id.

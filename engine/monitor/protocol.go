@@ -132,6 +132,7 @@ type frame struct {
 	Welcome *welcomeMsg `json:"welcome,omitempty"`
 	Refused *refusedMsg `json:"refused,omitempty"`
 	Members *membersMsg `json:"members,omitempty"`
+	States  *statesMsg  `json:"states,omitempty"`
 	Command *commandMsg `json:"command,omitempty"`
 }
 
@@ -166,6 +167,19 @@ type welcomeMsg struct {
 	// registered yet, so the agent adds these to what it knew instead of
 	// replacing it.
 	Partial bool `json:"partial,omitempty"`
+	// States are the servers' supervision states, as the master knows
+	// them (see statesMsg).
+	States map[string]string `json:"states,omitempty"`
+}
+
+// statesMsg tells agents of changes to servers' supervision states
+// ("starting", "backoff", "stopping", "stopped", "exited", "failed",
+// "running"): what a router needs to tell a server that is restarting,
+// and worth waiting for, from one that an operator stopped or that will
+// not come back by itself. An agent that does not know it skips it.
+type statesMsg struct {
+	Epoch  uint64            `json:"epoch"`
+	States map[string]string `json:"states"`
 }
 
 type refusedMsg struct {

@@ -11,8 +11,8 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/rpc"
 )
 
-// CodeRestarting answers a request whose server was down (restarting, or
-// stopped) for longer than its restart.wait.
+// CodeRestarting answers a request whose server is stopped, or was
+// restarting for longer than its restart.wait.
 const CodeRestarting = 503
 
 // delivery is a forwarded request on its way to the server its router
@@ -62,8 +62,8 @@ func (d *delivery) await(gone monitor.Member) {
 	if d.deadline.IsZero() {
 		d.deadline = time.Now().Add(wait)
 	}
-	if !d.sv.peers.awaitBack(d.ctx, d.to, gone, d.deadline) {
-		d.reply(nil, notBack(d.route, d.to, wait))
+	if ok, state := d.sv.peers.awaitBack(d.ctx, d.to, gone, d.deadline); !ok {
+		d.reply(nil, notBack(d.route, d.to, state, wait))
 		return
 	}
 	d.attempt()
@@ -76,8 +76,11 @@ func retryable(err error) bool {
 	return errors.Is(err, rpc.ErrStopping) || errors.Is(err, rpc.ErrPeerGone)
 }
 
-func notBack(route, id string, wait time.Duration) error {
-	return &connector.Error{Code: CodeRestarting, Msg: fmt.Sprintf("%s could not be handled: %s is restarting or stopped, and was not back within %s (its restart.wait)", route, id, wait)}
+func notBack(route, id, state string, wait time.Duration) error {
+	if state == StateStopped {
+		return &connector.Error{Code: CodeRestarting, Msg: fmt.Sprintf("%s could not be handled: %s is stopped, and will not be back until it is started again", route, id)}
+	}
+	return &connector.Error{Code: CodeRestarting, Msg: fmt.Sprintf("%s could not be handled: %s is restarting, and was not back within %s (its restart.wait)", route, id, wait)}
 }
 
 // callWhenBack is Node.Call to server id that, like a delivery, waits for
@@ -102,11 +105,11 @@ func (sv *Services) callWhenBack(ctx context.Context, id, route string, body []b
 		if deadline.IsZero() {
 			deadline = time.Now().Add(wait)
 		}
-		if !sv.peers.awaitBack(ctx, id, gone, deadline) {
+		if ok, state := sv.peers.awaitBack(ctx, id, gone, deadline); !ok {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			return nil, notBack(route, id, wait)
+			return nil, notBack(route, id, state, wait)
 		}
 	}
 }

@@ -131,7 +131,7 @@ func TestForwarding(t *testing.T) {
 	deadline = time.Now().Add(5 * time.Second)
 	for {
 		m := request("chat.chatHandler.echo", `{}`)
-		if m["code"] == float64(CodeRestarting) && strings.Contains(m["msg"].(string), "is restarting or stopped, and was not back within 300ms") {
+		if m["code"] == float64(CodeRestarting) && strings.Contains(m["msg"].(string), "is restarting, and was not back within 300ms") {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -65,9 +65,27 @@ func (p *peers) current(id string) (monitor.Member, bool) {
 
 // Server states, as routers see them.
 const (
-	StateRunning = "running" // registered with the master: it takes requests
-	StateDown    = "down"    // declared but not registered: stopped, or restarting
+	// StateRunning: registered with the master, it takes requests.
+	StateRunning = "running"
+	// StateRestarting: not registered, and the master is bringing it back
+	// (starting, back-off after a crash, stopping for a restart) or has not
+	// said: a request for it waits for it, within its restart.wait.
+	StateRestarting = "restarting"
+	// StateStopped: not registered, and it will not come back by itself:
+	// an operator stopped it, or it exited or failed and its restart policy
+	// gave up. A request for it fails at once.
+	StateStopped = "stopped"
 )
+
+// downState is the router's state of a declared server that is not
+// registered, from the supervision state the master last gave it.
+func (p *peers) downState(id string) string {
+	switch p.agent.State(id) {
+	case "stopped", "exited", "failed":
+		return StateStopped
+	}
+	return StateRestarting
+}
 
 // ofType lists the servers of a type that take RPC, in id order, as a
 // router sees them: every server the topology declares, whether it runs
@@ -110,7 +128,7 @@ func (p *peers) ofType(typ string) []scripting.Server {
 	if st != nil {
 		for _, s := range st.Servers {
 			if s.Port != 0 && !running[s.ID] {
-				out = append(out, declared(s, StateDown))
+				out = append(out, declared(s, p.downState(s.ID)))
 			}
 		}
 		for i := range out {
@@ -165,12 +183,14 @@ func (p *peers) restartWait(id, typ string) time.Duration {
 
 // awaitBack waits until server id runs again after gone, its process that
 // failed (any process, when gone is the zero Member): as another process,
-// or after it was seen to leave. It waits until deadline or ctx ends, and
-// reports whether it does. A server run alone has no membership to wait on:
-// what it was told of the others is all it will know.
-func (p *peers) awaitBack(ctx context.Context, id string, gone monitor.Member, deadline time.Time) bool {
+// or after it was seen to leave. It waits until deadline or ctx ends, or
+// the master says the server will not come back by itself, and reports
+// whether it runs, or else the state it was left in. A server run alone
+// has no membership to wait on: what it was told of the others is all it
+// will know.
+func (p *peers) awaitBack(ctx context.Context, id string, gone monitor.Member, deadline time.Time) (bool, string) {
 	if p.agent == nil {
-		return gone.ID == ""
+		return gone.ID == "", StateStopped
 	}
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
@@ -181,17 +201,20 @@ func (p *peers) awaitBack(ctx context.Context, id string, gone monitor.Member, d
 		switch {
 		case !ok:
 			left = true
+			if state := p.downState(id); state == StateStopped {
+				return false, state
+			}
 		case left || m.Pid != gone.Pid || m.StartTime != gone.StartTime:
 			// Back after it was seen gone, or as another process: a
 			// restart can come and go between two looks.
-			return true
+			return true, StateRunning
 		}
 		select {
 		case <-changed:
 		case <-timer.C:
-			return false
+			return false, StateRestarting
 		case <-ctx.Done():
-			return false
+			return false, StateRestarting
 		}
 	}
 }

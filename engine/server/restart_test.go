@@ -22,7 +22,7 @@ func TestRequestsWaitForTheirRestartingServer(t *testing.T) {
 	for _, s := range top.Types.Get("chat").Servers {
 		s.Restart.Wait = topology.Duration(wait)
 	}
-	_, addr := hubFor(t)
+	hub, addr := hubFor(t)
 	run := func(id string) func() {
 		app := NewApp()
 		app.Handle("chat.chatHandler.echo", func(context.Context, *BackendSession, json.RawMessage) (any, error) {
@@ -90,10 +90,40 @@ func TestRequestsWaitForTheirRestartingServer(t *testing.T) {
 	stop[first]()
 	t0 := time.Now()
 	m := echo()
-	if msg, _ := m["msg"].(string); m["code"] != float64(CodeRestarting) || !strings.Contains(msg, first+" is restarting or stopped") || !strings.Contains(msg, "not back within "+wait.String()) {
+	if msg, _ := m["msg"].(string); m["code"] != float64(CodeRestarting) || !strings.Contains(msg, first+" is restarting") || !strings.Contains(msg, "not back within "+wait.String()) {
 		t.Errorf("a request whose server did not come back: %v", m)
 	}
 	if d := time.Since(t0); d < wait {
 		t.Errorf("it failed after %s, before the %s wait", d, wait)
+	}
+
+	// Once the master says the server is stopped (an operator's stop, or a
+	// policy that gave up), a request for it fails at once, and so does one
+	// already waiting for it.
+	waiting := make(chan map[string]any, 1)
+	go func() { waiting <- echo() }()
+	time.Sleep(100 * time.Millisecond)
+	t0 = time.Now()
+	hub.SetState(first, "stopped")
+	for _, m := range []map[string]any{<-waiting, echo()} {
+		if msg, _ := m["msg"].(string); m["code"] != float64(CodeRestarting) || !strings.Contains(msg, first+" is stopped") {
+			t.Errorf("a request for a stopped server: %v", m)
+		}
+	}
+	if d := time.Since(t0); d > wait/2 {
+		t.Errorf("requests for a stopped server failed after %s: they waited", d)
+	}
+	// Started again, it takes its rooms' requests again.
+	hub.SetState(first, "starting")
+	stop[first] = run(first)
+	hub.SetState(first, "running")
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		m := echo()
+		if m["server"] == first {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a stop and a start: %v; want %s", m, first)
+		}
 	}
 }
