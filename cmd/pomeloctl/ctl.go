@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -322,6 +323,10 @@ down stops the servers it left, from the run directory's records.
 				return downWithoutMaster(c, tg.runDir)
 			}
 			return err
+		}
+		if mine, _ := filepath.Abs(string(tg.runDir)); tg.runDir != "" && info.RunDir != "" && filepath.Clean(info.RunDir) != mine {
+			return fmt.Errorf("the master on %s runs another cluster (topology %s, run directory %s), not the one whose run directory is %s: nothing was sent; to stop that cluster, name its run directory with --run-dir",
+				tg.addr, info.Topology, info.RunDir, mine)
 		}
 		if err := tg.client.Down(c.Context()); err != nil {
 			return err

@@ -169,3 +169,29 @@ func TestDownNeverReachesWhatTookADeadMastersPort(t *testing.T) {
 		t.Errorf("down reached what answers on the dead master's address: %v", calls)
 	}
 }
+
+// down sends nothing to a master that runs another cluster than the one
+// named (another checkout of the same topology on the same ports, say):
+// it says whose master answered and how to name it.
+func TestDownSendsNothingToAnotherClustersMaster(t *testing.T) {
+	var mu sync.Mutex
+	var modules []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		modules = append(modules, strings.TrimPrefix(r.URL.Path, "/api/v1/modules/"))
+		mu.Unlock()
+		w.Write([]byte(`{"result":{"id":"master-server-1","pid":1,"topology":"/elsewhere/topology.yaml","runDir":"/elsewhere/.pomeloctl/3005"}}`))
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	runDir := t.TempDir()
+	code, _, errOut := pomeloctl(t, "down", "--master", addr, "--user", "u", "--password", "p", "--run-dir", runDir)
+	if code != exitFailure || !strings.Contains(errOut, "runs another cluster") || !strings.Contains(errOut, "/elsewhere/.pomeloctl/3005") {
+		t.Errorf("down: exit %d, %q; want a refusal naming the other cluster", code, errOut)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(modules) != 1 || modules[0] != "master" {
+		t.Errorf("down sent %v to another cluster's master; want only the question of who it is", modules)
+	}
+}

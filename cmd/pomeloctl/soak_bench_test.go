@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -73,7 +74,7 @@ func BenchmarkSoakKill9(b *testing.B) {
 				if err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
-					if strings.Contains(err.Error(), "closed") {
+					if errors.Is(err, client.ErrClosed) {
 						disconnects.Add(1)
 						return
 					}

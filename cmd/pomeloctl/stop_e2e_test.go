@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pomeloctl/pomeloctl/engine/client"
 	"github.com/pomeloctl/pomeloctl/internal/nodeclient"
 )
 
@@ -17,7 +19,8 @@ import (
 // client has a request in flight through a chat server on each of its
 // connections: every request is answered (not refused, not lost), every
 // client is kicked with the reason, and every WebSocket ends with a close
-// frame saying the server goes away (1001), never an abnormal close (1006).
+// frame saying the server goes away (1001), never an abnormal close (1006);
+// and each one's leaving reaches its room on a chat server that stays.
 func TestStopsPlayersNeverNotice(t *testing.T) {
 	const clients = 5
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -41,6 +44,26 @@ func TestStopsPlayersNeverNotice(t *testing.T) {
 			c.must("up", c.file, "-d", "--timeout", "30s")
 			defer c.run("down")
 			pid := c.ls()["connector-server-1"].Pid
+			// A player on another connector, in the same room: every player
+			// of the stopped connector leaves the room (its session's close
+			// reaches the chat server, which pushes onLeave).
+			var mu sync.Mutex
+			left := map[string]bool{}
+			watcher, err := client.Dial(ctx, c.port(3051), client.Options{OnPush: func(route string, body []byte) {
+				var m struct{ User string }
+				if route == "onLeave" && json.Unmarshal(body, &m) == nil {
+					mu.Lock()
+					left[m.User] = true
+					mu.Unlock()
+				}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer watcher.Close()
+			if _, err := watcher.Request(ctx, "connector.entryHandler.enter", []byte(`{"username":"watcher","rid":"room-`+path.name+`"}`)); err != nil {
+				t.Fatal(err)
+			}
 			players := make([]*nodeclient.Client, clients)
 			for i := range players {
 				name := "p" + strconv.Itoa(i)
@@ -48,7 +71,7 @@ func TestStopsPlayersNeverNotice(t *testing.T) {
 					{Op: "init", Port: 3050 + c.offset},
 					{Op: "request", Route: "connector.entryHandler.enter", Msg: map[string]string{"username": name, "rid": "room-" + path.name}},
 					// In flight through a chat server when the stop comes.
-					{Op: "request", Route: "chat.chatHandler.echo", Msg: map[string]any{"delayMs": 2000, "who": name}, TimeoutMs: 20000},
+					{Op: "request", Route: "chat.chatHandler.echo", Msg: map[string]any{"delayMs": 3000, "who": name}, TimeoutMs: 20000},
 					{Op: "waitKick", TimeoutMs: 20000},
 					{Op: "waitDisconnect", TimeoutMs: 20000},
 				}})
@@ -62,7 +85,8 @@ func TestStopsPlayersNeverNotice(t *testing.T) {
 					t.Fatalf("player %d did not enter: %v\n%s", i, err, p.Events())
 				}
 			}
-			time.Sleep(300 * time.Millisecond) // the echo requests are on their way
+			// The echo requests reach the chat server (they take 3 s there).
+			time.Sleep(time.Second)
 			t0 := time.Now()
 			path.stop(c, pid)
 			for i, p := range players {
@@ -75,6 +99,22 @@ func TestStopsPlayersNeverNotice(t *testing.T) {
 			}
 			if d := time.Since(t0); d > 15*time.Second {
 				t.Errorf("the stop took %s", d)
+			}
+			if path.name == "down" {
+				return // the watcher's connector stops too
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				mu.Lock()
+				n := len(left)
+				mu.Unlock()
+				if n == clients {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of the %d players of the stopped connector left the room: %v", n, clients, left)
+				}
+				time.Sleep(10 * time.Millisecond)
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,4 +121,37 @@ func wsDial(t *testing.T, s *Server) *websocket.Conn {
 		t.Fatal(err)
 	}
 	return ws
+}
+
+// Once kicked, a client's requests are not handled, while the server waits
+// for it to close its end.
+func TestAKickedClientsRequestsAreNotHandled(t *testing.T) {
+	s, _ := start(t, Config{})
+	var handled atomic.Int32
+	s.Handle("entryHandler.count", func(context.Context, *Session, *Request) (any, error) {
+		handled.Add(1)
+		return nil, nil
+	})
+	ws := wsDial(t, s)
+	var sess *Session
+	eventually(t, "the session is registered", func() bool {
+		if all := s.Sessions().all(); len(all) == 1 {
+			sess = all[0]
+		}
+		return sess != nil
+	})
+	if err := sess.Kick("banned"); err != nil {
+		t.Fatal(err)
+	}
+	route := "connector.entryHandler.count"
+	for range 5 {
+		msg := append([]byte{0x00, 1, byte(len(route))}, route+"{}"...)
+		if err := ws.WriteMessage(websocket.BinaryMessage, packet(protocol.Data, msg)); err != nil {
+			break // the server closed already
+		}
+	}
+	eventually(t, "the session is closed", sess.isClosed)
+	if n := handled.Load(); n != 0 {
+		t.Errorf("%d requests of a kicked client were handled", n)
+	}
 }

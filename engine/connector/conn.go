@@ -152,6 +152,11 @@ func (c *conn) handle(ctx context.Context, typ protocol.PacketType, body []byte)
 		if c.state != stWorking {
 			return errors.New("data before the handshake completed")
 		}
+		if c.w.ending() {
+			// Kicked: the session is over, even while the client takes
+			// its time to close. Nothing it asks for now is done.
+			return nil
+		}
 		return c.data(ctx, body)
 	case protocol.Kick:
 		return errors.New("a client sent a kick")

@@ -77,6 +77,14 @@ func (w *writer) sendLast(p []byte, code int, reason string) bool {
 	return true
 }
 
+// ending reports whether the connection's last package has been queued
+// (sendLast), or the writer closed.
+func (w *writer) ending() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closed || w.closing
+}
+
 // waitDrained waits, at most d, for a final package queued by sendLast to be
 // written.
 func (w *writer) waitDrained(d time.Duration) {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -27,13 +26,6 @@ type conn struct {
 	seq     uint64
 	pending map[uint64]waiter
 	done    chan struct{}
-
-	// Calls from the peer being handled, and whether the peer left the
-	// cluster: a connection to a peer that left closes once it has had
-	// the answers it is owed.
-	serving        atomic.Int64
-	forgotten      atomic.Bool
-	flushThenClose bool // close once the queue is written; under mu
 }
 
 type result struct {
@@ -117,12 +109,7 @@ func (c *conn) writeQueued() bool {
 		if len(c.queue) == 0 || c.err != nil {
 			c.writing = false
 			failed := c.err != nil
-			closing := c.flushThenClose && !failed
 			c.mu.Unlock()
-			if closing {
-				c.closeWith("the server left the cluster")
-				return false
-			}
 			return !failed
 		}
 		batch := c.queue
@@ -214,10 +201,8 @@ func (c *conn) read(br *bufio.Reader) {
 			// Counted before the check, so that Drain either sees the
 			// call or the call sees Drain.
 			c.node.active.Add(1)
-			c.serving.Add(1)
 			if c.node.draining.Load() {
 				c.node.active.Add(-1)
-				c.doneServing()
 				_ = c.send(&frame{kind: kindReply, seq: f.seq, status: statusStopping})
 				continue
 			}
@@ -249,38 +234,13 @@ func (c *conn) read(br *bufio.Reader) {
 	}
 }
 
-// doneServing counts a call from the peer answered; the connection to a
-// peer that left closes with its last answer.
-func (c *conn) doneServing() {
-	if c.serving.Add(-1) == 0 && c.forgotten.Load() {
-		c.closeFlushed()
-	}
-}
-
-// closeFlushed closes the connection once what is queued is written: the
-// answers the peer is owed go out first.
-func (c *conn) closeFlushed() {
-	c.mu.Lock()
-	if c.writing || len(c.queue) > 0 {
-		c.flushThenClose = true
-		c.mu.Unlock()
-		return
-	}
-	c.mu.Unlock()
-	c.closeWith("the server left the cluster")
-}
-
 // forget is Node.Forget for one connection: the calls waiting on the peer
-// fail now, no new call takes this connection, and it closes once the
-// calls the peer made on it are answered — a peer that leaves gracefully
-// still waits for them.
+// fail now and no new call takes this connection, but it stays open: a
+// peer that leaves gracefully still answers the calls it is handling and
+// makes calls of its own while it drains, and closes the connection itself
+// when it is done (a dead peer's closed with its process).
 func (c *conn) forget() {
-	c.forgotten.Store(true)
 	c.node.unroute(c)
-	if c.serving.Load() == 0 {
-		c.closeFlushed()
-		return
-	}
 	c.mu.Lock()
 	pending := c.pending
 	c.pending = map[uint64]waiter{}
@@ -288,6 +248,19 @@ func (c *conn) forget() {
 	err := fmt.Errorf("%w: %s left the cluster", ErrPeerGone, c.peer)
 	for _, w := range pending {
 		w.deliver(result{err: err})
+	}
+}
+
+// flush waits, until deadline, for what is queued to be written.
+func (c *conn) flush(deadline time.Time) {
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		idle := c.err != nil || !c.writing && len(c.queue) == 0
+		c.mu.Unlock()
+		if idle {
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

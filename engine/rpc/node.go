@@ -267,8 +267,8 @@ func (n *Node) Notify(ctx context.Context, peer, route string, body []byte) erro
 }
 
 // Forget lets go of a server that left the cluster: calls waiting on it
-// fail at once rather than at their deadline, and its connections close
-// once the calls it made on them are answered.
+// fail at once rather than at their deadline, and the next call to it
+// dials again. Its connections stay open for it to close (see conn.forget).
 func (n *Node) Forget(peer string) {
 	n.mu.Lock()
 	var conns []*conn
@@ -424,6 +424,11 @@ func (n *Node) Close() error {
 		n.ln.Close()
 	}
 	n.cancel()
+	// The answers a drain waited for are queued, not yet written.
+	deadline := time.Now().Add(time.Second)
+	for _, c := range conns {
+		c.flush(deadline)
+	}
 	for _, c := range conns {
 		c.closeWith("this server is stopping")
 	}

@@ -38,7 +38,6 @@ func (n *Node) work(in *incoming) {
 	for {
 		n.serve(in)
 		n.active.Add(-1)
-		in.conn.doneServing()
 		if n.idle.Add(1) > maxIdleWorkers {
 			n.idle.Add(-1)
 			return

@@ -101,8 +101,18 @@ func (cs *Components) Stop(ctx context.Context) error {
 			}
 		}
 	}
+	if ctx.Err() != nil {
+		// A drain used all of ctx: the stops still get a moment, for the
+		// bye that tells the master this exit is a stop, not a crash.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
+		defer cancel()
+	}
 	return errors.Join(append(errs, cs.stopStarted(ctx))...)
 }
+
+// stopGrace is what the stops get when the drains used up the stop's time.
+const stopGrace = 2 * time.Second
 
 func (cs *Components) stopStarted(ctx context.Context) error {
 	var errs []error

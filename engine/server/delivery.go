@@ -32,6 +32,7 @@ type delivery struct {
 	notify   bool
 	reply    func(any, error)
 	deadline time.Time // zero until the server is first found down
+	resent   bool      // sent again at once after a broken connection
 }
 
 // attempt sends the request if its server runs, and waits for it otherwise.
@@ -46,13 +47,28 @@ func (d *delivery) attempt() {
 		return
 	}
 	d.sv.node.Go(d.ctx, d.to, routeForward, d.payload, func(res []byte, err error) {
-		if retryable(err) && d.sv.peers.agent != nil {
-			// On the connection's reading goroutine, which must not block.
+		// On the connection's reading goroutine, which must not block.
+		switch {
+		case !retryable(err) || d.sv.peers.agent == nil:
+			d.reply(forwardAnswer(d.route, d.to, res, err))
+		case resendAtOnce(err, &d.resent):
+			go d.attempt()
+		default:
 			go d.await(cur)
-			return
 		}
-		d.reply(forwardAnswer(d.route, d.to, res, err))
 	})
+}
+
+// resendAtOnce reports whether a call that failed with err goes again at
+// once, before any wait: a connection can break under a server that is
+// alive (it forgot this one, which had left the cluster, say). Once per
+// wait: if the server is gone, the next attempt fails as fast.
+func resendAtOnce(err error, resent *bool) bool {
+	if !errors.Is(err, rpc.ErrPeerGone) || *resent {
+		return false
+	}
+	*resent = true
+	return true
 }
 
 // await waits for the server to run as another process than gone, then
@@ -66,6 +82,7 @@ func (d *delivery) await(gone monitor.Member) {
 		d.reply(nil, notBack(d.route, d.to, state, wait))
 		return
 	}
+	d.resent = false
 	d.attempt()
 }
 
@@ -89,17 +106,24 @@ func notBack(route, id, state string, wait time.Duration) error {
 func (sv *Services) callWhenBack(ctx context.Context, id, route string, body []byte) ([]byte, error) {
 	var deadline time.Time
 	gone := monitor.Member{}
+	resent := false
 	for {
-		if cur, running := sv.peers.current(id); running {
-			res, err := sv.node.Call(ctx, id, route, body)
-			if !retryable(err) || sv.peers.agent == nil {
-				return res, err
-			}
-			gone = cur
-		}
+		cur, running := sv.peers.current(id)
 		typ := ""
 		if s := sv.peers.t.Server(id); s != nil {
 			typ = s.Type
+		} else if !running {
+			return nil, fmt.Errorf("%w: no server %s in the cluster", rpc.ErrPeerGone, id)
+		}
+		if running {
+			res, err := sv.node.Call(ctx, id, route, body)
+			switch {
+			case !retryable(err) || sv.peers.agent == nil:
+				return res, err
+			case resendAtOnce(err, &resent):
+				continue
+			}
+			gone = cur
 		}
 		wait := sv.peers.restartWait(id, typ)
 		if deadline.IsZero() {
@@ -111,5 +135,6 @@ func (sv *Services) callWhenBack(ctx context.Context, id, route string, body []b
 			}
 			return nil, notBack(route, id, state, wait)
 		}
+		resent = false
 	}
 }

@@ -16,9 +16,8 @@ import (
 // monitorLink is the server's monitor agent as a component: it registers
 // with the master, heartbeats, follows the membership and takes commands.
 type monitorLink struct {
-	agent    *monitor.Agent
-	log      *slog.Logger
-	frontend bool
+	agent *monitor.Agent
+	log   *slog.Logger
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -37,7 +36,7 @@ func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *moni
 			return st
 		}
 	}
-	l := &monitorLink{log: log, frontend: fe != nil, fatal: make(chan error, 1)}
+	l := &monitorLink{log: log, fatal: make(chan error, 1)}
 	forget := membersLogger(log, left)
 	var once sync.Once
 	url := "ws://" + cfg.Master + "/monitor"
@@ -94,19 +93,13 @@ func (l *monitorLink) Start(context.Context) error {
 	return nil
 }
 
-// Drain says bye at once on a frontend, so that the gate stops handing it
-// out while it drains. A backend says it only once its RPC has drained:
-// the cluster forgets a server that left, and calls still being answered
-// on its connections would fail with it.
-func (l *monitorLink) Drain(ctx context.Context) error {
-	if !l.frontend {
-		return nil
-	}
-	return l.Stop(ctx)
-}
-
 // Stop says bye to the master, so that it takes the server's exit for a
-// stop rather than a crash.
+// stop rather than a crash. It comes after the drains, on every server:
+// the cluster forgets a server that left, and while it drains a frontend
+// still calls backends and follows the membership (a request waiting for a
+// restarting backend must see it come back), and a backend still answers.
+// The gate stops handing out a frontend the master is stopping sooner, by
+// its supervision state.
 func (l *monitorLink) Stop(ctx context.Context) error {
 	l.cancel()
 	select {

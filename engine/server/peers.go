@@ -230,7 +230,9 @@ func (p *peers) entries(typ string) []gate.Entry {
 	}
 	var out []gate.Entry
 	for _, m := range p.agent.Members() {
-		if m.Type == typ && m.Frontend && m.ClientPort != 0 {
+		// One the master is stopping still drains its own clients: new
+		// ones go elsewhere.
+		if m.Type == typ && m.Frontend && m.ClientPort != 0 && p.agent.State(m.ID) != "stopping" {
 			host := m.ClientHost
 			if host == "" {
 				host = m.Host

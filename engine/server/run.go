@@ -38,8 +38,10 @@ type Config struct {
 }
 
 // Run runs the server until ctx ends, then stops it gracefully: beforeStop
-// hooks, the monitor link says bye, the frontend stops accepting and drains,
-// then the other components stop in reverse order. It returns early, with
+// hooks; the frontend stops accepting, answers what it is handling and
+// kicks its clients; the RPC node answers the calls it is handling and
+// refuses new ones; then the monitor link says bye and the components stop
+// in reverse order. It returns early, with
 // an error, if the master refuses the server (a wrong token).
 func Run(ctx context.Context, cfg Config) error {
 	t := cfg.Topology
