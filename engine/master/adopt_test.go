@@ -1,7 +1,6 @@
 package master
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,20 +82,7 @@ servers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("the master did not stop within 30s")
-		}
-	})
+	ctx, cancel := start(t, m)
 
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if data, _ := os.ReadFile(woken); strings.Contains(string(data), "woken") {

@@ -1,7 +1,6 @@
 package master
 
 import (
-	"context"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -33,14 +32,7 @@ func TestHeldFrontends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		_, _ = StopOrphans(context.Background(), m.RunDir(), time.Second)
-	})
+	ctx, _ := start(t, m)
 	cl := admin.NewClient(m.Addr(), "admin", "admin")
 	states := func() map[string]admin.ServerStatus {
 		t.Helper()

@@ -149,6 +149,29 @@ func run(t *testing.T, m *Master) (context.Context, context.CancelFunc, func() e
 	return ctx, cancel, wait
 }
 
+// start runs m in the background without waiting for the cluster to be
+// ready, for tests of a cluster that never is. When the test ends the
+// master is stopped, and any server left is killed.
+func start(t *testing.T, m *Master) (context.Context, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("the master did not stop within 30s")
+		}
+		_, _ = StopOrphans(context.Background(), m.RunDir(), time.Second)
+	})
+	return ctx, cancel
+}
+
 // testLogger keeps the master's log and shows it if the test fails.
 func testLogger(t *testing.T) *slog.Logger {
 	var mu sync.Mutex
