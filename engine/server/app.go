@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
@@ -41,6 +42,17 @@ type App struct {
 	remotes  map[string]Remote
 	routers  map[string]Router
 	onClose  []func(sv *Services, s scripting.Session)
+	hooks    []typeHooks
+}
+
+// Hook runs at a point of a server's life (see App.AfterStart), with what
+// reaches the rest of the cluster.
+type Hook func(ctx context.Context, sv *Services) error
+
+// typeHooks are the hooks of the servers of one type ("" for every type).
+type typeHooks struct {
+	serverType                            string
+	afterStart, afterStartAll, beforeStop Hook
 }
 
 // FrontendHandler handles a client route of a frontend's own type
@@ -80,6 +92,54 @@ func (a *App) Remote(route string, r Remote) {
 
 // Route sets the router of a server type.
 func (a *App) Route(serverType string, r Router) { a.routers[serverType] = r }
+
+// AfterStart runs fn on every server of serverType ("" for every type)
+// once its components have started, before it is counted as started
+// (Pomelo's lifecycle afterStartup). An error stops the server.
+func (a *App) AfterStart(serverType string, fn Hook) {
+	a.hooks = append(a.hooks, typeHooks{serverType: serverType, afterStart: fn})
+}
+
+// AfterStartAll runs fn on every server of serverType ("" for every type)
+// once every server of the cluster has started, when the master says so
+// (Pomelo's afterStartAll); once per process. An error is logged.
+func (a *App) AfterStartAll(serverType string, fn Hook) {
+	a.hooks = append(a.hooks, typeHooks{serverType: serverType, afterStartAll: fn})
+}
+
+// BeforeStop runs fn on every server of serverType ("" for every type)
+// when it is asked to stop, before it drains (Pomelo's beforeShutdown). An
+// error is logged and the stop goes on.
+func (a *App) BeforeStop(serverType string, fn Hook) {
+	a.hooks = append(a.hooks, typeHooks{serverType: serverType, beforeStop: fn})
+}
+
+// hooksFor are the hooks app registered for a server of serverType, bound
+// to sv, after those of base.
+func (a *App) hooksFor(serverType string, sv *Services, base Hooks) Hooks {
+	if a == nil {
+		return base
+	}
+	bind := func(h Hook) func(context.Context) error {
+		return func(ctx context.Context) error { return h(ctx, sv) }
+	}
+	out := Hooks{AfterStart: slices.Clone(base.AfterStart), AfterStartAll: slices.Clone(base.AfterStartAll), BeforeStop: slices.Clone(base.BeforeStop)}
+	for _, th := range a.hooks {
+		if th.serverType != "" && th.serverType != serverType {
+			continue
+		}
+		if th.afterStart != nil {
+			out.AfterStart = append(out.AfterStart, bind(th.afterStart))
+		}
+		if th.afterStartAll != nil {
+			out.AfterStartAll = append(out.AfterStartAll, bind(th.afterStartAll))
+		}
+		if th.beforeStop != nil {
+			out.BeforeStop = append(out.BeforeStop, bind(th.beforeStop))
+		}
+	}
+	return out
+}
 
 // OnSessionClose runs fn on a frontend when a client's session closes
 // (Pomelo's session "closed" event), with what the session was.

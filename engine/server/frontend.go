@@ -60,7 +60,7 @@ func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger, cou
 		},
 	}
 	if c.UseDict {
-		dict, err := protocol.NewDictionary(HandlerRoutes(t), t.Dictionary)
+		dict, err := protocol.NewDictionary(HandlerRoutes(t, sv.app), t.Dictionary)
 		if err != nil {
 			return nil, fmt.Errorf("route dictionary: %w", err)
 		}
@@ -101,9 +101,12 @@ func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger, cou
 	return &frontend{srv: srv}, nil
 }
 
-// HandlerRoutes are every handler route of the cluster, for the route dictionary:
-// the built-in gate route when there is a gate, and each type's handlers.
-func HandlerRoutes(t *topology.Topology) []string {
+// HandlerRoutes are every handler route of the cluster, sorted, for the
+// route dictionary as Pomelo builds it (every handler route of every server
+// type): the built-in gate route when there is a gate, each type's handlers
+// in the topology, and the handlers app registers, frontend and backend
+// alike (app may be nil). Remotes are server-to-server: no client names them.
+func HandlerRoutes(t *topology.Topology, app *App) []string {
 	var routes []string
 	for _, st := range t.Types {
 		if st.Name == GateType && st.Frontend {
@@ -111,6 +114,14 @@ func HandlerRoutes(t *topology.Topology) []string {
 		}
 		for h := range st.Handlers {
 			routes = append(routes, st.Name+"."+h)
+		}
+	}
+	if app != nil {
+		for route := range app.handlers {
+			routes = append(routes, route)
+		}
+		for route := range app.frontend {
+			routes = append(routes, route)
 		}
 	}
 	slices.Sort(routes)

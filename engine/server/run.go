@@ -30,7 +30,8 @@ type Config struct {
 	// CallTimeout bounds a call to another server, a forwarded request
 	// included, whose context has no deadline (default 10s).
 	CallTimeout time.Duration
-	// Hooks are the game's lifecycle hooks (Go API).
+	// Hooks are lifecycle hooks beside those App registers for the
+	// server's type (which run after these).
 	Hooks  Hooks
 	Logger *slog.Logger
 	// Ready, when not nil, is called once every component has started.
@@ -57,6 +58,7 @@ func Run(ctx context.Context, cfg Config) error {
 	pe := &peers{t: t}
 	var fe *frontend
 	sv := newRPC(s, cfg.App, pe, &fe, cfg.CallTimeout, log)
+	cfg.Hooks = cfg.App.hooksFor(s.Type, sv, cfg.Hooks)
 	node := sv.node
 	comps := []Component{&rpcLink{node: node}}
 	counters := &monitor.Counters{}
