@@ -17,6 +17,7 @@ import (
 
 	"github.com/pomeloctl/pomeloctl/engine/admin"
 	"github.com/pomeloctl/pomeloctl/engine/client"
+	"github.com/pomeloctl/pomeloctl/engine/launch"
 	"github.com/pomeloctl/pomeloctl/engine/master"
 	"github.com/pomeloctl/pomeloctl/engine/proc"
 	"github.com/pomeloctl/pomeloctl/internal/freeport"
@@ -336,7 +337,7 @@ func TestClusterLifecycle(t *testing.T) {
 	// A process with the wrong token is refused, and the master says so
 	// (chat-server-1 is stopped, so its ports are free).
 	serve := exec.Command(c.bin, "serve", c.file, "--id", "chat-server-1", "--port-offset", strconv.Itoa(c.offset))
-	serve.Env = append(os.Environ(), master.EnvMaster+"="+c.port(3005), master.EnvToken+"=guess")
+	serve.Env = append(os.Environ(), launch.EnvMaster+"="+c.port(3005), launch.EnvToken+"=guess")
 	if out, err := serve.CombinedOutput(); err == nil || !strings.Contains(string(out), "wrong token") {
 		t.Errorf("serve with the wrong token: %v\n%s", err, out)
 	}

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,13 +8,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pomeloctl/pomeloctl/engine"
-	"github.com/pomeloctl/pomeloctl/topology"
+	"github.com/pomeloctl/pomeloctl/engine/launch"
+	"github.com/pomeloctl/pomeloctl/profiles"
 )
 
 func newServeCmd(g *globals) *cobra.Command {
 	var (
 		id        string
-		profiles  []string
+		overlays  []string
 		stdinPath string
 	)
 	cmd := &cobra.Command{
@@ -37,19 +35,14 @@ topology over ssh.`,
 		Example: `  pomeloctl serve examples/chat/topology.yaml --id gate-server-1`,
 		Args:    exactArgs(1, "TOPOLOGY"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if id == "" {
-				return usageError{c, errors.New("name the server to run with --id")}
+			spec := launch.Spec{Topology: args[0], StdinPath: stdinPath, ID: id, Profiles: overlays}
+			if c.Flags().Changed("port-offset") {
+				spec.PortOffset = &g.portOffset
 			}
-			var t *topology.Topology
-			var err error
-			if args[0] == "-" {
-				if stdinPath == "" {
-					return usageError{c, errors.New("with TOPOLOGY -, name the file it stands for with --stdin-path")}
-				}
-				t, err = loadStdin(c, g, stdinPath, c.InOrStdin())
-			} else {
-				t, err = loadTopology(c, g, args[0], profiles)
+			if err := spec.Check(); err != nil {
+				return usageError{c, err}
 			}
+			t, err := reported(c)(spec.Load(c.InOrStdin(), profiles.FS))
 			if err != nil {
 				return err
 			}
@@ -57,20 +50,11 @@ topology over ssh.`,
 			defer stop()
 			// pomeloctl has no game code: frontends, the gate and
 			// forwarding run; backends answer that they have no handler.
-			return engine.Serve(ctx, t, id, nil, c.ErrOrStderr())
+			return engine.Serve(ctx, t, spec.ID, nil, c.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&id, "id", "", "the id of the server to run")
-	cmd.Flags().StringSliceVarP(&profiles, "profile", "p", nil, "merge profiles/NAME.yaml (or a path) over the topology; repeat to stack")
+	cmd.Flags().StringSliceVarP(&overlays, "profile", "p", nil, "merge profiles/NAME.yaml (or a path) over the topology; repeat to stack")
 	cmd.Flags().StringVar(&stdinPath, "stdin-path", "", "with TOPOLOGY -, the path of the file the topology on stdin stands for")
 	return cmd
-}
-
-// loadStdin loads a topology read from r as if it were the file at path.
-func loadStdin(c *cobra.Command, g *globals, path string, r io.Reader) (*topology.Topology, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read the topology from stdin: %w", err)
-	}
-	return reported(c)(topology.LoadBytes(path, data, g.loadOptions(c, nil)))
 }

@@ -10,32 +10,19 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pomeloctl/pomeloctl/engine/launch"
 	"github.com/pomeloctl/pomeloctl/engine/proc"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
 
-// The environment a server process gets from the master. A game's own
-// program (a type's `command`) reads the same variables through the engine.
-const (
-	// EnvMaster is the master's admin address (host:port), which the
-	// monitor agent dials.
-	EnvMaster = "POMELOCTL_MASTER"
-	// EnvToken is the server's monitor token. It travels in the environment
-	// (over ssh: on standard input, read into the environment there) rather
-	// than on a command line, which every user of the host can read.
-	EnvToken = "POMELOCTL_TOKEN"
-	// EnvAdd describes a server added at runtime (a topology.AddSpec as
-	// JSON), which the topology file does not declare.
-	EnvAdd = "POMELOCTL_ADD"
-)
-
-// ServeArgs is the command line that runs server id of the topology the
+// serveArgs is the command line that runs server id of the topology the
 // master runs, after the program (pomeloctl, or a type's command and its
 // args): `serve - --stdin-path TOPOLOGY --id ID --port-offset N`. The
 // topology comes on stdin resolved (topology.Source: profiles merged), so
 // that every server runs what the master read, on any host.
-func ServeArgs(t *topology.Topology, id string) []string {
-	return []string{"serve", "-", "--stdin-path", t.File, "--id", id, "--port-offset", strconv.Itoa(t.PortOffset)}
+func serveArgs(t *topology.Topology, id string) []string {
+	offset := t.PortOffset
+	return launch.Spec{Topology: "-", StdinPath: t.File, ID: id, PortOffset: &offset}.Args()
 }
 
 // spec is how to start server s: its program and arguments, its
@@ -44,7 +31,7 @@ func ServeArgs(t *topology.Topology, id string) []string {
 func (m *Master) spec(s *topology.Server, added *topology.AddSpec) (proc.Spec, error) {
 	t := m.cfg.Topology
 	st := t.Types.Get(s.Type)
-	path, args := m.cfg.Executable, ServeArgs(t, s.ID)
+	path, args := m.cfg.Executable, serveArgs(t, s.ID)
 	if st.Command != "" {
 		if s.Local || strings.ContainsRune(st.Command, '/') {
 			var err error
@@ -56,7 +43,7 @@ func (m *Master) spec(s *topology.Server, added *topology.AddSpec) (proc.Spec, e
 		}
 		args = append(append([]string(nil), st.Args...), args...)
 	}
-	env := []string{EnvMaster + "=" + m.dialAddr()}
+	env := []string{launch.EnvMaster + "=" + m.dialAddr()}
 	if n := m.maxProcs(s); n > 0 {
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(n))
 	}
@@ -65,12 +52,12 @@ func (m *Master) spec(s *topology.Server, added *topology.AddSpec) (proc.Spec, e
 		if err != nil {
 			return proc.Spec{}, err
 		}
-		env = append(env, EnvAdd+"="+string(data))
+		env = append(env, launch.EnvAdd+"="+string(data))
 	}
 	spec := proc.Spec{
 		Path:    path,
 		Args:    args,
-		Env:     append(os.Environ(), append(env, EnvToken+"="+m.tokenOf(s))...),
+		Env:     append(os.Environ(), append(env, launch.EnvToken+"="+m.tokenOf(s))...),
 		Dir:     filepath.Dir(t.File),
 		LogFile: m.dir.Log(s.ID),
 		Stdin:   t.Source,
@@ -116,7 +103,7 @@ func (m *Master) remoteSpec(s *topology.Server, local proc.Spec, env []string, t
 	// The token comes first on stdin: the shell reads that one line (a
 	// shell's read takes a byte at a time from a pipe, leaving the rest, the
 	// topology, to the server).
-	cmd.WriteString("cd " + shellQuote(local.Dir) + " && IFS= read -r " + EnvToken + " && export " + EnvToken + " && exec env")
+	cmd.WriteString("cd " + shellQuote(local.Dir) + " && IFS= read -r " + launch.EnvToken + " && export " + launch.EnvToken + " && exec env")
 	for _, kv := range env {
 		cmd.WriteString(" " + shellQuote(kv))
 	}
