@@ -75,3 +75,25 @@ func TestDefaultPickNoServers(t *testing.T) {
 		t.Errorf("DefaultPick with no servers = %v, want ErrNoServers", err)
 	}
 }
+
+// A compiled router says whether it reads msg, so that a frontend decodes
+// a request's message only for a router that looks at it.
+func TestRouterReadsMsg(t *testing.T) {
+	for src, want := range map[string]bool{
+		`servers[crc32(session.get("rid")) % len(servers)]`: false,
+		`servers[crc32(session.uid) % len(servers)]`:        false,
+		`msg.server`: true,
+		`servers[crc32(string(msg.rid ?? session.uid)) % len(servers)]`: true,
+		`filter(servers, {.id == msg.server})[0]`:                       true,
+		`session.settings.msg`:                                          false,
+	} {
+		r, err := CompileRouter(src)
+		if err != nil {
+			t.Errorf("%s: %v", src, err)
+			continue
+		}
+		if r.ReadsMsg() != want {
+			t.Errorf("%s: ReadsMsg %v; want %v", src, r.ReadsMsg(), want)
+		}
+	}
+}

@@ -15,9 +15,10 @@ import (
 
 // Router is a compiled router expression. It is safe for concurrent use.
 type Router struct {
-	src     string
-	program *vm.Program
-	vms     sync.Pool // of *vm.VM, reused to spare each request a VM and its stack
+	src      string
+	program  *vm.Program
+	readsMsg bool
+	vms      sync.Pool // of *vm.VM, reused to spare each request a VM and its stack
 }
 
 const routerWants = "a router must give a server, a server id or an index into servers"
@@ -40,7 +41,23 @@ func CompileRouter(src string) (*Router, error) {
 	if what := notRouterResult(program.Node()); what != "" {
 		return nil, errorAt(src, start(src), routerWants+"; this one gives "+what, "")
 	}
-	return &Router{src: src, program: program}, nil
+	return &Router{src: src, program: program, readsMsg: names(program.Node(), "msg")}, nil
+}
+
+// ReadsMsg reports whether the expression reads msg. A router that does
+// not spares every request's message the decoding.
+func (r *Router) ReadsMsg() bool { return r.readsMsg }
+
+// names reports whether the expression under node names the variable name.
+func names(node ast.Node, name string) bool {
+	found := false
+	ast.Find(node, func(n ast.Node) bool {
+		if id, ok := n.(*ast.IdentifierNode); ok && id.Value == name {
+			found = true
+		}
+		return found
+	})
+	return found
 }
 
 // notRouterResult names what node gives when the checker knows it is not a

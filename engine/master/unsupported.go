@@ -27,9 +27,6 @@ func Unsupported(t *topology.Topology) []string {
 		notYet(t.At.Of("hooks"), "hooks written as expressions (the Go API's hooks run)")
 	}
 	for _, st := range t.Types {
-		if !st.Router.IsZero() {
-			notYet(st.At.Of("router"), fmt.Sprintf("servers.%s.router (router expressions)", st.Name))
-		}
 		if len(st.Filters.Before)+len(st.Filters.After) > 0 {
 			notYet(st.At.Of("filters"), fmt.Sprintf("servers.%s.filters", st.Name))
 		}

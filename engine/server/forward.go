@@ -89,15 +89,18 @@ func forward(sv *Services) connector.AsyncHandlerFunc {
 			return
 		}
 		typ, _, _ := strings.Cut(r.Route, ".")
-		router := sv.app.gameRouter(typ)
+		router := sv.routers[typ]
 		by := scripting.Session{ID: s.ID(), UID: s.UID(), FrontendID: s.FrontendID()}
 		var msg map[string]any
-		if router != nil {
-			// Only a game's router may look at the settings and the
-			// message: copying and decoding them for the default one, which
-			// routes by uid, would be work for nothing on every request.
-			by.Settings = s.Settings()
-			msg = decodeObject(r.Body)
+		if router.pick != nil {
+			// Only a router of the game's may look at the settings and
+			// the message, and only one that reads the message gets it
+			// decoded: for the default router, which routes by uid, that
+			// would be work for nothing on every request.
+			by = scripting.NewSession(by.ID, by.UID, by.FrontendID, s.Settings())
+			if router.msg {
+				msg = decodeObject(r.Body)
+			}
 		}
 		to, err := sv.pickBy(typ, router, r.Route, by, msg)
 		if err != nil {

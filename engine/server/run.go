@@ -57,13 +57,17 @@ func Run(ctx context.Context, cfg Config) error {
 	log := base.With("server", s.ID, "type", s.Type)
 	pe := &peers{t: t}
 	var fe *frontend
+	rts, err := routers(t, cfg.App)
+	if err != nil {
+		return fmt.Errorf("server %s: %w", s.ID, err)
+	}
 	sv := newRPC(s, cfg.App, pe, &fe, cfg.CallTimeout, log)
+	sv.routers = rts
 	cfg.Hooks = cfg.App.hooksFor(s.Type, sv, cfg.Hooks)
 	node := sv.node
 	comps := []Component{&rpcLink{node: node}}
 	counters := &monitor.Counters{}
 	if s.Frontend {
-		var err error
 		if fe, err = newFrontend(t, s, log, counters, sv); err != nil {
 			return fmt.Errorf("server %s: %w", s.ID, err)
 		}
@@ -96,7 +100,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
 	defer cancel()
-	err := cs.Stop(stopCtx)
+	err = cs.Stop(stopCtx)
 	if err := errors.Join(fatal, err); err != nil {
 		return fmt.Errorf("server %s: %w", s.ID, err)
 	}

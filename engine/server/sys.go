@@ -98,12 +98,13 @@ func serveSys(fe *frontend, r *rpc.Request) ([]byte, error) {
 // Services are what a backend's handlers reach the cluster through:
 // pushes to users wherever they are connected, and channels.
 type Services struct {
-	id    string
-	node  *rpc.Node
-	chans *Channels
-	peers *peers
-	app   *App
-	log   *slog.Logger
+	id      string
+	node    *rpc.Node
+	chans   *Channels
+	peers   *peers
+	app     *App
+	routers map[string]typeRouter // by server type; none: DefaultPick
+	log     *slog.Logger
 }
 
 // ID is this server's id.
@@ -141,22 +142,30 @@ func (sv *Services) CallServer(ctx context.Context, id, route string, args, out 
 // session, by the type's router.
 func (sv *Services) pick(route string, by scripting.Session, msg map[string]any) (scripting.Server, error) {
 	typ, _, _ := strings.Cut(route, ".")
-	return sv.pickBy(typ, sv.app.gameRouter(typ), route, by, msg)
+	if by.Get == nil {
+		by = scripting.NewSession(by.ID, by.UID, by.FrontendID, by.Settings)
+	}
+	return sv.pickBy(typ, sv.routers[typ], route, by, msg)
 }
 
-// pickBy is pick with route's type and its game's router (nil for the
-// default one) at hand.
-func (sv *Services) pickBy(typ string, router Router, route string, by scripting.Session, msg map[string]any) (scripting.Server, error) {
+// pickBy is pick with route's type and its router at hand.
+func (sv *Services) pickBy(typ string, router typeRouter, route string, by scripting.Session, msg map[string]any) (scripting.Server, error) {
 	servers := sv.peers.ofType(typ)
 	if len(servers) == 0 {
 		return scripting.Server{}, fmt.Errorf("%w: no server of type %s is running to handle %s", rpc.ErrPeerGone, typ, route)
 	}
 	env := scripting.RouterEnv{Session: by, Msg: msg, Route: route, Servers: servers}
-	if router == nil {
+	if router.pick == nil {
 		return scripting.DefaultPick(env)
 	}
-	env.Servers = slices.Clone(servers) // a game's router may change what it is given
-	return router(env)
+	if router.cloned {
+		env.Servers = slices.Clone(servers) // a game's router may change what it is given
+	}
+	to, err := router.pick(env)
+	if err != nil {
+		return scripting.Server{}, fmt.Errorf("%s could not be routed: the router of %s: %w", route, typ, err)
+	}
+	return to, nil
 }
 
 // Target is a user and the frontend that holds its connection.
