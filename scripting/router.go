@@ -111,8 +111,7 @@ func (r *Router) Pick(env RouterEnv) (Server, error) {
 		return Server{}, ErrNoServers
 	}
 	if env.Session.Get == nil {
-		settings := env.Session.Settings
-		env.Session.Get = func(key string) any { return settings[key] }
+		env.Session.Get = getter(env.Session.Settings)
 	}
 	machine, _ := r.vms.Get().(*vm.VM)
 	if machine == nil {
