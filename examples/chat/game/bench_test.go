@@ -16,6 +16,13 @@ import (
 //
 //	go test -run '^$' -bench EchoThroughBackend -cpuprofile cpu.out ./examples/chat/game/
 func BenchmarkEchoThroughBackend(b *testing.B) {
+	b.Run("go-router", func(b *testing.B) { benchEchoThroughBackend(b, "") })
+	b.Run("expr-router", func(b *testing.B) { benchEchoThroughBackend(b, RoomRouter) })
+}
+
+// benchEchoThroughBackend runs the echo with the game's Go router, or with
+// router written in the topology instead.
+func benchEchoThroughBackend(b *testing.B, router string) {
 	offset, err := freeport.Offset(3050, 4050, 6050)
 	if err != nil {
 		b.Fatal(err)
@@ -24,7 +31,15 @@ func BenchmarkEchoThroughBackend(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// One chat server runs: the only one declared, since requests for a
+	// declared server that is not running wait for it.
+	chat := top.Types.Get("chat")
+	chat.Servers = chat.Servers[:1]
 	c := newCluster(b, top)
+	if router != "" {
+		chat.Router = topology.Expr{Source: router}
+		c.app = Handlers()
+	}
 	c.run("chat-server-1")
 	c.waitMembers(1) // the connector's first view has the chat server
 	c.run("connector-server-1")
@@ -33,6 +48,9 @@ func BenchmarkEchoThroughBackend(b *testing.B) {
 		Duration: time.Duration(b.N) * 100 * time.Millisecond, Route: "chat.chatHandler.echo", Size: 16})
 	if err != nil {
 		b.Fatal(err)
+	}
+	if res.Errors > 0 {
+		b.Fatalf("%d requests failed; the first: %s", res.Errors, res.FirstErr)
 	}
 	b.ReportMetric(res.PerSecond, "req/s")
 }

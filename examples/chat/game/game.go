@@ -17,15 +17,28 @@ import (
 
 // App is the chat game.
 func App() *server.App {
+	app := Handlers()
+	app.Route("chat", RouteByRoom)
+	return app
+}
+
+// RouteByRoom is the chat router: a room lives on one chat server, the one
+// crc32 of the room id picks.
+func RouteByRoom(env scripting.RouterEnv) (scripting.Server, error) {
+	if len(env.Servers) == 0 {
+		return scripting.Server{}, scripting.ErrNoServers
+	}
+	rid, _ := env.Session.Settings["rid"].(string)
+	return env.Servers[scripting.Crc32(rid)%len(env.Servers)], nil
+}
+
+// RoomRouter is RouteByRoom as an expression, for a topology that routes
+// chat itself (with Handlers).
+const RoomRouter = `servers[crc32(str(session.get("rid") ?? "")) % len(servers)]`
+
+// Handlers is the chat game without its router.
+func Handlers() *server.App {
 	app := server.NewApp()
-	// A room lives on one chat server: crc32 of the room id.
-	app.Route("chat", func(env scripting.RouterEnv) (scripting.Server, error) {
-		if len(env.Servers) == 0 {
-			return scripting.Server{}, scripting.ErrNoServers
-		}
-		rid, _ := env.Session.Settings["rid"].(string)
-		return env.Servers[scripting.Crc32(rid)%len(env.Servers)], nil
-	})
 	app.HandleFrontend("connector.entryHandler.enter", enter)
 	app.Handle("chat.chatHandler.send", send)
 	app.Handle("chat.chatHandler.echo", echo)
