@@ -579,7 +579,7 @@ func TestUpRefusesWhatIsNotBuilt(t *testing.T) {
 	top := strings.Replace(chatTopology(t), "servers:\n", "globalChannel: {redis: 127.0.0.1:6379}\nservers:\n", 1)
 	c := newTestCluster(t, top)
 	code, _, errOut := c.run("up", c.file, "-d")
-	if code != 1 || !strings.Contains(errOut, "globalChannel (channels in Redis): not built yet") {
+	if code != 1 || !strings.Contains(errOut, "globalChannel: channels in Redis are not built yet; remove it to run this topology now") {
 		t.Errorf("up with globalChannel: exit %d\n%s", code, errOut)
 	}
 	if _, err := os.Stat(filepath.Join(c.dir, ".pomeloctl")); err == nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/admin"
 	"github.com/pomeloctl/pomeloctl/engine/lifecycle"
 	"github.com/pomeloctl/pomeloctl/engine/master"
+	"github.com/pomeloctl/pomeloctl/engine/server"
 	"github.com/pomeloctl/pomeloctl/engine/proc"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
@@ -61,11 +62,12 @@ topology is invalid.`,
 			if err != nil {
 				return err
 			}
-			if msgs := master.Unsupported(t); len(msgs) > 0 {
-				for _, m := range msgs {
-					c.PrintErrln(m)
-				}
-				c.PrintErrf("%s: not started: the topology uses %s the runtime does not do yet\n", args[0], plural(len(msgs), "thing"))
+			// What validate reports, from the same check: every
+			// server's plan, and what the runtime does not do yet.
+			var list topology.ErrorList
+			if err := server.Check(t, nil); errors.As(err, &list) {
+				c.PrintErrln(list.Error())
+				c.PrintErrf("%s: not started: %s\n", args[0], plural(len(list), "problem"))
 				return errReported
 			}
 			dir := master.RunDir(o.runDir)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pomeloctl/pomeloctl/engine/server"
 	"github.com/pomeloctl/pomeloctl/profiles"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
@@ -22,8 +23,11 @@ func newValidateCmd(g *globals) *cobra.Command {
 		Use:   "validate TOPOLOGY",
 		Short: "Check a topology and report every problem with file:line:col",
 		Long: `Check a topology as 'pomeloctl up' would read it: profiles merged, defaults
-applied, clusters expanded, router expressions compiled, ports and CPUs checked.
-Every problem is reported with its file, line and column, not only the first.
+applied, clusters expanded, router expressions compiled, ports and CPUs checked,
+and every server's plan built without starting it (its routers, its route
+dictionary and protos), with what the runtime does not do yet: it reports what up
+would refuse. Every problem is reported with its file, line and column, not only
+the first.
 
 Exit status: 0 valid, 2 invalid, 1 could not read the file or a profile.`,
 		Example: `  pomeloctl validate examples/chat/topology.yaml
@@ -38,6 +42,13 @@ Exit status: 0 valid, 2 invalid, 1 could not read the file or a profile.`,
 			var list topology.ErrorList
 			if err != nil && !errors.As(err, &list) {
 				return err
+			}
+			if err == nil {
+				// What up would refuse: every server's plan, and what the
+				// runtime does not do yet.
+				if err = server.Check(t, nil); err != nil && !errors.As(err, &list) {
+					return err
+				}
 			}
 			if output == "json" && !print {
 				return writeReport(c.OutOrStdout(), warnings, list, err)

@@ -13,7 +13,6 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/connector"
 	"github.com/pomeloctl/pomeloctl/engine/gate"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
-	"github.com/pomeloctl/pomeloctl/engine/protocol"
 	"github.com/pomeloctl/pomeloctl/engine/protocol/protobuf"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
@@ -38,7 +37,8 @@ func (f *frontend) Stop(context.Context) error      { return f.srv.Close() }
 
 // newFrontend builds server s's connector from its type's options; it
 // counts requests and errors into counters.
-func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger, counters *monitor.Counters, sv *Services) (*frontend, error) {
+func newFrontend(p *Plan, log *slog.Logger, counters *monitor.Counters, sv *Services) *frontend {
+	t, s := p.Topology, p.Server
 	st := t.Types.Get(s.Type)
 	c := st.Connector
 	cfg := connector.Config{
@@ -59,22 +59,7 @@ func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger, cou
 			}
 		},
 	}
-	if c.UseDict {
-		dict, err := protocol.NewDictionary(HandlerRoutes(t, sv.app), t.Dictionary)
-		if err != nil {
-			return nil, fmt.Errorf("route dictionary: %w", err)
-		}
-		cfg.Dict = dict
-	}
-	if c.UseProtobuf {
-		var err error
-		if cfg.ServerProtos, err = readProtos(t, t.Protos.Server); err != nil {
-			return nil, err
-		}
-		if cfg.ClientProtos, err = readProtos(t, t.Protos.Client); err != nil {
-			return nil, err
-		}
-	}
+	cfg.Dict, cfg.ServerProtos, cfg.ClientProtos = p.dict, p.serverProtos, p.clientProtos
 	srv := connector.New(cfg)
 	srv.HandleOtherAsync(forward(sv))
 	if app := sv.app; app != nil {
@@ -98,7 +83,7 @@ func newFrontend(t *topology.Topology, s *topology.Server, log *slog.Logger, cou
 		// The live connectors (the declared ones without a master).
 		srv.Handle(gate.Route, gate.Handler(func() []gate.Entry { return sv.peers.entries(ConnectorType) }))
 	}
-	return &frontend{srv: srv}, nil
+	return &frontend{srv: srv}
 }
 
 // HandlerRoutes are every handler route of the cluster, sorted, for the

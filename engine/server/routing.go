@@ -1,8 +1,6 @@
 package server
 
 import (
-	"fmt"
-
 	"github.com/pomeloctl/pomeloctl/scripting"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
@@ -29,13 +27,15 @@ func routers(t *topology.Topology, app *App) (map[string]typeRouter, error) {
 		goRouter := app.gameRouter(st.Name)
 		switch {
 		case goRouter != nil && !st.Router.IsZero():
-			return nil, fmt.Errorf("%s: servers.%s.router: the game's Go code routes %s too (App.Route); keep one of the two", st.At.Of("router"), st.Name, st.Name)
+			return nil, &topology.Error{Pos: st.At.Of("router"), Path: "servers." + st.Name + ".router",
+				Msg: "the game's Go code routes " + st.Name + " too (App.Route)", Hint: "keep one of the two"}
 		case goRouter != nil:
 			out[st.Name] = typeRouter{pick: goRouter, msg: true, cloned: true}
 		case !st.Router.IsZero():
 			r, err := scripting.CompileRouter(st.Router.Source)
 			if err != nil {
-				return nil, fmt.Errorf("%s: servers.%s.router: %w", st.At.Of("router"), st.Name, err)
+				// validate reports it at the expression's line and column.
+				return nil, &topology.Error{Pos: st.At.Of("router"), Path: "servers." + st.Name + ".router", Msg: err.Error()}
 			}
 			out[st.Name] = typeRouter{pick: r.Pick, msg: r.ReadsMsg()}
 		}

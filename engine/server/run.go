@@ -45,11 +45,11 @@ type Config struct {
 // in reverse order. It returns early, with
 // an error, if the master refuses the server (a wrong token).
 func Run(ctx context.Context, cfg Config) error {
-	t := cfg.Topology
-	s := t.Server(cfg.ID)
-	if s == nil {
-		return fmt.Errorf("no server %q in %s", cfg.ID, t.File)
+	plan, err := NewPlan(cfg.Topology, cfg.ID, cfg.App)
+	if err != nil {
+		return fmt.Errorf("server %s: %w", cfg.ID, err)
 	}
+	t, s := plan.Topology, plan.Server
 	base := cfg.Logger
 	if base == nil {
 		base = slog.Default()
@@ -57,20 +57,14 @@ func Run(ctx context.Context, cfg Config) error {
 	log := base.With("server", s.ID, "type", s.Type)
 	pe := &peers{t: t}
 	var fe *frontend
-	rts, err := routers(t, cfg.App)
-	if err != nil {
-		return fmt.Errorf("server %s: %w", s.ID, err)
-	}
 	sv := newRPC(s, cfg.App, pe, &fe, cfg.CallTimeout, log)
-	sv.routers = rts
+	sv.routers = plan.routers
 	cfg.Hooks = cfg.App.hooksFor(s.Type, sv, cfg.Hooks)
 	node := sv.node
 	comps := []Component{&rpcLink{node: node}}
 	counters := &monitor.Counters{}
 	if s.Frontend {
-		if fe, err = newFrontend(t, s, log, counters, sv); err != nil {
-			return fmt.Errorf("server %s: %w", s.ID, err)
-		}
+		fe = newFrontend(plan, log, counters, sv)
 		comps = append(comps, fe)
 	}
 	var mon *monitorLink

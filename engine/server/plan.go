@@ -1,0 +1,113 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/pomeloctl/pomeloctl/engine/protocol"
+	"github.com/pomeloctl/pomeloctl/engine/protocol/protobuf"
+	"github.com/pomeloctl/pomeloctl/topology"
+)
+
+// Plan is one server of a topology resolved with the game's code, before
+// anything starts: the routers of every type, compiled, and, for a
+// frontend, its route dictionary and protos, read. Run builds one and runs
+// it; Check builds every server's without starting any, so that a topology
+// is refused (by validate, by up, by the server itself) for the same
+// reasons wherever it is checked.
+type Plan struct {
+	Topology *topology.Topology
+	Server   *topology.Server
+	App      *App // nil for none (pomeloctl serve)
+
+	routers      map[string]typeRouter
+	dict         *protocol.Dictionary // a frontend that uses one
+	serverProtos *protobuf.Protos     // a frontend that uses protobuf
+	clientProtos *protobuf.Protos
+}
+
+// NewPlan resolves server id of t with app's code.
+func NewPlan(t *topology.Topology, id string, app *App) (*Plan, error) {
+	s := t.Server(id)
+	if s == nil {
+		return nil, fmt.Errorf("no server %q in %s", id, t.File)
+	}
+	p := &Plan{Topology: t, Server: s, App: app}
+	var err error
+	if p.routers, err = routers(t, app); err != nil {
+		return nil, err
+	}
+	if !s.Frontend {
+		return p, nil
+	}
+	c := t.Types.Get(s.Type).Connector
+	if c.UseDict {
+		if p.dict, err = protocol.NewDictionary(HandlerRoutes(t, app), t.Dictionary); err != nil {
+			return nil, fmt.Errorf("route dictionary: %w", err)
+		}
+	}
+	if c.UseProtobuf {
+		if p.serverProtos, err = readProtos(t, t.Protos.Server); err != nil {
+			return nil, err
+		}
+		if p.clientProtos, err = readProtos(t, t.Protos.Client); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Check builds the plan of every server of t with app's code and says what
+// keeps any from starting, and what t declares that the runtime does not
+// do yet, each at its place in the file; nil when every server can start.
+func Check(t *topology.Topology, app *App) error {
+	list := notBuilt(t)
+	seen := map[string]bool{}
+	for _, s := range t.AllServers() {
+		_, err := NewPlan(t, s.ID, app)
+		if err == nil || seen[err.Error()] {
+			continue // the servers of a type share their problems: one line each
+		}
+		seen[err.Error()] = true
+		var te *topology.Error
+		if !errors.As(err, &te) {
+			te = &topology.Error{Pos: topology.Pos{File: t.File}, Path: s.ID, Msg: err.Error()}
+		}
+		list = append(list, te)
+	}
+	return list.Err()
+}
+
+// notBuilt lists what t asks for that the runtime does not do yet, so
+// that a topology is refused rather than run without what it declares.
+func notBuilt(t *topology.Topology) topology.ErrorList {
+	var list topology.ErrorList
+	notYet := func(pos topology.Pos, path, what string) {
+		list = append(list, &topology.Error{Pos: pos, Path: path, Msg: what + " not built yet", Hint: "remove it to run this topology now"})
+	}
+	if t.HA != nil {
+		notYet(t.At.Of("ha"), "ha", "hot-standby masters in ZooKeeper are")
+	}
+	if t.GlobalChannel != nil {
+		notYet(t.At.Of("globalChannel"), "globalChannel", "channels in Redis are")
+	}
+	if len(t.Filters.Before)+len(t.Filters.After) > 0 {
+		notYet(t.At.Of("filters"), "filters", "filters are")
+	}
+	if !t.Hooks.AfterStart.IsZero() || !t.Hooks.AfterStartAll.IsZero() || !t.Hooks.BeforeStop.IsZero() {
+		notYet(t.At.Of("hooks"), "hooks", "hooks written as expressions (the Go API's hooks run) are")
+	}
+	for _, st := range t.Types {
+		path := "servers." + st.Name
+		if len(st.Filters.Before)+len(st.Filters.After) > 0 {
+			notYet(st.At.Of("filters"), path+".filters", "filters are")
+		}
+		if len(st.Handlers) > 0 {
+			notYet(st.At.Of("handlers"), path+".handlers", "handlers written as expressions are")
+		}
+		if len(st.Remotes) > 0 {
+			notYet(st.At.Of("remotes"), path+".remotes", "remotes written as expressions are")
+		}
+	}
+	return list
+}

@@ -1,0 +1,66 @@
+package server
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pomeloctl/pomeloctl/scripting"
+	"github.com/pomeloctl/pomeloctl/topology"
+)
+
+// Check says, at their places, what keeps a topology from running: what
+// the runtime does not do yet, and what keeps a server's plan from being
+// built (a type routed twice); once each, however many servers share it. The chat demo, with its game, passes.
+func TestCheck(t *testing.T) {
+	top, _ := chatTopology(t)
+	if err := Check(top, nil); err != nil {
+		t.Errorf("the chat demo: %v", err)
+	}
+
+	_, offset := chatTopology(t)
+	routed := chatWithRouter(t, offset, "servers[0]")
+	app := NewApp()
+	app.Route("chat", func(env scripting.RouterEnv) (scripting.Server, error) { return env.Servers[0], nil })
+	err := Check(routed, app)
+	var list topology.ErrorList
+	if !errors.As(err, &list) || len(list) != 1 || list[0].Path != "servers.chat.router" || list[0].Pos.Line == 0 || !strings.Contains(list[0].Msg, "the game's Go code routes chat too") {
+		t.Errorf("two routers for chat: %v; want one error at the router's line", err)
+	}
+
+	dir := t.TempDir()
+	file := filepath.Join(dir, "topology.yaml")
+	text := `
+globalChannel: {redis: 127.0.0.1:6379}
+servers:
+  connector:
+    frontend: true
+    instances: [{id: c1, host: 127.0.0.1, port: 4050, clientPort: 3050}, {id: c2, host: 127.0.0.1, port: 4051, clientPort: 3051}]
+  chat:
+    handlers: {"chatHandler.send": 'reply(msg)'}
+    instances: [{id: chat-1, host: 127.0.0.1, port: 6050}]
+`
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad, _, err := topology.Load(file, topology.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Check(bad, nil)
+	list = nil
+	if !errors.As(err, &list) {
+		t.Fatalf("Check: %v; want an ErrorList", err)
+	}
+	got := list.Error()
+	for _, want := range []string{
+		"topology.yaml:2:16: globalChannel: channels in Redis are not built yet; remove it to run this topology now",
+		": servers.chat.handlers: handlers written as expressions are not built yet",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Check says:\n%s\nwant it to say %q", got, want)
+		}
+	}
+}
