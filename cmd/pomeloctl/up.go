@@ -21,8 +21,8 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/admin"
 	"github.com/pomeloctl/pomeloctl/engine/lifecycle"
 	"github.com/pomeloctl/pomeloctl/engine/master"
-	"github.com/pomeloctl/pomeloctl/engine/server"
 	"github.com/pomeloctl/pomeloctl/engine/proc"
+	"github.com/pomeloctl/pomeloctl/engine/server"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
 
