@@ -33,6 +33,9 @@ func NewPlan(t *topology.Topology, id string, app *App) (*Plan, error) {
 		return nil, fmt.Errorf("no server %q in %s", id, t.File)
 	}
 	p := &Plan{Topology: t, Server: s, App: app}
+	if err := declaredTwice(t, app); err != nil {
+		return nil, err
+	}
 	var err error
 	if p.routers, err = routers(t, app); err != nil {
 		return nil, err
@@ -76,6 +79,33 @@ func Check(t *topology.Topology, app *App) error {
 		list = append(list, te)
 	}
 	return list.Err()
+}
+
+// declaredTwice finds a handler or remote route that the topology writes
+// as an expression and the game's Go code registers too: which one would
+// answer is a guess. (Twice in the topology is a load error already.)
+func declaredTwice(t *topology.Topology, app *App) error {
+	if app == nil {
+		return nil
+	}
+	for _, st := range t.Types {
+		for _, kind := range []struct {
+			key    string
+			routes map[string]topology.Expr
+			inGo   func(route string) bool
+		}{
+			{"handlers", st.Handlers, func(r string) bool { _, h := app.handlers[r]; _, f := app.frontend[r]; return h || f }},
+			{"remotes", st.Remotes, func(r string) bool { _, ok := app.remotes[r]; return ok }},
+		} {
+			for name := range kind.routes {
+				if route := st.Name + "." + name; kind.inGo(route) {
+					return &topology.Error{Pos: st.At.Of(kind.key + "." + name), Path: "servers." + st.Name + "." + kind.key + "." + name,
+						Msg: route + " is declared here and in the game's Go code too", Hint: "keep one of the two"}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // notBuilt lists what t asks for that the runtime does not do yet, so

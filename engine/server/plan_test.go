@@ -63,4 +63,12 @@ servers:
 			t.Errorf("Check says:\n%s\nwant it to say %q", got, want)
 		}
 	}
+
+	// A handler the topology writes and the game registers too.
+	app = NewApp()
+	app.Handle("chat.chatHandler.send", nil)
+	err = Check(bad, app)
+	if err == nil || !strings.Contains(err.Error(), "topology.yaml:8:16: servers.chat.handlers.chatHandler.send: chat.chatHandler.send is declared here and in the game's Go code too; keep one of the two") {
+		t.Errorf("a route declared in YAML and in Go: %v", err)
+	}
 }
