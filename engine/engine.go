@@ -9,6 +9,8 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,16 +30,21 @@ import (
 // Main runs one server of the cluster with app's code, as the master asks
 // (launch.Spec.Args: `PROGRAM serve - --stdin-path TOPOLOGY --id ID
 // --port-offset N`), and exits: 0 after a graceful stop, 1 on failure, 2
-// for bad arguments or an invalid topology.
+// for bad arguments or an invalid topology. `PROGRAM validate TOPOLOGY
+// [--profile P]... [--port-offset N]` checks the topology with app's code
+// instead, as pomeloctl validate does without it: every server's plan.
 func Main(app *server.App) {
-	os.Exit(run(os.Args[1:], app, os.Stdin, os.Stderr))
+	os.Exit(run(os.Args[1:], app, os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, app *server.App, stdin io.Reader, stderr io.Writer) int {
+func run(args []string, app *server.App, stdin io.Reader, stdout, stderr io.Writer) int {
+	prog := filepath.Base(os.Args[0])
+	if len(args) > 0 && args[0] == "validate" {
+		return validate(prog, args[1:], app, stdout, stderr)
+	}
 	spec, err := launch.Parse(args)
 	if err != nil {
-		prog := filepath.Base(os.Args[0])
-		fmt.Fprintf(stderr, "%s: %v\nusage: %s %s\n(pomeloctl up runs servers with these arguments)\n", prog, err, prog, launch.Usage)
+		fmt.Fprintf(stderr, "%s: %v\nusage: %s %s\n       %s validate TOPOLOGY [--profile P]... [--port-offset N]\n(pomeloctl up runs servers with the first)\n", prog, err, prog, launch.Usage, prog)
 		return 2
 	}
 	t, warnings, err := spec.Load(stdin, profiles.FS)
@@ -54,6 +61,66 @@ func run(args []string, app *server.App, stdin io.Reader, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "serve:", err)
 		return 1
 	}
+	return 0
+}
+
+// validate checks a topology with app's code: what pomeloctl validate
+// checks, and what only the game knows (a route or a router declared both
+// in the topology and in Go). It exits as pomeloctl validate does: 0
+// valid, 2 invalid, 1 when the file cannot be read.
+func validate(prog string, args []string, app *server.App, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var opts topology.Options
+	fs.Func("profile", "merge a profile over the topology (repeat to stack)", func(p string) error {
+		opts.Profiles = append(opts.Profiles, p)
+		return nil
+	})
+	offset := fs.Int("port-offset", 0, "shift every port by N")
+	// Flags may come before the topology or after it.
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files, args = append(files, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(files) != 1 {
+		fmt.Fprintf(stderr, "usage: %s validate TOPOLOGY [--profile P]... [--port-offset N]\n", prog)
+		return 2
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "port-offset" {
+			opts.PortOffset = offset
+		}
+	})
+	opts.BuiltinProfiles = profiles.FS
+	file := files[0]
+	t, warnings, err := topology.Load(file, opts)
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, w.String())
+	}
+	if err == nil {
+		err = server.Check(t, app)
+	}
+	var list topology.ErrorList
+	switch {
+	case errors.As(err, &list):
+		fmt.Fprintln(stderr, list.Error())
+		errs := "errors"
+		if len(list) == 1 {
+			errs = "error"
+		}
+		fmt.Fprintf(stderr, "%s: %d %s\n", file, len(list), errs)
+		return 2
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: valid for %s: %d server types, %d servers\n", file, prog, len(t.Types), len(t.AllServers()))
 	return 0
 }
 
