@@ -66,17 +66,7 @@ func TestForwarding(t *testing.T) {
 	defer c.Close()
 	request := func(route, body string) map[string]any {
 		t.Helper()
-		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		resp, err := c.Request(rctx, route, []byte(body))
-		if err != nil {
-			t.Fatalf("%s: %v", route, err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal(resp, &m); err != nil {
-			t.Fatalf("%s: %s: %v", route, resp, err)
-		}
-		return m
+		return requestJSON(t, c, route, body, 5*time.Second)
 	}
 	// The connector learns of the chat servers over its monitor link.
 	deadline := time.Now().Add(5 * time.Second)

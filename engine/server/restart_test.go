@@ -42,17 +42,7 @@ func TestRequestsWaitForTheirRestartingServer(t *testing.T) {
 	defer c.Close()
 	echo := func() map[string]any {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		resp, err := c.Request(ctx, "chat.chatHandler.echo", []byte(`{}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal(resp, &m); err != nil {
-			t.Fatalf("%s: %v", resp, err)
-		}
-		return m
+		return requestJSON(t, c, "chat.chatHandler.echo", `{}`, 20*time.Second)
 	}
 	// The default router routes over the declared servers: a session's
 	// server is known before either has registered with the connector.
@@ -126,4 +116,20 @@ func TestRequestsWaitForTheirRestartingServer(t *testing.T) {
 			t.Fatalf("after a stop and a start: %v; want %s", m, first)
 		}
 	}
+}
+
+// requestJSON sends a request and decodes its answer, within d.
+func requestJSON(t *testing.T, c *client.Client, route, body string, d time.Duration) map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	resp, err := c.Request(ctx, route, []byte(body))
+	if err != nil {
+		t.Fatalf("%s: %v", route, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(resp, &m); err != nil {
+		t.Fatalf("%s: %s: %v", route, resp, err)
+	}
+	return m
 }

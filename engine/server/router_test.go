@@ -68,17 +68,7 @@ func TestExpressionRouter(t *testing.T) {
 	defer c.Close()
 	echo := func(body string) map[string]any {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		resp, err := c.Request(ctx, "chat.chatHandler.echo", []byte(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal(resp, &m); err != nil {
-			t.Fatalf("%s: %v", resp, err)
-		}
-		return m
+		return requestJSON(t, c, "chat.chatHandler.echo", body, 10*time.Second)
 	}
 	for n, want := range []string{"chat-server-1", "chat-server-2", "chat-server-3", "chat-server-1"} {
 		if m := echo(`{"n":` + strconv.Itoa(n) + `}`); m["server"] != want {
