@@ -108,14 +108,7 @@ func (sv *Services) callWhenBack(ctx context.Context, id, route string, body []b
 	gone := monitor.Member{}
 	resent := false
 	for {
-		cur, running := sv.peers.current(id)
-		typ := ""
-		if s := sv.peers.t.Server(id); s != nil {
-			typ = s.Type
-		} else if !running {
-			return nil, fmt.Errorf("%w: no server %s in the cluster", rpc.ErrPeerGone, id)
-		}
-		if running {
+		if cur, running := sv.peers.current(id); running {
 			res, err := sv.node.Call(ctx, id, route, body)
 			switch {
 			case !retryable(err) || sv.peers.agent == nil:
@@ -124,6 +117,14 @@ func (sv *Services) callWhenBack(ctx context.Context, id, route string, body []b
 				continue
 			}
 			gone = cur
+		}
+		// Waiting, off the path of a call that goes through.
+		typ := ""
+		if s := sv.peers.t.Server(id); s != nil {
+			typ = s.Type
+		} else if gone.ID == "" {
+			// Neither declared nor running when called.
+			return nil, fmt.Errorf("%w: no server %s in the cluster", rpc.ErrPeerGone, id)
 		}
 		wait := sv.peers.restartWait(id, typ)
 		if deadline.IsZero() {

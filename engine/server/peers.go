@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/gate"
+	"github.com/pomeloctl/pomeloctl/engine/lifecycle"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/engine/rpc"
 	"github.com/pomeloctl/pomeloctl/scripting"
@@ -81,7 +82,7 @@ const (
 // registered, from the supervision state the master last gave it.
 func (p *peers) downState(id string) string {
 	switch p.agent.State(id) {
-	case "stopped", "exited", "failed":
+	case lifecycle.Stopped.String(), lifecycle.Exited.String(), lifecycle.Failed.String():
 		return StateStopped
 	}
 	return StateRestarting
@@ -118,24 +119,26 @@ func (p *peers) ofType(typ string) []scripting.Server {
 		return out
 	}
 	var out []scripting.Server
-	running := map[string]bool{}
-	for _, m := range members { // sorted by id
-		if m.Type == typ && m.Port != 0 {
-			running[m.ID] = true
-			out = append(out, scripting.Server{ID: m.ID, Type: m.Type, Host: m.Host, Port: m.Port, ClientHost: m.ClientHost, ClientPort: m.ClientPort, Frontend: m.Frontend, State: StateRunning})
-		}
-	}
+	decl := map[string]*topology.Server{} // the type's declared servers that take RPC
 	if st != nil {
 		for _, s := range st.Servers {
-			if s.Port != 0 && !running[s.ID] {
-				out = append(out, declared(s, p.downState(s.ID)))
+			if s.Port != 0 {
+				decl[s.ID] = s
 			}
 		}
-		for i := range out {
-			if s := p.t.Server(out[i].ID); s != nil {
-				out[i].Settings = s.Settings
+	}
+	for _, m := range members { // sorted by id
+		if m.Type == typ && m.Port != 0 {
+			srv := scripting.Server{ID: m.ID, Type: m.Type, Host: m.Host, Port: m.Port, ClientHost: m.ClientHost, ClientPort: m.ClientPort, Frontend: m.Frontend, State: StateRunning}
+			if s := decl[m.ID]; s != nil {
+				srv.Settings = s.Settings
+				delete(decl, m.ID)
 			}
+			out = append(out, srv)
 		}
+	}
+	for _, s := range decl { // declared, not running
+		out = append(out, declared(s, p.downState(s.ID)))
 	}
 	slices.SortFunc(out, func(a, b scripting.Server) int { return cmp.Compare(a.ID, b.ID) })
 	p.byType[typ] = out
@@ -232,7 +235,7 @@ func (p *peers) entries(typ string) []gate.Entry {
 	for _, m := range p.agent.Members() {
 		// One the master is stopping still drains its own clients: new
 		// ones go elsewhere.
-		if m.Type == typ && m.Frontend && m.ClientPort != 0 && p.agent.State(m.ID) != "stopping" {
+		if m.Type == typ && m.Frontend && m.ClientPort != 0 && p.agent.State(m.ID) != lifecycle.Stopping.String() {
 			host := m.ClientHost
 			if host == "" {
 				host = m.Host
