@@ -85,22 +85,3 @@ func TestErrorString(t *testing.T) {
 		}
 	}
 }
-
-func TestCheckSyntax(t *testing.T) {
-	for _, tc := range []struct{ src, want string }{
-		{src: `msg.content != "" && reply({code: 200})`},
-		{src: `anything.goes(here)`}, // names are the runtime's business
-		{src: "msg.rid !=", want: "1:10: the expression ends too soon"},
-		{src: "ok(\n  msg.x +", want: "2:9: the expression ends too soon"},
-		{src: "  ", want: "1:1: the expression is empty"},
-	} {
-		err := CheckSyntax(tc.src)
-		got := ""
-		if err != nil {
-			got = err.Error()
-		}
-		if got != tc.want {
-			t.Errorf("CheckSyntax(%q): got %q, want %q", tc.src, got, tc.want)
-		}
-	}
-}

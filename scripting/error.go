@@ -17,7 +17,13 @@ type Error struct {
 	Column int
 	Msg    string // one line, without expr's snippet and caret
 	Hint   string // what to write instead, when there is something to suggest
+
+	cause error // what a function the expression called failed with
 }
+
+// Unwrap is what failed inside a function the expression called, if that
+// is what went wrong: an RPC's error keeps its code.
+func (e *Error) Unwrap() error { return e.cause }
 
 func (e *Error) Error() string {
 	s := fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Msg)

@@ -3,22 +3,16 @@ package scripting
 import (
 	"errors"
 	"reflect"
-	"strings"
-	"sync"
 	"time"
 	"unicode"
 
-	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/vm"
 )
 
 // Router is a compiled router expression. It is safe for concurrent use.
 type Router struct {
-	src      string
-	program  *vm.Program
+	prog     *Program[RouterEnv]
 	readsMsg bool
-	vms      sync.Pool // of *vm.VM, reused to spare each request a VM and its stack
 }
 
 const routerWants = "a router must give a server, a server id or an index into servers"
@@ -30,18 +24,17 @@ const routerWants = "a router must give a server, a server id or an index into s
 // expression gives something else, that is an error now; when it cannot know (a
 // value from msg or a setting), Pick checks the value it gets.
 func CompileRouter(src string) (*Router, error) {
-	if strings.TrimSpace(src) == "" {
-		return nil, &Error{Line: 1, Column: 1, Msg: "the router expression is empty", Hint: "e.g. servers[crc32(session.uid) % len(servers)]"}
-	}
-	funcs := functions()
-	program, err := expr.Compile(src, compileOptions(RouterEnv{}, funcs)...)
+	prog, err := compile[RouterEnv](src, "e.g. servers[crc32(session.uid) % len(servers)]", functions())
 	if err != nil {
-		return nil, fromExpr(src, err, vocabulary{reflect.TypeFor[RouterEnv](), funcs})
+		if e, ok := err.(*Error); ok && e.Msg == "the expression is empty" {
+			e.Msg = "the router expression is empty"
+		}
+		return nil, err
 	}
-	if what := notRouterResult(program.Node()); what != "" {
+	if what := notRouterResult(prog.program.Node()); what != "" {
 		return nil, errorAt(src, start(src), routerWants+"; this one gives "+what, "")
 	}
-	return &Router{src: src, program: program, readsMsg: names(program.Node(), "msg")}, nil
+	return &Router{prog: prog, readsMsg: prog.Reads("msg")}, nil
 }
 
 // ReadsMsg reports whether the expression reads msg. A router that does
@@ -72,6 +65,19 @@ func notRouterResult(node ast.Node) string {
 		return "duration"
 	case t == reflect.TypeFor[Server](), t.Kind() == reflect.String, isInteger(t.Kind()), t.Kind() == reflect.Interface:
 		return ""
+	}
+	return typeWord(t)
+}
+
+// typeWord names a type as an expression writer knows it.
+func typeWord(t reflect.Type) string {
+	switch {
+	case t == reflect.TypeFor[time.Duration]():
+		return "duration"
+	case t.Kind() == reflect.String:
+		return "string"
+	case isInteger(t.Kind()):
+		return "int"
 	case t.Kind() == reflect.Float32, t.Kind() == reflect.Float64:
 		return "float"
 	case t.Kind() == reflect.Map:
@@ -102,7 +108,7 @@ func start(src string) int {
 }
 
 // Source returns the expression as written.
-func (r *Router) Source() string { return r.src }
+func (r *Router) Source() string { return r.prog.Source() }
 
 // Pick runs the router for one request and returns the server it chose, which is
 // always one of env.Servers. An error running the expression is an *Error.
@@ -113,15 +119,9 @@ func (r *Router) Pick(env RouterEnv) (Server, error) {
 	if env.Session.Get == nil {
 		env.Session.Get = getter(env.Session.Settings)
 	}
-	machine, _ := r.vms.Get().(*vm.VM)
-	if machine == nil {
-		machine = new(vm.VM)
-	}
-	// A pointer, so that expr does not copy the whole env into an interface.
-	out, err := machine.Run(r.program, &env)
-	r.vms.Put(machine)
+	out, err := r.prog.Run(&env)
 	if err != nil {
-		return Server{}, fromExpr(r.src, err, vocabulary{})
+		return Server{}, err
 	}
 	return chosen(out, env.Servers)
 }

@@ -62,9 +62,7 @@ func (l *loader) check(t *Topology) {
 	l.checkProtoFile(t, t.Protos.Server, t.Protos.At.Of("server"), "protos.server")
 	l.checkProtoFile(t, t.Protos.Client, t.Protos.At.Of("client"), "protos.client")
 	l.checkFilters(t.Filters, "filters")
-	l.checkSyntax(t.Hooks.AfterStart, "hooks.afterStart")
-	l.checkSyntax(t.Hooks.AfterStartAll, "hooks.afterStartAll")
-	l.checkSyntax(t.Hooks.BeforeStop, "hooks.beforeStop")
+	l.checkHooks(t.Hooks, "hooks")
 	for _, st := range t.Types {
 		l.checkType(t, st)
 	}
@@ -218,8 +216,9 @@ func (l *loader) checkType(t *Topology, st *ServerType) {
 		}
 	}
 	l.checkFilters(st.Filters, path+".filters")
-	l.checkRoutes(st.Handlers, st.At, "handlers", path)
-	l.checkRoutes(st.Remotes, st.At, "remotes", path)
+	l.checkHooks(st.Hooks, path+".hooks")
+	l.checkRoutes(st.Handlers, st.At, "handlers", path, func(src string) error { _, err := scripting.CompileHandler(src); return err })
+	l.checkRoutes(st.Remotes, st.At, "remotes", path, func(src string) error { _, err := scripting.CompileRemote(src); return err })
 	portsKnown := !st.At.Bad("frontend") // else "frontend" was reported, and port checks would only guess
 	for i, in := range st.Instances {
 		ipath := fmt.Sprintf("%s.instances[%d]", path, i)
@@ -338,39 +337,64 @@ func (l *loader) checkFilters(f Filters, path string) {
 				}
 				l.errs.add(flt.At.Of("name"), fpath+".name", fmt.Sprintf("unknown filter %q", flt.Name), hint)
 			}
-			if flt.At.Has("code") && flt.Expr.IsZero() {
-				l.errs.add(flt.At.Of("code"), fpath+".code", "code is the error code of an expression filter", "add expr:, or remove code")
+			for _, key := range []string{"code", "message"} {
+				switch {
+				case !flt.At.Has(key):
+				case flt.Expr.IsZero():
+					l.errs.add(flt.At.Of(key), fpath+"."+key, key+" is the error "+key+" of an expression filter", "add expr:, or remove "+key)
+				case chain.name == "after":
+					l.errs.add(flt.At.Of(key), fpath+"."+key, "an after filter refuses nothing: the request was answered", "move the filter to before:, or remove "+key)
+				}
 			}
-			for _, opt := range []struct{ key, filters string }{{"timeout", "timeout, serial"}, {"maxLag", "toobusy"}, {"uids", "blacklist"}} {
+			for _, opt := range []struct{ key, filters string }{{"timeout", "timeout, serial"}, {"maxLag", "toobusy"}, {"maxInflight", "toobusy"}, {"uids", "blacklist"}} {
 				if flt.At.Has(opt.key) && flt.Name != "" && !slices.Contains(strings.Split(opt.filters, ", "), flt.Name) {
 					l.errs.add(flt.At.Of(opt.key), fpath+"."+opt.key, fmt.Sprintf("%s is an option of the %s filter, not of %s", opt.key, strings.ReplaceAll(opt.filters, ", ", " and "), flt.Name), "remove "+opt.key+", or use one of those filters")
 				}
 			}
-			l.checkSyntax(flt.Expr, fpath+".expr")
+			if chain.name == "before" {
+				l.compile(flt.Expr, fpath+".expr", func(src string) error { _, err := scripting.CompileFilter(src); return err })
+			} else {
+				l.compile(flt.Expr, fpath+".expr", func(src string) error { _, err := scripting.CompileAfter(src); return err })
+			}
 		}
 	}
+	l.compile(f.OnError, path+".onError", func(src string) error { _, err := scripting.CompileErrorHandler(src); return err })
 }
 
-// checkRoutes checks handler and remote names (handler.method) and that their
-// expressions parse.
-func (l *loader) checkRoutes(routes map[string]Expr, at Positions, key, path string) {
+// checkHooks compiles each hook in its environment.
+func (l *loader) checkHooks(h Hooks, path string) {
+	life := func(src string) error { _, err := scripting.CompileHook(src); return err }
+	session := func(src string) error { _, err := scripting.CompileSessionHook(src); return err }
+	peer := func(src string) error { _, err := scripting.CompilePeerHook(src); return err }
+	l.compile(h.AfterStart, path+".afterStart", life)
+	l.compile(h.AfterStartAll, path+".afterStartAll", life)
+	l.compile(h.BeforeStop, path+".beforeStop", life)
+	l.compile(h.OnSessionBind, path+".onSessionBind", session)
+	l.compile(h.OnSessionClose, path+".onSessionClose", session)
+	l.compile(h.OnServerAdded, path+".onServerAdded", peer)
+	l.compile(h.OnServerRemoved, path+".onServerRemoved", peer)
+}
+
+// checkRoutes checks handler and remote names (handler.method) and
+// compiles their expressions.
+func (l *loader) checkRoutes(routes map[string]Expr, at Positions, key, path string, compile func(string) error) {
 	for _, route := range slices.Sorted(maps.Keys(routes)) {
 		handler, method, ok := strings.Cut(route, ".")
 		if !ok || !identifier.MatchString(handler) || !identifier.MatchString(method) {
 			l.errs.add(at.Of(key+"."+route), path+"."+key+"."+route, fmt.Sprintf("%q is not handler.method", route), "write e.g. entryHandler.enter (the type is the first part of the route)")
 			continue
 		}
-		l.checkSyntax(routes[route], path+"."+key+"."+route)
+		l.compile(routes[route], path+"."+key+"."+route, compile)
 	}
 }
 
-// checkSyntax parses an expression whose environment the runtime supplies, so that
-// at least a syntax error is caught at load.
-func (l *loader) checkSyntax(e Expr, path string) {
+// compile reports what keeps an expression from compiling in its
+// environment, at its place in the file.
+func (l *loader) compile(e Expr, path string, compile func(string) error) {
 	if e.IsZero() {
 		return
 	}
-	if err := scripting.CheckSyntax(e.Source); err != nil {
+	if err := compile(e.Source); err != nil {
 		l.exprError(e, path, err)
 	}
 }
@@ -379,7 +403,7 @@ func (l *loader) checkSyntax(e Expr, path string) {
 func (l *loader) exprError(e Expr, path string, err error) {
 	var se *scripting.Error
 	if errors.As(err, &se) {
-		l.errs.add(e.at(se.Line, se.Column), path, se.Msg, se.Hint)
+		l.errs.add(e.At(se.Line, se.Column), path, se.Msg, se.Hint)
 		return
 	}
 	l.errs.add(e.Pos, path, err.Error(), "")

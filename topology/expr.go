@@ -32,12 +32,13 @@ func (e *Expr) decodeNode(dec *decoder, n *yaml.Node, path string) {
 	e.block = n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle
 }
 
-// at maps a line and column inside the expression (both from 1) to the file.
+// At maps a line and column inside the expression (both from 1) to the
+// file: where a compile error, or a run's, is reported.
 //
 // YAML folds plain and folded scalars, unescapes quoted ones and strips a block's
 // indentation, so the expression is not a copy of the file's text. What survives is
 // the token at the error: find the same occurrence of it in the written value.
-func (e Expr) at(line, col int) Pos {
+func (e Expr) At(line, col int) Pos {
 	src := []rune(e.Source)
 	off := 0
 	for l := 1; l < line && off < len(src); off++ {

@@ -115,10 +115,12 @@ type Protos struct {
 	At Positions `yaml:"-" json:"-"`
 }
 
-// Filters are before and after chains around handlers.
+// Filters are before and after chains around handlers, and what answers
+// a request that failed.
 type Filters struct {
-	Before []Filter `yaml:"before" json:"before,omitempty"`
-	After  []Filter `yaml:"after" json:"after,omitempty"`
+	Before  []Filter `yaml:"before" json:"before,omitempty"`
+	After   []Filter `yaml:"after" json:"after,omitempty"`
+	OnError Expr     `yaml:"onError" json:"onError,omitzero"`
 
 	At Positions `yaml:"-" json:"-"`
 }
@@ -126,21 +128,28 @@ type Filters struct {
 // Filter is a built-in filter by name (serial, time, timeout, toobusy, blacklist) or
 // an expression that must hold for a request to go on. A bare string is a name.
 type Filter struct {
-	Name    string   `yaml:"name" json:"name,omitempty"`
-	Expr    Expr     `yaml:"expr" json:"expr,omitzero"`
-	Code    int      `yaml:"code" json:"code,omitempty"`
-	Timeout Duration `yaml:"timeout" json:"timeout,omitzero"`
-	MaxLag  Duration `yaml:"maxLag" json:"maxLag,omitzero"`
-	UIDs    []string `yaml:"uids" json:"uids,omitempty"`
+	Name        string   `yaml:"name" json:"name,omitempty"`
+	Expr        Expr     `yaml:"expr" json:"expr,omitzero"`
+	Code        int      `yaml:"code" json:"code,omitempty"`
+	Message     string   `yaml:"message" json:"message,omitempty"`
+	Timeout     Duration `yaml:"timeout" json:"timeout,omitzero"`
+	MaxLag      Duration `yaml:"maxLag" json:"maxLag,omitzero"`
+	MaxInflight int      `yaml:"maxInflight" json:"maxInflight,omitempty"`
+	UIDs        []string `yaml:"uids" json:"uids,omitempty"`
 
 	At Positions `yaml:"-" json:"-"`
 }
 
-// Hooks are expressions run at points of a server's life.
+// Hooks are expressions run at points of a server's life, and of its
+// clients' sessions and its peers'.
 type Hooks struct {
-	AfterStart    Expr `yaml:"afterStart" json:"afterStart,omitzero"`
-	AfterStartAll Expr `yaml:"afterStartAll" json:"afterStartAll,omitzero"`
-	BeforeStop    Expr `yaml:"beforeStop" json:"beforeStop,omitzero"`
+	AfterStart      Expr `yaml:"afterStart" json:"afterStart,omitzero"`
+	AfterStartAll   Expr `yaml:"afterStartAll" json:"afterStartAll,omitzero"`
+	BeforeStop      Expr `yaml:"beforeStop" json:"beforeStop,omitzero"`
+	OnSessionBind   Expr `yaml:"onSessionBind" json:"onSessionBind,omitzero"`
+	OnSessionClose  Expr `yaml:"onSessionClose" json:"onSessionClose,omitzero"`
+	OnServerAdded   Expr `yaml:"onServerAdded" json:"onServerAdded,omitzero"`
+	OnServerRemoved Expr `yaml:"onServerRemoved" json:"onServerRemoved,omitzero"`
 
 	At Positions `yaml:"-" json:"-"`
 }
@@ -156,6 +165,7 @@ type ServerType struct {
 	Args      []string        `yaml:"args" json:"args,omitempty"`
 	Router    Expr            `yaml:"router" json:"router,omitzero"`
 	Filters   Filters         `yaml:"filters" json:"filters,omitzero"`
+	Hooks     Hooks           `yaml:"hooks" json:"hooks,omitzero"`
 	Handlers  map[string]Expr `yaml:"handlers" json:"handlers,omitempty"`
 	Remotes   map[string]Expr `yaml:"remotes" json:"remotes,omitempty"`
 	Settings  map[string]any  `yaml:"settings" json:"settings,omitempty"`

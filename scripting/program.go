@@ -1,0 +1,126 @@
+package scripting
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Program is a compiled expression of the environment E. It is safe for
+// concurrent use, and a run allocates no VM: each is reused.
+type Program[E any] struct {
+	src     string
+	program *vm.Program
+	vms     sync.Pool // of *vm.VM
+}
+
+// Source returns the expression as written.
+func (p *Program[E]) Source() string { return p.src }
+
+// Reads reports whether the expression names the variable name: one that
+// does not read msg spares every request the decoding of its message.
+func (p *Program[E]) Reads(name string) bool { return names(p.program.Node(), name) }
+
+// Run runs the expression against env and gives its value. An error the
+// expression gives with error(code, message) is a *Failure; any other is
+// an *Error at its place in the expression, wrapping what went wrong (an
+// RPC's error, say), so that errors.As finds it.
+func (p *Program[E]) Run(env *E) (any, error) {
+	machine, _ := p.vms.Get().(*vm.VM)
+	if machine == nil {
+		machine = new(vm.VM)
+	}
+	// A pointer, so that expr does not copy the whole env into an interface.
+	out, err := machine.Run(p.program, env)
+	p.vms.Put(machine)
+	if err != nil {
+		var f *Failure
+		if errors.As(err, &f) {
+			return nil, f
+		}
+		e := fromExpr(p.src, err, vocabulary{})
+		e.cause = errors.Unwrap(err)
+		return nil, e
+	}
+	return out, nil
+}
+
+// compile compiles src in the environment E, with funcs. A compile error
+// is an *Error.
+func compile[E any](src, empty string, funcs []function) (*Program[E], error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, &Error{Line: 1, Column: 1, Msg: "the expression is empty", Hint: empty}
+	}
+	var env E
+	opts := compileOptions(env, funcs)
+	if _, ok := reflect.TypeFor[E]().FieldByName("Ctx"); ok {
+		opts = append(opts, expr.WithContext("ctx"))
+	}
+	program, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, fromExpr(src, err, vocabulary{reflect.TypeFor[E](), funcs})
+	}
+	return &Program[E]{src: src, program: program}, nil
+}
+
+// actingFunctions are what an expression with a ctx may call.
+func actingFunctions() []function {
+	return append(append(functions(), valueFunctions()...), contextFunctions()...)
+}
+
+// CompileHandler compiles a handler: its value is the response.
+func CompileHandler(src string) (*Program[HandlerEnv], error) {
+	return compile[HandlerEnv](src, `e.g. {code: 200, msg: msg}`, actingFunctions())
+}
+
+// CompileRemote compiles a remote: its value is the answer.
+func CompileRemote(src string) (*Program[RemoteEnv], error) {
+	return compile[RemoteEnv](src, `e.g. channel.members(args.rid)`, actingFunctions())
+}
+
+// CompileFilter compiles a before filter: a request goes on when its value
+// is true. A value the checker knows is not a boolean is an error now.
+func CompileFilter(src string) (*Program[FilterEnv], error) {
+	p, err := compile[FilterEnv](src, `e.g. session.uid != ""`, actingFunctions())
+	if err != nil {
+		return nil, err
+	}
+	if t := p.program.Node().Type(); t == nil || t.Kind() != reflect.Bool && t.Kind() != reflect.Interface {
+		what := "nil"
+		if t != nil {
+			what = typeWord(t)
+		}
+		return nil, errorAt(src, start(src), "a filter must give true (go on) or false (refuse); this one gives "+what, "")
+	}
+	return p, nil
+}
+
+// CompileAfter compiles an after filter, run for what it does.
+func CompileAfter(src string) (*Program[AfterEnv], error) {
+	return compile[AfterEnv](src, `e.g. log(route, ms)`, actingFunctions())
+}
+
+// CompileErrorHandler compiles an error handler: its value replaces a
+// failed request's response; nil keeps it.
+func CompileErrorHandler(src string) (*Program[ErrorEnv], error) {
+	return compile[ErrorEnv](src, `e.g. {code: err.code, error: true}`, actingFunctions())
+}
+
+// CompileHook compiles afterStart, afterStartAll or beforeStop.
+func CompileHook(src string) (*Program[HookEnv], error) {
+	return compile[HookEnv](src, `e.g. log("started", server.id)`, actingFunctions())
+}
+
+// CompileSessionHook compiles onSessionBind or onSessionClose.
+func CompileSessionHook(src string) (*Program[SessionHookEnv], error) {
+	return compile[SessionHookEnv](src, `e.g. log(session.uid)`, actingFunctions())
+}
+
+// CompilePeerHook compiles onServerAdded or onServerRemoved.
+func CompilePeerHook(src string) (*Program[PeerHookEnv], error) {
+	return compile[PeerHookEnv](src, `e.g. log(peer.id)`, actingFunctions())
+}
