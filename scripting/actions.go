@@ -77,7 +77,11 @@ func (c *Call) rpc(id, route string, args any, timeout []any) (any, error) {
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	return c.Host.Call(ctx, id, route, c.By, args)
+	by := c.By
+	if c.Live != nil {
+		by = c.Live.Info()
+	}
+	return c.Host.Call(ctx, id, route, by, args)
 }
 
 // push(route, msg, targets) pushes to users, each target a {uid, sid}.

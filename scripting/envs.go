@@ -17,7 +17,7 @@ type HandlerEnv struct {
 	Ctx     *Call          `expr:"ctx"`
 	Msg     map[string]any `expr:"msg"` // the request body
 	Route   string         `expr:"route"`
-	Session LiveSession    `expr:"session"`
+	Session *LiveSession   `expr:"session"`
 	Server  Server         `expr:"server"` // the server running it
 	Channel ChannelFuncs   `expr:"channel"`
 }
@@ -38,7 +38,7 @@ type FilterEnv struct {
 	Ctx     *Call          `expr:"ctx"`
 	Msg     map[string]any `expr:"msg"`
 	Route   string         `expr:"route"`
-	Session LiveSession    `expr:"session"`
+	Session *LiveSession   `expr:"session"`
 	Server  Server         `expr:"server"`
 	Channel ChannelFuncs   `expr:"channel"`
 }
@@ -49,7 +49,7 @@ type AfterEnv struct {
 	Ctx     *Call          `expr:"ctx"`
 	Msg     map[string]any `expr:"msg"`
 	Route   string         `expr:"route"`
-	Session LiveSession    `expr:"session"`
+	Session *LiveSession   `expr:"session"`
 	Server  Server         `expr:"server"`
 	Channel ChannelFuncs   `expr:"channel"`
 	Reply   any            `expr:"reply"` // the response body; nil when it failed
@@ -63,7 +63,7 @@ type ErrorEnv struct {
 	Ctx     *Call          `expr:"ctx"`
 	Msg     map[string]any `expr:"msg"`
 	Route   string         `expr:"route"`
-	Session LiveSession    `expr:"session"`
+	Session *LiveSession   `expr:"session"`
 	Server  Server         `expr:"server"`
 	Err     *ErrInfo       `expr:"err"`
 }
@@ -117,6 +117,11 @@ type LiveSession struct {
 	Bound  func(ctx context.Context, uid string) (bool, error)           `expr:"bound"`
 }
 
+// Info is the session as a router sees it.
+func (l *LiveSession) Info() Session {
+	return Session{ID: l.ID, UID: l.UID, FrontendID: l.FrontendID, Settings: l.Settings, Get: l.Get}
+}
+
 // NewLiveSession is s with the functions that act on the session of a run.
 func NewLiveSession(s Session) LiveSession {
 	if s.Get == nil {
@@ -155,12 +160,29 @@ func liveSession(ctx context.Context) (*Call, error) {
 	return c, nil
 }
 
+// The functions that change the session change the run's view of it too:
+// what the expression reads next, and whom rpc routes for, is the session
+// as it now is.
+
 func sessionSet(ctx context.Context, key string, value any) (any, error) {
 	c, err := liveSession(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return nil, c.Session.Set(c, key, value)
+	if key == "" {
+		return nil, errors.New("session.set: the key is empty")
+	}
+	if err := c.Session.Set(c, key, value); err != nil {
+		return nil, err
+	}
+	if l := c.Live; l != nil {
+		if l.Settings == nil {
+			l.Settings = map[string]any{}
+			l.Get = getter(l.Settings)
+		}
+		l.Settings[key] = value
+	}
+	return nil, nil
 }
 
 func sessionBind(ctx context.Context, uid string) (any, error) {
@@ -168,7 +190,16 @@ func sessionBind(ctx context.Context, uid string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, c.Session.Bind(c, uid)
+	if uid == "" {
+		return nil, errors.New("session.bind: the uid is empty")
+	}
+	if err := c.Session.Bind(c, uid); err != nil {
+		return nil, err
+	}
+	if c.Live != nil {
+		c.Live.UID = uid
+	}
+	return nil, nil
 }
 
 func sessionUnbind(ctx context.Context) (any, error) {
@@ -176,7 +207,13 @@ func sessionUnbind(ctx context.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, c.Session.Unbind(c)
+	if err := c.Session.Unbind(c); err != nil {
+		return nil, err
+	}
+	if c.Live != nil {
+		c.Live.UID = ""
+	}
+	return nil, nil
 }
 
 func sessionKick(ctx context.Context, reason ...string) (any, error) {

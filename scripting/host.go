@@ -65,10 +65,12 @@ type Target struct {
 type Call struct {
 	context.Context
 	Host Host
-	// Session acts on the request's session; nil where there is none.
+	// Session acts on the request's session, and Live is the env's view
+	// of it; both nil where there is none.
 	Session SessionHost
-	// By is the session a call is routed for (rpc), the zero Session
-	// outside a request.
+	Live    *LiveSession
+	// By is the session rpc routes for where there is no live one: the
+	// one a session hook runs for; the zero Session elsewhere.
 	By Session
 	// Log is where log() writes, with the expression's place.
 	Log *slog.Logger

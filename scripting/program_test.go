@@ -86,11 +86,12 @@ func (s *fakeSession) Kick(_ context.Context, reason string) error { s.kicked = 
 func (s *fakeSession) Bound(uid string) (bool, error)              { return uid == "taken*lobby", nil }
 
 func handlerEnv(h *fakeHost, s *fakeSession, msg map[string]any) *HandlerEnv {
+	live := NewLiveSession(NewSession(1, s.uid, "connector-server-1", map[string]any{}))
 	return &HandlerEnv{
-		Ctx:     &Call{Context: context.Background(), Host: h, Session: s, By: Session{UID: s.uid}},
+		Ctx:     &Call{Context: context.Background(), Host: h, Session: s, Live: &live},
 		Msg:     msg,
 		Route:   "connector.entryHandler.enter",
-		Session: NewLiveSession(NewSession(1, s.uid, "connector-server-1", s.settings)),
+		Session: &live,
 		Server:  Server{ID: "connector-server-1", Type: "connector"},
 		Channel: ChannelFunctions(),
 	}
@@ -126,7 +127,8 @@ func TestHandlerActs(t *testing.T) {
 	if s.uid != "alice*lobby" || s.settings["rid"] != "lobby" {
 		t.Errorf("the session: %+v", s)
 	}
-	if want := `call  chat.chatRemote.add by "" map[name:lobby sid:connector-server-1 uid:alice*lobby]`; len(h.did) != 1 || h.did[0] != want {
+	// rpc routes for the session as the handler left it: bound.
+	if want := `call  chat.chatRemote.add by "alice*lobby" map[name:lobby sid:connector-server-1 uid:alice*lobby]`; len(h.did) != 1 || h.did[0] != want {
 		t.Errorf("did %q, want %q", h.did, want)
 	}
 	// Taken: refused without acting.
@@ -173,7 +175,8 @@ func TestErrorGivesAFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &FilterEnv{Ctx: &Call{Context: context.Background(), Host: &fakeHost{}}, Session: NewLiveSession(Session{})}
+	live := NewLiveSession(Session{})
+	env := &FilterEnv{Ctx: &Call{Context: context.Background(), Host: &fakeHost{}}, Session: &live}
 	_, err = p.Run(env)
 	var f *Failure
 	if !errors.As(err, &f) || f.Code != 401 || f.Msg != "log in first" {

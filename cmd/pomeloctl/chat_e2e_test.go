@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,19 +25,34 @@ func login(gatePort int, name, rid string) []step {
 	}
 }
 
-// TestChatDemoWithNetEaseClient runs `pomeloctl up` on the chat example
-// and plays chatofpomelo's whole flow with NetEase's own browser client
-// (pomelo@2.2.7's build.js under Node, over WebSocket) and with npm
-// pomelo-protocol over raw TCP: two users, onAdd, chat to all and to one
-// (onChat in pomelo-protobuf), a duplicate login refused, onLeave.
+// TestChatDemoWithNetEaseClient runs `pomeloctl up` on each chat example
+// (examples/chat, the game in Go; examples/chat-expr, the same game in
+// YAML alone, run by the stock binary) and plays chatofpomelo's whole
+// flow with NetEase's own browser client (pomelo@2.2.7's build.js under
+// Node, over WebSocket) and with npm pomelo-protocol over raw TCP: two
+// users, onAdd, chat to all and to one (onChat in pomelo-protobuf), a
+// duplicate login refused, onLeave.
 func TestChatDemoWithNetEaseClient(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	env, err := nodeclient.Setup(ctx)
 	if err != nil {
 		t.Fatalf("this test needs Node and npm's Pomelo clients: %v", err)
 	}
-	c := newTestCluster(t, chatTopology(t))
+	for _, example := range []string{chat, chatExpr} {
+		t.Run(filepath.Base(filepath.Dir(example)), func(t *testing.T) {
+			data, err := os.ReadFile(example)
+			if err != nil {
+				t.Fatal(err)
+			}
+			playChat(ctx, t, env, string(data))
+		})
+	}
+}
+
+// playChat plays chatofpomelo's flow against a cluster of topology.
+func playChat(ctx context.Context, t *testing.T, env *nodeclient.Env, topology string) {
+	c := newTestCluster(t, topology)
 	c.must("up", c.file, "-d", "--timeout", "30s")
 	defer c.must("down")
 	gate := 3014 + c.offset

@@ -19,6 +19,9 @@ func pomeloctl(t *testing.T, args ...string) (int, string, string) {
 
 const chat = "../../examples/chat/topology.yaml"
 
+// chatExpr is the chat demo in YAML alone.
+const chatExpr = "../../examples/chat-expr/topology.yaml"
+
 func TestValidate(t *testing.T) {
 	code, out, errOut := pomeloctl(t, "validate", chat)
 	// Before install.sh has built the chat game, validate says so.

@@ -45,6 +45,10 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%d: %s", e.Code, e.Msg) }
 
+// Coded is the code and message, for a server that forwards the error to
+// the frontend that answers the client (rpc.Coded).
+func (e *Error) Coded() (int, string) { return e.Code, e.Msg }
+
 // errorBody is the response to a failed request.
 func errorBody(err error) []byte {
 	code, msg := 500, err.Error()

@@ -29,6 +29,7 @@ type Server struct {
 	fallback      HandlerFunc
 	asyncOther    AsyncHandlerFunc
 	onClose       []func(*Session)
+	onBind        []func(*Session)
 	sessions      *Sessions
 	handshakeOpts *protocol.HandshakeOptions
 
@@ -84,6 +85,10 @@ func (s *Server) HandleOtherAsync(h AsyncHandlerFunc) { s.asyncOther = h }
 
 // OnClose runs fn for every session that closes.
 func (s *Server) OnClose(fn func(*Session)) { s.onClose = append(s.onClose, fn) }
+
+// OnBind runs fn for every session once it is bound to a user (Pomelo's
+// session "bind" event), on the goroutine that bound it.
+func (s *Server) OnBind(fn func(*Session)) { s.onBind = append(s.onBind, fn) }
 
 // Sessions is the registry of live sessions.
 func (s *Server) Sessions() *Sessions { return s.sessions }

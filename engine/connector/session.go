@@ -69,6 +69,9 @@ func (s *Session) Bind(uid string) error {
 	s.uid = uid
 	s.mu.Unlock()
 	s.srv.sessions.bind(s, uid)
+	for _, fn := range s.srv.onBind {
+		fn(s)
+	}
 	return nil
 }
 

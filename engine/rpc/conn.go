@@ -3,8 +3,10 @@ package rpc
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"runtime"
 	"sync"
@@ -224,6 +226,13 @@ func (c *conn) read(br *bufio.Reader) {
 				w.deliver(result{body: append([]byte(nil), f.body...)})
 			case statusStopping:
 				w.deliver(result{err: fmt.Errorf("%w: %s did not take the call", ErrStopping, c.peer)})
+			case statusCoded:
+				code, n := binary.Uvarint(f.body)
+				if n <= 0 || code > math.MaxInt32 {
+					w.deliver(result{err: &RemoteError{Server: c.peer, Msg: "a coded error that does not decode"}})
+					break
+				}
+				w.deliver(result{err: &RemoteError{Server: c.peer, Code: int(code), Msg: string(f.body[n:])}})
 			default:
 				w.deliver(result{err: &RemoteError{Server: c.peer, Msg: string(f.body)}})
 			}

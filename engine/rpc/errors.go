@@ -21,7 +21,15 @@ var ErrClosed = errors.New("rpc: this server's RPC is closed")
 type RemoteError struct {
 	Server string // who answered
 	Route  string
+	Code   int // the error's code when the handler gave one (Coded), else 0
 	Msg    string
+}
+
+// Coded is a handler's error with a code for the client (a refusal: 401,
+// 503): the caller's RemoteError carries the code and the message.
+type Coded interface {
+	error
+	Coded() (code int, msg string)
 }
 
 func (e *RemoteError) Error() string {

@@ -17,7 +17,7 @@ import (
 //	                                            answered by a reply with the same seq; timeout is
 //	                                            the caller's remaining deadline in ms (0: none)
 //	notify  3  route (string), body...          not answered
-//	reply   4  seq, status (1 byte), body...    status 0: body is the result; 2: refused, not run (stopping); else the error's text
+//	reply   4  seq, status (1 byte), body...    status 0: body is the result; 2: refused, not run (stopping); 3: a code (uvarint) and the error's text; else the error's text
 const (
 	kindHello  byte = 1
 	kindCall   byte = 2
@@ -46,6 +46,7 @@ const (
 	statusOK       = 0 // the body is the result
 	statusFailed   = 1 // the body is the handler's error
 	statusStopping = 2 // the call was refused, not run: the server is stopping
+	statusCoded    = 3 // the body is the handler's error with its code: the code (uvarint), then the text
 )
 
 // appendFrame appends f, encoded, to b.

@@ -3,6 +3,7 @@ package rpc
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -362,7 +363,12 @@ func (n *Node) serve(in *incoming) {
 		return
 	}
 	f := frame{kind: kindReply, seq: r.seq, body: res}
-	if err != nil {
+	var coded Coded
+	switch {
+	case errors.As(err, &coded):
+		code, msg := coded.Coded()
+		f.status, f.body = statusCoded, append(binary.AppendUvarint(nil, uint64(max(code, 0))), msg...)
+	case err != nil:
 		f.status, f.body = statusFailed, []byte(err.Error())
 	}
 	_ = r.conn.send(&f) // a closed connection has failed the caller already

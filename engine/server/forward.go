@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -135,7 +136,7 @@ func forwardAnswer(route, backend string, res []byte, err error) (any, error) {
 		// ends with it) on the backend: whichever noticed first.
 		return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %s did not answer in time (deadline exceeded)", route, backend)}
 	case errors.As(err, &re):
-		return nil, &connector.Error{Code: 500, Msg: re.Msg}
+		return nil, &connector.Error{Code: cmp.Or(re.Code, 500), Msg: re.Msg}
 	}
 	return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %v", route, err)}
 }
@@ -152,13 +153,16 @@ func callHandler(ctx context.Context, log *slog.Logger, h routeHandler, s *Backe
 	return h.h(ctx, s, json.RawMessage(body))
 }
 
-// serveRemote runs a game's remote for a peer.
+// serveRemote runs a game's remote for a peer, in Go or in expr.
 func serveRemote(ctx context.Context, app *App, sv *Services, r *rpc.Request) ([]byte, error) {
 	var h Remote
 	if app != nil {
 		h = app.remotes[r.Route]
 	}
 	if h == nil {
+		if sc := sv.scripts.remotes[r.Route]; sc != nil {
+			return sv.remote(ctx, sc, r.Route, r.Body)
+		}
 		return nil, fmt.Errorf("no remote %s on %s", r.Route, sv.id)
 	}
 	res, err := h(ctx, sv, json.RawMessage(r.Body))
@@ -175,7 +179,8 @@ func serveForward(ctx context.Context, app *App, sv *Services, r *rpc.Request) (
 		return nil, fmt.Errorf("%w from %s", err, r.From)
 	}
 	h, ok := app.handler(f.route)
-	if !ok {
+	sc := sv.scripts.handlers[string(f.route)]
+	if !ok && sc == nil {
 		return nil, fmt.Errorf("no handler for route %s", f.route)
 	}
 	frontendID := r.From // who forwards is the frontend: its id, without a copy
@@ -188,7 +193,12 @@ func serveForward(ctx context.Context, app *App, sv *Services, r *rpc.Request) (
 			return nil, fmt.Errorf("%w from %s: settings: %v", errBadForward, r.From, err)
 		}
 	}
-	res, err := callHandler(ctx, sv.log, h, s, f.body)
+	var res any
+	if ok {
+		res, err = callHandler(ctx, sv.log, h, s, f.body)
+	} else {
+		res, err = sv.handle(sc, sv.backendRun(ctx, s), string(f.route), f.body)
+	}
 	if err != nil {
 		return nil, err
 	}

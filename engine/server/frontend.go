@@ -79,6 +79,11 @@ func newFrontend(p *Plan, log *slog.Logger, counters *monitor.Counters, sv *Serv
 			})
 		}
 	}
+	// The topology's handlers of this type, and its session hooks.
+	for route, sc := range sv.scripts.handlers {
+		srv.Handle(route, sv.frontendHandler(sc, srv.Sessions()))
+	}
+	sv.scripts.sessionHooks(sv, srv)
 	if s.Type == GateType {
 		// The live connectors (the declared ones without a master).
 		srv.Handle(gate.Route, gate.Handler(func() []gate.Entry { return sv.peers.entries(ConnectorType) }))

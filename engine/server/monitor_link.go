@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
@@ -26,7 +27,7 @@ type monitorLink struct {
 
 // newMonitorLink makes the link; log names the server, base does not (the
 // agent adds the server's id itself).
-func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *monitor.Counters, pe *peers, left func(id string), log, base *slog.Logger) *monitorLink {
+func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *monitor.Counters, pe *peers, left func(id string), changed func(joined, gone []monitor.Member), log, base *slog.Logger) *monitorLink {
 	stats := monitor.ProcessStats(counters)
 	if fe != nil {
 		process := stats
@@ -37,7 +38,7 @@ func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *moni
 		}
 	}
 	l := &monitorLink{log: log, fatal: make(chan error, 1)}
-	forget := membersLogger(log, left)
+	forget := membersLogger(log, s.ID, left, changed)
 	var once sync.Once
 	url := "ws://" + cfg.Master + "/monitor"
 	l.agent = monitor.NewAgent(monitor.AgentConfig{
@@ -119,32 +120,45 @@ func (l *monitorLink) failed() <-chan error {
 }
 
 // membersLogger logs each change of the server's view of the cluster (who
-// joined and who left) and tells left of each server gone. OnMembers calls
-// it from one goroutine at a time.
-func membersLogger(log *slog.Logger, left func(id string)) func([]monitor.Member) {
-	known := map[string]bool{}
+// joined and who left), tells left of each server gone and changed of the
+// servers other than self that joined or left. OnMembers calls it from
+// one goroutine at a time.
+func membersLogger(log *slog.Logger, self string, left func(id string), changed func(joined, gone []monitor.Member)) func([]monitor.Member) {
+	known := map[string]monitor.Member{}
 	return func(all []monitor.Member) {
-		now := map[string]bool{}
-		var joined, gone []string
+		now := map[string]monitor.Member{}
+		var joined, gone []monitor.Member
 		for _, m := range all {
-			now[m.ID] = true
-			if !known[m.ID] {
-				joined = append(joined, m.ID)
+			now[m.ID] = m
+			if _, ok := known[m.ID]; !ok {
+				joined = append(joined, m)
 			}
 		}
-		for id := range known {
-			if !now[id] {
-				gone = append(gone, id)
+		for id, m := range known {
+			if _, ok := now[id]; !ok {
+				gone = append(gone, m)
 			}
 		}
 		known = now
 		if len(joined)+len(gone) == 0 {
 			return
 		}
-		slices.Sort(gone)
-		log.Info("monitor: the cluster changed", "servers", len(all), "joined", joined, "left", gone)
-		for _, id := range gone {
-			left(id)
+		slices.SortFunc(gone, func(a, b monitor.Member) int { return strings.Compare(a.ID, b.ID) })
+		log.Info("monitor: the cluster changed", "servers", len(all), "joined", ids(joined), "left", ids(gone))
+		for _, m := range gone {
+			left(m.ID)
+		}
+		if changed != nil {
+			notSelf := func(m monitor.Member) bool { return m.ID == self }
+			changed(slices.DeleteFunc(joined, notSelf), gone)
 		}
 	}
+}
+
+func ids(members []monitor.Member) []string {
+	out := make([]string, len(members))
+	for i, m := range members {
+		out[i] = m.ID
+	}
+	return out
 }

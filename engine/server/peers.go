@@ -145,6 +145,19 @@ func (p *peers) ofType(typ string) []scripting.Server {
 	return out
 }
 
+// asServers are members as expressions see servers, in state, with the
+// settings the topology declares for them.
+func (p *peers) asServers(members []monitor.Member, state string) []scripting.Server {
+	out := make([]scripting.Server, len(members))
+	for i, m := range members {
+		out[i] = scripting.Server{ID: m.ID, Type: m.Type, Host: m.Host, Port: m.Port, ClientHost: m.ClientHost, ClientPort: m.ClientPort, Frontend: m.Frontend, State: state}
+		if s := p.t.Server(m.ID); s != nil {
+			out[i].Settings = s.Settings
+		}
+	}
+	return out
+}
+
 func declared(s *topology.Server, state string) scripting.Server {
 	return scripting.Server{ID: s.ID, Type: s.Type, Host: s.Host, Port: s.Port, ClientHost: s.ClientHost, ClientPort: s.ClientPort, Frontend: s.Frontend, Settings: s.Settings, State: state}
 }

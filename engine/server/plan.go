@@ -21,6 +21,7 @@ type Plan struct {
 	App      *App // nil for none (pomeloctl serve)
 
 	routers      map[string]typeRouter
+	scripts      *scripts             // its type's handlers, remotes and hooks in expr
 	dict         *protocol.Dictionary // a frontend that uses one
 	serverProtos *protobuf.Protos     // a frontend that uses protobuf
 	clientProtos *protobuf.Protos
@@ -38,6 +39,9 @@ func NewPlan(t *topology.Topology, id string, app *App) (*Plan, error) {
 	}
 	var err error
 	if p.routers, err = routers(t, app); err != nil {
+		return nil, err
+	}
+	if p.scripts, err = compileScripts(t, s.Type); err != nil {
 		return nil, err
 	}
 	if !s.Frontend {
@@ -124,19 +128,10 @@ func notBuilt(t *topology.Topology) topology.ErrorList {
 	if len(t.Filters.Before)+len(t.Filters.After) > 0 {
 		notYet(t.At.Of("filters"), "filters", "filters are")
 	}
-	if !t.Hooks.AfterStart.IsZero() || !t.Hooks.AfterStartAll.IsZero() || !t.Hooks.BeforeStop.IsZero() {
-		notYet(t.At.Of("hooks"), "hooks", "hooks written as expressions (the Go API's hooks run) are")
-	}
 	for _, st := range t.Types {
 		path := "servers." + st.Name
 		if len(st.Filters.Before)+len(st.Filters.After) > 0 {
 			notYet(st.At.Of("filters"), path+".filters", "filters are")
-		}
-		if len(st.Handlers) > 0 {
-			notYet(st.At.Of("handlers"), path+".handlers", "handlers written as expressions are")
-		}
-		if len(st.Remotes) > 0 {
-			notYet(st.At.Of("remotes"), path+".remotes", "remotes written as expressions are")
 		}
 	}
 	return list

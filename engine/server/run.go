@@ -58,8 +58,8 @@ func Run(ctx context.Context, cfg Config) error {
 	pe := &peers{t: t}
 	var fe *frontend
 	sv := newRPC(s, cfg.App, pe, &fe, cfg.CallTimeout, log)
-	sv.routers = plan.routers
-	cfg.Hooks = cfg.App.hooksFor(s.Type, sv, cfg.Hooks)
+	sv.routers, sv.scripts, sv.self = plan.routers, plan.scripts, declared(s, StateRunning)
+	cfg.Hooks = sv.scripts.lifeHooks(sv, cfg.App.hooksFor(s.Type, sv, cfg.Hooks))
 	node := sv.node
 	comps := []Component{&rpcLink{node: node}}
 	counters := &monitor.Counters{}
@@ -69,7 +69,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	var mon *monitorLink
 	if cfg.Master != "" {
-		mon = newMonitorLink(cfg, s, fe, counters, pe, node.Forget, log, base)
+		changed := func(joined, gone []monitor.Member) {
+			sv.scripts.peersChanged(sv, pe.asServers(joined, StateRunning), pe.asServers(gone, StateStopped))
+		}
+		mon = newMonitorLink(cfg, s, fe, counters, pe, node.Forget, changed, log, base)
 		pe.agent = mon.agent
 		comps = append(comps, mon)
 	}

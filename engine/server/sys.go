@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -104,6 +105,8 @@ type Services struct {
 	peers   *peers
 	app     *App
 	routers map[string]typeRouter // by server type; none: DefaultPick
+	scripts *scripts              // the topology's handlers, remotes and hooks for this server
+	self    scripting.Server      // this server, as expressions see it
 	log     *slog.Logger
 }
 
@@ -169,10 +172,7 @@ func (sv *Services) pickBy(typ string, router typeRouter, route string, by scrip
 }
 
 // Target is a user and the frontend that holds its connection.
-type Target struct {
-	UID      string `json:"uid"`
-	Frontend string `json:"sid"` // Pomelo calls the frontend's id sid here
-}
+type Target = scripting.Target
 
 // PushToUIDs pushes msg on route to each target's clients: one RPC per
 // frontend, whatever the number of users on it.
@@ -214,7 +214,7 @@ func (sv *Services) call(ctx context.Context, frontend, route string, a sysSessi
 	_, err = sv.node.Call(ctx, frontend, route, body)
 	var re *rpc.RemoteError
 	if errors.As(err, &re) {
-		return &connector.Error{Code: http.StatusInternalServerError, Msg: strings.TrimPrefix(re.Msg, route+": ")}
+		return &connector.Error{Code: cmp.Or(re.Code, http.StatusInternalServerError), Msg: strings.TrimPrefix(re.Msg, route+": ")}
 	}
 	return err
 }
