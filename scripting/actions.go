@@ -30,7 +30,6 @@ func contextFunctions() []function {
 func valueFunctions() []function {
 	return []function{
 		{"error", errorFunc, new(func(int, ...string) any)},
-		{"reply", replyFunc, new(func(any) any)},
 		{"md5", hashFunc(func(b []byte) []byte { s := md5.Sum(b); return s[:] }), new(func(string) string)},
 		{"sha1", hashFunc(func(b []byte) []byte { s := sha1.Sum(b); return s[:] }), new(func(string) string)},
 		{"sha256", hashFunc(func(b []byte) []byte { s := sha256.Sum256(b); return s[:] }), new(func(string) string)},
@@ -130,8 +129,11 @@ func errorFunc(args ...any) (any, error) {
 	return nil, &Failure{Code: code, Msg: msg}
 }
 
-// reply(x) is x: a handler's value is its response, as Pomelo's
-// next(null, x); reply names it.
+// replyFunction is reply(x), which is x: a handler's value is its
+// response, as Pomelo's next(null, x), and reply names it. Handlers and
+// remotes have it; an after filter's reply is the answer itself.
+var replyFunction = function{"reply", replyFunc, new(func(any) any)}
+
 func replyFunc(args ...any) (any, error) { return args[0], nil }
 
 func hashFunc(sum func([]byte) []byte) func(args ...any) (any, error) {

@@ -74,12 +74,12 @@ func actingFunctions() []function {
 
 // CompileHandler compiles a handler: its value is the response.
 func CompileHandler(src string) (*Program[HandlerEnv], error) {
-	return compile[HandlerEnv](src, `e.g. {code: 200, msg: msg}`, actingFunctions())
+	return compile[HandlerEnv](src, `e.g. {code: 200, msg: msg}`, append(actingFunctions(), replyFunction))
 }
 
 // CompileRemote compiles a remote: its value is the answer.
 func CompileRemote(src string) (*Program[RemoteEnv], error) {
-	return compile[RemoteEnv](src, `e.g. channel.members(args.rid)`, actingFunctions())
+	return compile[RemoteEnv](src, `e.g. channel.members(args.rid)`, append(actingFunctions(), replyFunction))
 }
 
 // CompileFilter compiles a before filter: a request goes on when its value

@@ -41,7 +41,13 @@ type AsyncHandlerFunc func(ctx context.Context, s *Session, r *Request, reply fu
 type Error struct {
 	Code int
 	Msg  string
+	// Cause is what went wrong underneath, for errors.Is (a deadline that
+	// passed); the client sees Code and Msg only.
+	Cause error
 }
+
+// Unwrap is the cause.
+func (e *Error) Unwrap() error { return e.Cause }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d: %s", e.Code, e.Msg) }
 

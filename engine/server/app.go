@@ -42,7 +42,89 @@ type App struct {
 	remotes  map[string]Remote
 	routers  map[string]Router
 	onClose  []func(sv *Services, s scripting.Session)
+	onBind   []func(sv *Services, s scripting.Session)
+	onPeers  []peerHook
 	hooks    []typeHooks
+	filters  []typeFilter
+	onError  []ErrorHandler
+}
+
+// typeFilter is a Go filter for the requests of one server type ("" for
+// every type).
+type typeFilter struct {
+	serverType string
+	before     BeforeFilter
+	after      AfterFilter
+}
+
+// peerHook is a function run when a server joins (added) or leaves the
+// cluster.
+type peerHook struct {
+	added bool
+	fn    func(sv *Services, peer scripting.Server)
+}
+
+// Before adds f to the filters that requests for serverType ("" for every
+// type) pass before they are handled, after the topology's filters. It
+// runs on the frontend that received the request.
+func (a *App) Before(serverType string, f BeforeFilter) {
+	a.filters = append(a.filters, typeFilter{serverType: serverType, before: f})
+}
+
+// After adds f to the filters that see requests for serverType ("" for
+// every type) once they are answered, after the topology's.
+func (a *App) After(serverType string, f AfterFilter) {
+	a.filters = append(a.filters, typeFilter{serverType: serverType, after: f})
+}
+
+// OnError adds h to what turns a failed request's error into the
+// client's answer, after the topology's onError; each sees what the one
+// before gave, while it is still an error.
+func (a *App) OnError(h ErrorHandler) { a.onError = append(a.onError, h) }
+
+// goChain is the game's filters for serverType: those for every type when
+// serverType is "", and the error handlers with them.
+func (a *App) goChain(serverType string) *chain {
+	c := &chain{}
+	if a == nil {
+		return c
+	}
+	for _, tf := range a.filters {
+		if tf.serverType != serverType {
+			continue
+		}
+		if before := tf.before; before != nil {
+			c.filters = append(c.filters, filter{before: func(fc *filterCall) error { return before(fc.ctx, &fc.FilterRequest) }})
+		}
+		if after := tf.after; after != nil {
+			c.filters = append(c.filters, filter{after: func(fc *filterCall, res any, err error) { after(fc.ctx, &fc.FilterRequest, res, err) }})
+		}
+	}
+	if serverType == "" {
+		for _, h := range a.onError {
+			c.onError = append(c.onError, func(fc *filterCall, err error) (any, error) { return h(fc.ctx, &fc.FilterRequest, err) })
+		}
+	}
+	return c
+}
+
+// OnSessionBind runs fn on a frontend when a client's session is bound to
+// a user (Pomelo's session "bind" event).
+func (a *App) OnSessionBind(fn func(sv *Services, s scripting.Session)) {
+	a.onBind = append(a.onBind, fn)
+}
+
+// OnServerAdded runs fn on every server when another joins the cluster
+// (at a server's start, for each one already there), in order, off the
+// monitor link's goroutine. Only servers run with a master see others.
+func (a *App) OnServerAdded(fn func(sv *Services, peer scripting.Server)) {
+	a.onPeers = append(a.onPeers, peerHook{added: true, fn: fn})
+}
+
+// OnServerRemoved runs fn on every server when another leaves the
+// cluster (it stopped, crashed or was killed), as OnServerAdded.
+func (a *App) OnServerRemoved(fn func(sv *Services, peer scripting.Server)) {
+	a.onPeers = append(a.onPeers, peerHook{added: false, fn: fn})
 }
 
 // Hook runs at a point of a server's life (see App.AfterStart), with what

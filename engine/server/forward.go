@@ -134,7 +134,7 @@ func forwardAnswer(route, backend string, res []byte, err error) (any, error) {
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &re) && re.Msg == context.DeadlineExceeded.Error():
 		// The caller's deadline passed, here or (the handler's context
 		// ends with it) on the backend: whichever noticed first.
-		return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %s did not answer in time (deadline exceeded)", route, backend)}
+		return nil, &connector.Error{Code: 500, Msg: fmt.Sprintf("%s could not be handled: %s did not answer in time (deadline exceeded)", route, backend), Cause: context.DeadlineExceeded}
 	case errors.As(err, &re):
 		return nil, &connector.Error{Code: cmp.Or(re.Code, 500), Msg: re.Msg}
 	}

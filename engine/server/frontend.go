@@ -14,6 +14,7 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/gate"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/engine/protocol/protobuf"
+	"github.com/pomeloctl/pomeloctl/scripting"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
 
@@ -27,11 +28,21 @@ const (
 
 // frontend is a frontend server's connector as a component.
 type frontend struct {
-	srv *connector.Server
+	srv     *connector.Server
+	filters *filters
 }
 
-func (f *frontend) Name() string                    { return "frontend" }
-func (f *frontend) Start(ctx context.Context) error { return f.srv.Start(ctx) }
+func (f *frontend) Name() string { return "frontend" }
+
+// Start listens, with what the filters run beside the requests, for the
+// component's life (ctx).
+func (f *frontend) Start(ctx context.Context) error {
+	if err := f.srv.Start(ctx); err != nil {
+		return err
+	}
+	f.filters.start(ctx)
+	return nil
+}
 func (f *frontend) Drain(ctx context.Context) error { return f.srv.Shutdown(ctx) }
 func (f *frontend) Stop(context.Context) error      { return f.srv.Close() }
 
@@ -61,34 +72,43 @@ func newFrontend(p *Plan, log *slog.Logger, counters *monitor.Counters, sv *Serv
 	}
 	cfg.Dict, cfg.ServerProtos, cfg.ClientProtos = p.dict, p.serverProtos, p.clientProtos
 	srv := connector.New(cfg)
-	srv.HandleOtherAsync(forward(sv))
+	sessions, fl := srv.Sessions(), p.filters
+	handle := func(route string, h connector.HandlerFunc) { srv.Handle(route, fl.sync(sv, sessions, route, h)) }
+	srv.HandleOtherAsync(fl.async(sv, sessions, forward(sv)))
+	// The topology's handlers of this type and session hooks, then the
+	// game's.
+	for route, sc := range sv.scripts.handlers {
+		handle(route, sv.frontendHandler(sc, sessions))
+	}
+	sv.scripts.sessionHooks(sv, srv)
 	if app := sv.app; app != nil {
 		for route, h := range app.frontend {
 			if typ, _, _ := strings.Cut(route, "."); typ == s.Type {
-				srv.Handle(route, func(ctx context.Context, cs *connector.Session, r *connector.Request) (any, error) {
-					return h(ctx, &FrontendSession{Session: cs, sv: sv, sessions: srv.Sessions()}, r.Body)
+				handle(route, func(ctx context.Context, cs *connector.Session, r *connector.Request) (any, error) {
+					return h(ctx, &FrontendSession{Session: cs, sv: sv, sessions: sessions}, r.Body)
 				})
 			}
 		}
-		if len(app.onClose) > 0 {
-			srv.OnClose(func(cs *connector.Session) {
+		for _, on := range []struct {
+			fns []func(*Services, scripting.Session)
+			add func(func(*connector.Session))
+		}{{app.onBind, srv.OnBind}, {app.onClose, srv.OnClose}} {
+			if len(on.fns) == 0 {
+				continue
+			}
+			on.add(func(cs *connector.Session) {
 				info := sessionInfo(cs)
-				for _, fn := range app.onClose {
+				for _, fn := range on.fns {
 					fn(sv, info)
 				}
 			})
 		}
 	}
-	// The topology's handlers of this type, and its session hooks.
-	for route, sc := range sv.scripts.handlers {
-		srv.Handle(route, sv.frontendHandler(sc, srv.Sessions()))
-	}
-	sv.scripts.sessionHooks(sv, srv)
 	if s.Type == GateType {
 		// The live connectors (the declared ones without a master).
-		srv.Handle(gate.Route, gate.Handler(func() []gate.Entry { return sv.peers.entries(ConnectorType) }))
+		handle(gate.Route, gate.Handler(func() []gate.Entry { return sv.peers.entries(ConnectorType) }))
 	}
-	return &frontend{srv: srv}
+	return &frontend{srv: srv, filters: fl}
 }
 
 // HandlerRoutes are every handler route of the cluster, sorted, for the

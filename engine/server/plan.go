@@ -22,6 +22,7 @@ type Plan struct {
 
 	routers      map[string]typeRouter
 	scripts      *scripts             // its type's handlers, remotes and hooks in expr
+	filters      *filters             // a frontend's: what requests pass before and after
 	dict         *protocol.Dictionary // a frontend that uses one
 	serverProtos *protobuf.Protos     // a frontend that uses protobuf
 	clientProtos *protobuf.Protos
@@ -46,6 +47,9 @@ func NewPlan(t *topology.Topology, id string, app *App) (*Plan, error) {
 	}
 	if !s.Frontend {
 		return p, nil
+	}
+	if p.filters, err = buildFilters(t, app); err != nil {
+		return nil, err
 	}
 	c := t.Types.Get(s.Type).Connector
 	if c.UseDict {
@@ -124,15 +128,6 @@ func notBuilt(t *topology.Topology) topology.ErrorList {
 	}
 	if t.GlobalChannel != nil {
 		notYet(t.At.Of("globalChannel"), "globalChannel", "channels in Redis are")
-	}
-	if len(t.Filters.Before)+len(t.Filters.After) > 0 {
-		notYet(t.At.Of("filters"), "filters", "filters are")
-	}
-	for _, st := range t.Types {
-		path := "servers." + st.Name
-		if len(st.Filters.Before)+len(st.Filters.After) > 0 {
-			notYet(st.At.Of("filters"), path+".filters", "filters are")
-		}
 	}
 	return list
 }

@@ -70,7 +70,7 @@ func Run(ctx context.Context, cfg Config) error {
 	var mon *monitorLink
 	if cfg.Master != "" {
 		changed := func(joined, gone []monitor.Member) {
-			sv.scripts.peersChanged(sv, pe.asServers(joined, StateRunning), pe.asServers(gone, StateStopped))
+			sv.peersChanged(pe.asServers(joined, StateRunning), pe.asServers(gone, StateStopped))
 		}
 		mon = newMonitorLink(cfg, s, fe, counters, pe, node.Forget, changed, log, base)
 		pe.agent = mon.agent

@@ -19,6 +19,9 @@ type script[E any] struct {
 	prog *scripting.Program[E]
 	at   topology.Expr
 	path string // its key: "servers.chat.handlers.chatHandler.send"
+
+	logOnce sync.Once
+	log     *slog.Logger // where its log() writes; a plan serves one process
 }
 
 // compileScript compiles e, or says where it fails to, as validate does.
@@ -71,9 +74,11 @@ func (s *script[E]) run(log *slog.Logger, route string, env *E) (any, error) {
 	return nil, &connector.Error{Code: 500, Msg: msg}
 }
 
-// logger is where the script's log() writes.
+// logger is where the script's log() writes: log, which is the same for
+// every run, with the script's place.
 func (s *script[E]) logger(log *slog.Logger) *slog.Logger {
-	return log.With("at", s.at.Pos.String(), "key", s.path)
+	s.logOnce.Do(func() { s.log = log.With("at", s.at.Pos.String(), "key", s.path) })
+	return s.log
 }
 
 // scripts are the handlers, remotes and hooks a server runs that the
@@ -83,7 +88,6 @@ type scripts struct {
 	handlers map[string]*script[scripting.HandlerEnv] // by route
 	remotes  map[string]*script[scripting.RemoteEnv]
 	hooks    []hookScripts // the top level's, then the type's
-	peerRuns ordered       // the runs of onServerAdded and onServerRemoved
 }
 
 // ordered runs functions one at a time, in the order given, on a
@@ -278,16 +282,30 @@ func (sc *scripts) sessionHooks(sv *Services, srv *connector.Server) {
 	}
 }
 
-// peersChanged runs the topology's onServerAdded and onServerRemoved for
-// servers that joined or left the cluster (as this server sees it: at
-// its first view, every other server joins). They run in order, off the
-// monitor link's goroutine: a hook that calls a restarting server waits
-// for the membership that says it is back.
-func (sc *scripts) peersChanged(sv *Services, joined, left []scripting.Server) {
-	if !sc.hasPeerHooks() || len(joined)+len(left) == 0 {
+// peersChanged runs the onServerAdded and onServerRemoved hooks, the
+// topology's then the game's, for servers that joined or left the cluster
+// (as this server sees it: at its first view, every other server joins).
+// They run in order, off the monitor link's goroutine: a hook that calls
+// a restarting server waits for the membership that says it is back.
+func (sv *Services) peersChanged(joined, left []scripting.Server) {
+	if len(joined)+len(left) == 0 || !sv.scripts.hasPeerHooks() && (sv.app == nil || len(sv.app.onPeers) == 0) {
 		return
 	}
-	sc.peerRuns.do(func() { sc.runPeerHooks(sv, joined, left) })
+	sv.hookRuns.do(func() {
+		sv.scripts.runPeerHooks(sv, joined, left)
+		if sv.app == nil {
+			return
+		}
+		for _, h := range sv.app.onPeers {
+			peers := left
+			if h.added {
+				peers = joined
+			}
+			for _, p := range peers {
+				h.fn(sv, p)
+			}
+		}
+	})
 }
 
 func (sc *scripts) hasPeerHooks() bool {

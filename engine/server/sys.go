@@ -108,6 +108,8 @@ type Services struct {
 	scripts *scripts              // the topology's handlers, remotes and hooks for this server
 	self    scripting.Server      // this server, as expressions see it
 	log     *slog.Logger
+	// hookRuns runs onServerAdded and onServerRemoved hooks in order.
+	hookRuns ordered
 }
 
 // ID is this server's id.
