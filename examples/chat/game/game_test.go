@@ -196,17 +196,27 @@ func (c *cluster) run(id string) {
 
 // runChat runs the whole chat demo in this process, at a free port offset,
 // which it returns.
-func runChat(tb testing.TB) int {
+func runChat(tb testing.TB) int { return runExample(tb, "../topology.yaml", App()) }
+
+// chatExpr is the chat demo in YAML alone: no Go code runs it.
+const chatExpr = "../../chat-expr/topology.yaml"
+
+// runExample runs the whole cluster of a chat example's topology with
+// app (nil for none) in this process, at a free port offset, which it
+// returns.
+func runExample(tb testing.TB, file string, app *server.App) int {
 	tb.Helper()
 	offset, err := freeport.Offset(3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	top, _, err := topology.Load("../topology.yaml", topology.Options{PortOffset: &offset})
+	top, _, err := topology.Load(file, topology.Options{PortOffset: &offset})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	newCluster(tb, top).runAll()
+	c := newCluster(tb, top)
+	c.app = app
+	c.runAll()
 	return offset
 }
 
