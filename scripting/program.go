@@ -1,12 +1,14 @@
 package scripting
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"strings"
 	"sync"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -58,7 +60,7 @@ func compile[E any](src, empty string, funcs []function) (*Program[E], error) {
 	var env E
 	opts := compileOptions(env, funcs)
 	if _, ok := reflect.TypeFor[E]().FieldByName("Ctx"); ok {
-		opts = append(opts, expr.WithContext("ctx"))
+		opts = append(opts, expr.Patch(ctxPatcher{}))
 	}
 	program, err := expr.Compile(src, opts...)
 	if err != nil {
@@ -123,4 +125,70 @@ func CompileSessionHook(src string) (*Program[SessionHookEnv], error) {
 // CompilePeerHook compiles onServerAdded or onServerRemoved.
 func CompilePeerHook(src string) (*Program[PeerHookEnv], error) {
 	return compile[PeerHookEnv](src, `e.g. log(peer.id)`, actingFunctions())
+}
+
+// ctxPatcher hands the run's ctx to every call that acts on the cluster:
+// rpc("a.b.c", x) becomes rpc(ctx, "a.b.c", x), session.bind(u) becomes
+// session.bind(ctx, u). It goes by the names alone: expr's own
+// WithContext goes by the callee's type, which the checker leaves unknown
+// inside some built-ins (len(channel.members("room"))).
+type ctxPatcher struct{}
+
+func (ctxPatcher) Visit(node *ast.Node) {
+	call, ok := (*node).(*ast.CallNode)
+	if !ok || !takesCtx(call.Callee) {
+		return
+	}
+	if len(call.Arguments) > 0 {
+		if id, ok := call.Arguments[0].(*ast.IdentifierNode); ok && id.Value == "ctx" {
+			return // patched already
+		}
+	}
+	call.Arguments = append([]ast.Node{&ast.IdentifierNode{Value: "ctx"}}, call.Arguments...)
+}
+
+// takesCtx reports whether callee is a function that acts: one of
+// contextFunctions, or a function of session or channel whose first
+// parameter is a context.
+func takesCtx(callee ast.Node) bool {
+	switch c := callee.(type) {
+	case *ast.IdentifierNode:
+		return actingNames[c.Value]
+	case *ast.MemberNode:
+		obj, ok := c.Node.(*ast.IdentifierNode)
+		prop, ok2 := c.Property.(*ast.StringNode)
+		return ok && ok2 && actingMembers[obj.Value][prop.Value]
+	}
+	return false
+}
+
+// actingNames and actingMembers are what takesCtx knows, from the
+// functions and the types themselves.
+var (
+	actingNames   = functionNames(contextFunctions())
+	actingMembers = map[string]map[string]bool{
+		"session": ctxFields(reflect.TypeFor[LiveSession]()),
+		"channel": ctxFields(reflect.TypeFor[ChannelFuncs]()),
+	}
+)
+
+func functionNames(fs []function) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range fs {
+		out[f.name] = true
+	}
+	return out
+}
+
+// ctxFields are the expr names of t's func fields whose first parameter
+// is a context.
+func ctxFields(t reflect.Type) map[string]bool {
+	out := map[string]bool{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Type.Kind() == reflect.Func && f.Type.NumIn() > 0 && f.Type.In(0) == reflect.TypeFor[context.Context]() {
+			out[f.Tag.Get("expr")] = true
+		}
+	}
+	return out
 }

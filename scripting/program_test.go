@@ -236,3 +236,21 @@ func TestCompileRejectsInEveryEnvironment(t *testing.T) {
 		})
 	}
 }
+
+// Every call that acts gets the run's ctx, however deep it sits: inside
+// built-ins, lists, maps and other calls.
+func TestActingCallsCompileAnywhere(t *testing.T) {
+	for _, src := range []string{
+		`len(channel.members("x"))`,
+		`count(channel.members("x"), # != "")`,
+		`rpc("a.b.c", {n: len(channel.members("x"))})`,
+		`[session.bind("u"), log("x")]`,
+		`session.bind(channel.member("x", "u") ?? "")`,
+		`filter(map(channel.members("x"), rpcTo(#, "a.b.c", nil)), # != nil)`,
+		`let n = len(channel.members("x")); n > 0 ? push("onX", {n: n}, [{uid: "u", sid: "s"}]) : nil`,
+	} {
+		if _, err := CompileHandler(src); err != nil {
+			t.Errorf("CompileHandler(%q): %v", src, err)
+		}
+	}
+}

@@ -67,6 +67,7 @@ type exprCluster struct {
 	top    *topology.Topology
 	client int // the connector's client port
 	logs   *logBuffer
+	stop   map[string]func() // by server id; each also runs when the test ends
 }
 
 func runExprCluster(t *testing.T, text string, app *App) *exprCluster {
@@ -77,7 +78,7 @@ func runExprCluster(t *testing.T, text string, app *App) *exprCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &exprCluster{client: 3050 + offset, logs: &logBuffer{}}
+	c := &exprCluster{client: 3050 + offset, logs: &logBuffer{}, stop: map[string]func(){}}
 	text = strings.NewReplacer("CONNECTOR", strconv.Itoa(4050+offset), "CLIENT", strconv.Itoa(c.client), "GAME", strconv.Itoa(6050+offset)).Replace(text)
 	file := filepath.Join(t.TempDir(), "topology.yaml")
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
@@ -100,7 +101,9 @@ func runExprCluster(t *testing.T, text string, app *App) *exprCluster {
 		case err := <-done:
 			t.Fatalf("%s: %v", id, err)
 		}
-		t.Cleanup(func() { cancel(); <-done })
+		var once sync.Once
+		c.stop[id] = func() { once.Do(func() { cancel(); <-done }) }
+		t.Cleanup(c.stop[id])
 	}
 	return c
 }
@@ -132,6 +135,7 @@ master: {port: 3005}
 hooks:
   afterStart: log("started", server.id)
   onServerAdded: log("added", peer.id, peer.type)
+  onServerRemoved: log("removed", peer.id, peer.state)
 servers:
   connector:
     frontend: true
@@ -141,6 +145,8 @@ servers:
       entryHandler.login: 'session.bind(msg.uid); session.set("room", msg.room ?? "lobby"); {uid: session.uid, room: session.get("room")}'
     instances: [{id: connector-1, port: CONNECTOR, clientPort: CLIENT}]
   game:
+    hooks:
+      beforeStop: log("stopping", server.id, len(channel.members("room")))
     handlers:
       gameHandler.echo: '{msg: msg, server: server.id, uid: session.uid, room: session.get("room")}'
       gameHandler.divide: 'let d = int(msg.by);
@@ -185,8 +191,8 @@ func TestExprHandlersRemotesAndHooks(t *testing.T) {
 		t.Errorf("divide by zero: %s", got)
 	}
 	line := c.logs.waitLog(t, "an expression failed", "route=game.gameHandler.divide")
-	if want := filepath.Base(c.top.File) + ":18:"; !strings.Contains(line, want) || !strings.Contains(line, "key=servers.game.handlers.gameHandler.divide") {
-		t.Errorf("the failure's log line %q does not say %s (line 18 of the topology)", line, want)
+	if want := filepath.Base(c.top.File) + ":21:"; !strings.Contains(line, want) || !strings.Contains(line, "key=servers.game.handlers.gameHandler.divide") {
+		t.Errorf("the failure's log line %q does not say %s (line 21 of the topology)", line, want)
 	}
 	if got := request(t, cl, "game.gameHandler.divide", `{"by":4}`); got != `{"n":2}` {
 		t.Errorf("after a failure: %s", got)
@@ -198,6 +204,10 @@ func TestExprHandlersRemotesAndHooks(t *testing.T) {
 	c.logs.waitLog(t, `msg="added game-1 game"`, "server=connector-1")
 	c.logs.waitLog(t, `msg="added connector-1 connector"`, "server=game-1")
 	c.logs.waitLog(t, `msg="bound alice"`)
+	// A stop: the game server's beforeStop, and the connector sees it go.
+	c.stop["game-1"]()
+	c.logs.waitLog(t, `msg="stopping game-1 1"`, "key=servers.game.hooks.beforeStop")
+	c.logs.waitLog(t, `msg="removed game-1 stopped"`, "server=connector-1")
 }
 
 // The game's Go code registers the same hooks and filters.
