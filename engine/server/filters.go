@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,13 +63,12 @@ type chain struct {
 // filterCall is one request on its way through a chain.
 type filterCall struct {
 	FilterRequest
-	ctx    context.Context
-	sv     *Services
-	cs     *connector.Session
-	msg    map[string]any // decoded when an expression reads it
-	run    *exprRun       // the expressions' view of the session
-	undo   []func()       // what the before filters hold until the answer
-	failed bool           // a before filter refused the request
+	ctx  context.Context
+	sv   *Services
+	cs   *connector.Session
+	msg  map[string]any // decoded when an expression reads it
+	run  *exprRun       // the expressions' view of the session
+	undo []func()       // what the before filters hold until the answer
 }
 
 // expr is the expressions' view of the request, made at first use.
@@ -83,6 +84,7 @@ type filters struct {
 	byType   map[string]*chain
 	global   *chain // for a route whose type the topology does not declare
 	starters []func(ctx context.Context)
+	none     bool // no request passes any filter: handlers are registered as they are
 }
 
 func (f *filters) of(route string) *chain {
@@ -91,28 +93,6 @@ func (f *filters) of(route string) *chain {
 		return c
 	}
 	return f.global
-}
-
-// empty reports whether no request passes any filter: the handlers are
-// then registered as they are.
-func (f *filters) empty() bool {
-	if f == nil {
-		return true
-	}
-	for _, c := range append([]*chain{f.global}, mapValues(f.byType)...) {
-		if len(c.filters)+len(c.onError) > 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func mapValues(m map[string]*chain) []*chain {
-	out := make([]*chain, 0, len(m))
-	for _, c := range m {
-		out = append(out, c)
-	}
-	return out
 }
 
 // start starts what the filters run beside the requests (toobusy's lag
@@ -140,7 +120,6 @@ func (c *chain) begin(ctx context.Context, sv *Services, cs *connector.Session, 
 			continue
 		}
 		if err := f.before(fc); err != nil {
-			fc.failed = true
 			return fc, err
 		}
 	}
@@ -190,7 +169,7 @@ func (f *filters) sync(sv *Services, sessions *connector.Sessions, route string,
 // async is h, the forwarding of other types' requests, behind the chain
 // of each request's route.
 func (f *filters) async(sv *Services, sessions *connector.Sessions, h connector.AsyncHandlerFunc) connector.AsyncHandlerFunc {
-	if f.empty() {
+	if f.none {
 		return h
 	}
 	return func(ctx context.Context, cs *connector.Session, r *connector.Request, reply func(any, error)) {
@@ -226,6 +205,10 @@ func buildFilters(t *topology.Topology, app *App) (*filters, error) {
 		}
 		f.byType[st.Name] = join(top, typed, forAll, app.goChain(st.Name))
 		f.starters = append(f.starters, typed.starters...)
+	}
+	f.none = true
+	for _, c := range append([]*chain{f.global}, slices.Collect(maps.Values(f.byType))...) {
+		f.none = f.none && len(c.filters)+len(c.onError) == 0
 	}
 	return f, nil
 }

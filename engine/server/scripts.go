@@ -74,6 +74,11 @@ func (s *script[E]) run(log *slog.Logger, route string, env *E) (any, error) {
 	return nil, &connector.Error{Code: 500, Msg: msg}
 }
 
+// call is a run of the script outside a request, on sv.
+func (s *script[E]) call(ctx context.Context, sv *Services) *scripting.Call {
+	return &scripting.Call{Context: ctx, Host: exprHost{sv}, Log: s.logger(sv.log)}
+}
+
 // logger is where the script's log() writes: log, which is the same for
 // every run, with the script's place.
 func (s *script[E]) logger(log *slog.Logger) *slog.Logger {
@@ -224,7 +229,7 @@ func (sv *Services) remote(ctx context.Context, sc *script[scripting.RemoteEnv],
 			return nil, err
 		}
 	}
-	call := &scripting.Call{Context: ctx, Host: exprHost{sv}, Log: sc.logger(sv.log)}
+	call := sc.call(ctx, sv)
 	env := scripting.RemoteEnv{Ctx: call, Args: args, Route: route, Server: sv.self, Channel: scripting.ChannelFunctions()}
 	out, err := sc.run(sv.log, route, &env)
 	if err != nil {
@@ -254,7 +259,7 @@ func appendLifeHook(list []func(context.Context) error, sv *Services, sc *script
 		return list
 	}
 	return append(list, func(ctx context.Context) error {
-		call := &scripting.Call{Context: ctx, Host: exprHost{sv}, Log: sc.logger(sv.log)}
+		call := sc.call(ctx, sv)
 		_, err := sc.run(sv.log, "", &scripting.HookEnv{Ctx: call, Server: sv.self, Channel: scripting.ChannelFunctions()})
 		return err
 	})
@@ -275,7 +280,8 @@ func (sc *scripts) sessionHooks(sv *Services, srv *connector.Server) {
 			h.on(func(cs *connector.Session) {
 				s := sessionInfo(cs)
 				info := scripting.NewSession(s.ID, s.UID, s.FrontendID, s.Settings)
-				call := &scripting.Call{Context: context.Background(), Host: exprHost{sv}, By: info, Log: h.sc.logger(sv.log)}
+				call := h.sc.call(context.Background(), sv)
+				call.By = info
 				_, _ = h.sc.run(sv.log, "", &scripting.SessionHookEnv{Ctx: call, Server: sv.self, Channel: scripting.ChannelFunctions(), Session: info})
 			})
 		}
@@ -327,7 +333,7 @@ func (sc *scripts) runPeerHooks(sv *Services, joined, left []scripting.Server) {
 				continue
 			}
 			for _, peer := range h.peers {
-				call := &scripting.Call{Context: context.Background(), Host: exprHost{sv}, Log: h.sc.logger(sv.log)}
+				call := h.sc.call(context.Background(), sv)
 				_, _ = h.sc.run(sv.log, "", &scripting.PeerHookEnv{Ctx: call, Server: sv.self, Channel: scripting.ChannelFunctions(), Peer: peer})
 			}
 		}
