@@ -119,9 +119,13 @@ func logFunc(args ...any) (any, error) {
 	return nil, nil
 }
 
-// error(code[, message]) refuses: the client gets code and message.
+// error(code[, message]) refuses: the client gets code and message. A
+// code a client would take for success (200, or none) is a mistake.
 func errorFunc(args ...any) (any, error) {
 	code, _ := args[0].(int)
+	if code < 1 || code == 200 {
+		return nil, fmt.Errorf("error(%d): an error's code cannot be %d, which clients take for success; write e.g. error(500, \"why\")", code, code)
+	}
 	msg := "refused"
 	if len(args) > 1 {
 		msg, _ = args[1].(string)

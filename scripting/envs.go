@@ -242,7 +242,7 @@ func channelAdd(ctx context.Context, name, uid, frontend string) (bool, error) {
 		return false, err
 	}
 	if err := channelArgs(name, uid); err != nil {
-		return false, err
+		return false, fmt.Errorf("channel.add: %w", err)
 	}
 	if frontend == "" {
 		return false, errors.New("channel.add: the frontend id (sid) is empty")

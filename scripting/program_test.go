@@ -254,3 +254,20 @@ func TestActingCallsCompileAnywhere(t *testing.T) {
 		}
 	}
 }
+
+// error() with a code clients take for success is an error of the
+// expression's, not a refusal that would read as a success.
+func TestErrorRefusesASuccessCode(t *testing.T) {
+	for _, src := range []string{`error(200, "x")`, `error(0)`, `error(-1, "x")`} {
+		p, err := CompileHandler(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Run(handlerEnv(&fakeHost{}, &fakeSession{}, nil))
+		var f *Failure
+		var e *Error
+		if errors.As(err, &f) || !errors.As(err, &e) || !strings.Contains(e.Msg, "clients take for success") {
+			t.Errorf("%s: %v; want an *Error that says why", src, err)
+		}
+	}
+}

@@ -346,6 +346,9 @@ func (l *loader) checkFilters(f Filters, path string) {
 					l.errs.add(flt.At.Of(key), fpath+"."+key, "an after filter refuses nothing: the request was answered", "move the filter to before:, or remove "+key)
 				}
 			}
+			if flt.At.Has("code") && (flt.Code < 1 || flt.Code == 200) {
+				l.errs.add(flt.At.Of("code"), fpath+".code", fmt.Sprintf("code %d reads as a success to clients, but it answers a refused request", flt.Code), "write an error code, e.g. 401 or 403")
+			}
 			for _, opt := range []struct{ key, filters string }{{"timeout", "timeout, serial"}, {"maxLag", "toobusy"}, {"maxInflight", "toobusy"}, {"uids", "blacklist"}} {
 				if flt.At.Has(opt.key) && flt.Name != "" && !slices.Contains(strings.Split(opt.filters, ", "), flt.Name) {
 					l.errs.add(flt.At.Of(opt.key), fpath+"."+opt.key, fmt.Sprintf("%s is an option of the %s filter, not of %s", opt.key, strings.ReplaceAll(opt.filters, ", ", " and "), flt.Name), "remove "+opt.key+", or use one of those filters")
