@@ -65,6 +65,7 @@ type ErrorEnv struct {
 	Route   string         `expr:"route"`
 	Session *LiveSession   `expr:"session"`
 	Server  Server         `expr:"server"`
+	Channel ChannelFuncs   `expr:"channel"`
 	Err     *ErrInfo       `expr:"err"`
 }
 
@@ -134,12 +135,12 @@ func NewLiveSession(s Session) LiveSession {
 // ChannelFuncs are a server's channels, as expressions call them:
 // channel.add("lobby", uid, sid).
 type ChannelFuncs struct {
-	Add     func(ctx context.Context, name, uid, frontend string) (bool, error)                `expr:"add"`
-	Leave   func(ctx context.Context, name, uid string) (any, error)                           `expr:"leave"`
-	Members func(ctx context.Context, name string) ([]string, error)                           `expr:"members"`
-	Member  func(ctx context.Context, name, uid string) (any, error)                           `expr:"member"`
-	Push    func(ctx context.Context, name, route string, msg any, uids ...[]any) (any, error) `expr:"push"`
-	Destroy func(ctx context.Context, name string) (any, error)                                `expr:"destroy"`
+	Add     func(ctx context.Context, name, uid, frontend string) (bool, error)              `expr:"add"`
+	Leave   func(ctx context.Context, name, uid string) (any, error)                         `expr:"leave"`
+	Members func(ctx context.Context, name string) ([]string, error)                         `expr:"members"`
+	Member  func(ctx context.Context, name, uid string) (any, error)                         `expr:"member"`
+	Push    func(ctx context.Context, name, route string, msg any, uids ...any) (any, error) `expr:"push"`
+	Destroy func(ctx context.Context, name string) (any, error)                              `expr:"destroy"`
 }
 
 // channelFuncs are the same for every run.
@@ -278,7 +279,7 @@ func channelMember(ctx context.Context, name, uid string) (any, error) {
 	return nil, nil
 }
 
-func channelPush(ctx context.Context, name, route string, msg any, uids ...[]any) (any, error) {
+func channelPush(ctx context.Context, name, route string, msg any, uids ...any) (any, error) {
 	c, err := call(ctx)
 	if err != nil {
 		return nil, err
@@ -287,14 +288,27 @@ func channelPush(ctx context.Context, name, route string, msg any, uids ...[]any
 		return nil, errors.New("channel.push: the route is empty")
 	}
 	var only []string
-	if len(uids) > 0 {
-		only = make([]string, 0, len(uids[0]))
-		for _, u := range uids[0] {
-			s, ok := u.(string)
-			if !ok {
-				return nil, fmt.Errorf("channel.push: uids must be strings, not %T %v", u, u)
+	switch {
+	case len(uids) > 1:
+		return nil, fmt.Errorf("channel.push: %d lists of uids; give one list, e.g. [uid1, uid2]", len(uids))
+	case len(uids) == 1:
+		switch list := uids[0].(type) {
+		case []string: // channel.members(name)
+			only = list
+		case []any:
+			only = make([]string, 0, len(list))
+			for _, u := range list {
+				s, ok := u.(string)
+				if !ok {
+					return nil, fmt.Errorf("channel.push: uids must be strings, not %T %v", u, u)
+				}
+				only = append(only, s)
 			}
-			only = append(only, s)
+		default:
+			return nil, fmt.Errorf("channel.push: uids must be a list of uids, not %T %v", uids[0], uids[0])
+		}
+		if only == nil {
+			only = []string{}
 		}
 	}
 	return nil, c.Host.Channels().Push(c, name, route, msg, only)

@@ -79,6 +79,9 @@ func (s *fakeSession) Bind(_ context.Context, uid string) error {
 }
 func (s *fakeSession) Unbind(context.Context) error { s.uid = ""; return nil }
 func (s *fakeSession) Set(_ context.Context, k string, v any) error {
+	if s.settings == nil {
+		s.settings = map[string]any{}
+	}
 	s.settings[k] = v
 	return nil
 }
@@ -248,6 +251,7 @@ func TestActingCallsCompileAnywhere(t *testing.T) {
 		`session.bind(channel.member("x", "u") ?? "")`,
 		`filter(map(channel.members("x"), rpcTo(#, "a.b.c", nil)), # != nil)`,
 		`let n = len(channel.members("x")); n > 0 ? push("onX", {n: n}, [{uid: "u", sid: "s"}]) : nil`,
+		`channel.push("x", "onX", {}, channel.members("x"))`,
 	} {
 		if _, err := CompileHandler(src); err != nil {
 			t.Errorf("CompileHandler(%q): %v", src, err)

@@ -217,6 +217,13 @@ func (l *loader) checkType(t *Topology, st *ServerType) {
 	}
 	l.checkFilters(st.Filters, path+".filters")
 	l.checkHooks(st.Hooks, path+".hooks")
+	if !st.Frontend && !st.At.Bad("frontend") {
+		for key, e := range map[string]Expr{"onSessionBind": st.Hooks.OnSessionBind, "onSessionClose": st.Hooks.OnSessionClose} {
+			if !e.IsZero() {
+				l.errs.add(e.Pos, path+".hooks."+key, key+" runs on frontends, where clients' sessions live, and "+st.Name+" is not one", "move it to a frontend type's hooks, or to the top-level hooks")
+			}
+		}
+	}
 	l.checkRoutes(st.Handlers, st.At, "handlers", path, func(src string) error { _, err := scripting.CompileHandler(src); return err })
 	l.checkRoutes(st.Remotes, st.At, "remotes", path, func(src string) error { _, err := scripting.CompileRemote(src); return err })
 	portsKnown := !st.At.Bad("frontend") // else "frontend" was reported, and port checks would only guess

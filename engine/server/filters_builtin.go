@@ -259,7 +259,7 @@ func exprOnError(sc *script[scripting.ErrorEnv]) func(fc *filterCall, err error)
 		r := fc.expr()
 		r.call.Log = sc.logger(fc.sv.log)
 		info := errInfo(err)
-		env := scripting.ErrorEnv{Ctx: &r.call, Msg: fc.msg, Route: fc.Route, Session: &r.live, Server: fc.sv.self, Err: &info}
+		env := scripting.ErrorEnv{Ctx: &r.call, Msg: fc.msg, Route: fc.Route, Session: &r.live, Server: fc.sv.self, Channel: scripting.ChannelFunctions(), Err: &info}
 		out, herr := sc.run(fc.sv.log, fc.Route, &env)
 		switch {
 		case herr != nil:
