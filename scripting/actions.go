@@ -37,6 +37,27 @@ func valueFunctions() []function {
 	}
 }
 
+// maxSteps bounds the loop steps of one run: a million elements visited,
+// tens of milliseconds, far more than a game's expression needs, and far
+// less than a loop over a client's number could take.
+const maxSteps = 1_000_000
+
+// tickFunction counts a loop's step (the patcher calls it in every loop's
+// predicate); past maxSteps the run fails. An expression cannot call it:
+// it takes the run's ctx, which an expression cannot name.
+var tickFunction = function{"$tick", tickFunc, new(func(context.Context) any)}
+
+func tickFunc(args ...any) (any, error) {
+	c, ok := args[0].(*Call)
+	if !ok || c == nil {
+		return nil, nil
+	}
+	if c.steps++; c.steps > maxSteps {
+		return nil, fmt.Errorf("the expression took more than %d loop steps; loop over less (a client's number, say, bounded first)", maxSteps)
+	}
+	return nil, nil
+}
+
 // rpc(route, args[, timeout]) calls a remote on the server its type's
 // router picks for the run's session.
 func rpcFunc(args ...any) (any, error) {

@@ -74,6 +74,8 @@ type Call struct {
 	By Session
 	// Log is where log() writes, with the expression's place.
 	Log *slog.Logger
+
+	steps int // loop steps taken (see maxSteps)
 }
 
 // Failure is a refusal an expression gives with error(code, message): the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -60,7 +61,10 @@ func compile[E any](src, empty string, funcs []function) (*Program[E], error) {
 	var env E
 	opts := compileOptions(env, funcs)
 	if _, ok := reflect.TypeFor[E]().FieldByName("Ctx"); ok {
-		opts = append(opts, expr.Patch(ctxPatcher{}))
+		if err := reserved(src); err != nil {
+			return nil, err
+		}
+		opts = append(opts, expr.Patch(ctxPatcher{}), expr.Function(tickFunction.name, tickFunction.fn, tickFunction.sig))
 	}
 	program, err := expr.Compile(src, opts...)
 	if err != nil {
@@ -127,14 +131,51 @@ func CompilePeerHook(src string) (*Program[PeerHookEnv], error) {
 	return compile[PeerHookEnv](src, `e.g. log(peer.id)`, actingFunctions())
 }
 
+// reserved refuses an expression that names the run's ctx (or reaches it
+// through $env): its Go methods would act without the checks the
+// functions make.
+func reserved(src string) error {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return fromExpr(src, err, vocabulary{})
+	}
+	var bad ast.Node
+	ast.Find(tree.Node, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.IdentifierNode:
+			if n.Value == "ctx" || n.Value == "$env" {
+				bad = n
+			}
+		case *ast.VariableDeclaratorNode:
+			if n.Name == "ctx" {
+				bad = n
+			}
+		}
+		return bad != nil
+	})
+	if bad == nil {
+		return nil
+	}
+	return errorAt(src, bad.Location().From, "ctx and $env are the runtime's names, not an expression's", "use the functions instead: rpc, push, session.bind, channel.add...")
+}
+
 // ctxPatcher hands the run's ctx to every call that acts on the cluster:
 // rpc("a.b.c", x) becomes rpc(ctx, "a.b.c", x), session.bind(u) becomes
 // session.bind(ctx, u). It goes by the names alone: expr's own
 // WithContext goes by the callee's type, which the checker leaves unknown
 // inside some built-ins (len(channel.members("room"))).
+//
+// It also counts the steps of every loop (each element a map, filter, all,
+// count, sum, reduce... visits, through tick): a run that takes more than
+// maxSteps fails instead of holding its goroutine for minutes.
 type ctxPatcher struct{}
 
 func (ctxPatcher) Visit(node *ast.Node) {
+	if p, ok := (*node).(*ast.PredicateNode); ok {
+		tick := &ast.CallNode{Callee: &ast.IdentifierNode{Value: tickFunction.name}, Arguments: []ast.Node{&ast.IdentifierNode{Value: "ctx"}}}
+		p.Node = &ast.SequenceNode{Nodes: []ast.Node{tick, p.Node}}
+		return
+	}
 	call, ok := (*node).(*ast.CallNode)
 	if !ok || !takesCtx(call.Callee) {
 		return

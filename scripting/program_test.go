@@ -275,3 +275,35 @@ func TestErrorRefusesASuccessCode(t *testing.T) {
 		}
 	}
 }
+
+// An expression cannot reach the run's ctx, whose Go methods would act
+// without the functions' checks.
+func TestCtxIsNotAnExpressionsName(t *testing.T) {
+	for _, src := range []string{`ctx.Host.Channels().Add("", "", "")`, `$env.ctx`, `let ctx = 1; ctx + 1`, `session.bind(ctx)`} {
+		_, err := CompileHandler(src)
+		var e *Error
+		if !errors.As(err, &e) || !strings.Contains(e.Msg, "ctx and $env are the runtime's names") {
+			t.Errorf("CompileHandler(%q): %v; want ctx refused", src, err)
+		}
+	}
+}
+
+// A run's loops are bounded: a loop over a number the client sends fails
+// after maxSteps instead of holding the server for hours; and repeat,
+// which can ask for a terabyte at once, is not offered.
+func TestRunsAreBounded(t *testing.T) {
+	p, err := CompileHandler(`let r = 1..int(msg.n); sum(r, let a = #; count(r, # > a))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := p.Run(handlerEnv(&fakeHost{}, &fakeSession{}, map[string]any{"n": 100.0})); err != nil || out != 4950 {
+		t.Errorf("n=100: %v %v", out, err)
+	}
+	_, err = p.Run(handlerEnv(&fakeHost{}, &fakeSession{}, map[string]any{"n": 100000.0}))
+	if err == nil || !strings.Contains(err.Error(), "more than 1000000 loop steps") {
+		t.Errorf("n=100000: %v; want the loop stopped", err)
+	}
+	if _, err := CompileHandler(`repeat(repeat("x", 999999), 999999)`); err == nil {
+		t.Error("repeat compiles")
+	}
+}
