@@ -14,12 +14,15 @@ import (
 // HandlerEnv is what a handler sees: a client's request and its session.
 // The handler's value is the response.
 type HandlerEnv struct {
-	Ctx     *Call          `expr:"ctx"`
-	Msg     map[string]any `expr:"msg"` // the request body
-	Route   string         `expr:"route"`
-	Session *LiveSession   `expr:"session"`
-	Server  Server         `expr:"server"` // the server running it
-	Channel ChannelFuncs   `expr:"channel"`
+	Ctx *Call `expr:"ctx"`
+	// Msg is the request body, decoded: a map, or nil. An expression that
+	// only hands it on whole may be given it as the client's JSON, a
+	// json.RawMessage (see Program.PassesMsg).
+	Msg     any          `expr:"msg"`
+	Route   string       `expr:"route"`
+	Session *LiveSession `expr:"session"`
+	Server  Server       `expr:"server"` // the server running it
+	Channel ChannelFuncs `expr:"channel"`
 }
 
 // RemoteEnv is what a remote sees: the arguments another server called it

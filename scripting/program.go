@@ -18,7 +18,9 @@ import (
 type Program[E any] struct {
 	src     string
 	program *vm.Program
-	vms     sync.Pool // of *vm.VM
+	names   map[string]bool // the variables it names
+	passes  bool            // it only hands msg on (PassesMsg)
+	vms     sync.Pool       // of *vm.VM
 }
 
 // Source returns the expression as written.
@@ -26,7 +28,15 @@ func (p *Program[E]) Source() string { return p.src }
 
 // Reads reports whether the expression names the variable name: one that
 // does not read msg spares every request the decoding of its message.
-func (p *Program[E]) Reads(name string) bool { return names(p.program.Node(), name) }
+func (p *Program[E]) Reads(name string) bool { return p.names[name] }
+
+// PassesMsg reports whether the expression only hands msg on, whole: as a
+// value in a map or a list it gives, as what it gives, or as an argument
+// of rpc, rpcTo, push or channel.push, which encode it again. Such an
+// expression may be given the request's JSON as it came (a
+// json.RawMessage), sparing the decoding and the encoding; one that looks
+// into msg, compares it or hands it to anything else gets it decoded.
+func (p *Program[E]) PassesMsg() bool { return p.passes }
 
 // Run runs the expression against env and gives its value. An error the
 // expression gives with error(code, message) is a *Failure; any other is
@@ -70,7 +80,56 @@ func compile[E any](src, empty string, funcs []function) (*Program[E], error) {
 	if err != nil {
 		return nil, fromExpr(src, err, vocabulary{reflect.TypeFor[E](), funcs})
 	}
-	return &Program[E]{src: src, program: program}, nil
+	return &Program[E]{src: src, program: program, names: identifiers(program.Node()), passes: passesMsg(program.Node())}, nil
+}
+
+// identifiers are the names of the variables under node.
+func identifiers(node ast.Node) map[string]bool {
+	out := map[string]bool{}
+	ast.Find(node, func(n ast.Node) bool {
+		if id, ok := n.(*ast.IdentifierNode); ok {
+			out[id.Value] = true
+		}
+		return false
+	})
+	return out
+}
+
+// passesMsg reports whether every msg under root is handed on whole (see
+// PassesMsg), and there is one.
+func passesMsg(root ast.Node) bool {
+	handedOn := map[ast.Node]bool{root: true}
+	ast.Find(root, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.PairNode:
+			handedOn[n.Value] = true
+		case *ast.ArrayNode:
+			for _, e := range n.Nodes {
+				handedOn[e] = true
+			}
+		case *ast.CallNode:
+			if takesCtx(n.Callee) && !isLog(n.Callee) {
+				for _, a := range n.Arguments {
+					handedOn[a] = true
+				}
+			}
+		}
+		return false
+	})
+	seen, whole := false, true
+	ast.Find(root, func(n ast.Node) bool {
+		if id, ok := n.(*ast.IdentifierNode); ok && id.Value == "msg" {
+			seen = true
+			whole = whole && handedOn[n]
+		}
+		return false
+	})
+	return seen && whole
+}
+
+func isLog(callee ast.Node) bool {
+	id, ok := callee.(*ast.IdentifierNode)
+	return ok && id.Value == "log"
 }
 
 // actingFunctions are what an expression with a ctx may call.

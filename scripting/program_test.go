@@ -307,3 +307,28 @@ func TestRunsAreBounded(t *testing.T) {
 		t.Error("repeat compiles")
 	}
 }
+
+func TestPassesMsg(t *testing.T) {
+	for src, want := range map[string]bool{
+		`{code: 200, msg: msg, server: server.id}`: true,
+		`msg`:                           true,
+		`[msg, msg]`:                    true,
+		`rpc("a.b.c", msg)`:             true,
+		`channel.push("r", "onX", msg)`: true,
+		`{a: msg, b: msg.b}`:            false,
+		`msg.a`:                         false,
+		`log(msg)`:                      false,
+		`msg == nil ? 1 : 2`:            false,
+		`let m = msg; m`:                false,
+		`{code: 200}`:                   false,
+		`str(msg)`:                      false,
+	} {
+		p, err := CompileHandler(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.PassesMsg(); got != want {
+			t.Errorf("PassesMsg(%s) = %v, want %v", src, got, want)
+		}
+	}
+}

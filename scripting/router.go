@@ -41,18 +41,6 @@ func CompileRouter(src string) (*Router, error) {
 // not spares every request's message the decoding.
 func (r *Router) ReadsMsg() bool { return r.readsMsg }
 
-// names reports whether the expression under node names the variable name.
-func names(node ast.Node, name string) bool {
-	found := false
-	ast.Find(node, func(n ast.Node) bool {
-		if id, ok := n.(*ast.IdentifierNode); ok && id.Value == name {
-			found = true
-		}
-		return found
-	})
-	return found
-}
-
 // notRouterResult names what node gives when the checker knows it is not a
 // Server, a string or an integer, and returns "" otherwise.
 func notRouterResult(node ast.Node) string {

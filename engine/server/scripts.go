@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -207,8 +208,16 @@ func (sv *Services) backendRun(ctx context.Context, bs *BackendSession) *exprRun
 // handle runs an expression handler for a request.
 func (sv *Services) handle(sc *script[scripting.HandlerEnv], r *exprRun, route string, body []byte) (any, error) {
 	env := scripting.HandlerEnv{Ctx: &r.call, Route: route, Session: &r.live, Server: sv.self, Channel: scripting.ChannelFunctions()}
-	if sc.prog.Reads("msg") {
-		env.Msg = decodeObject(body)
+	switch {
+	case sc.prog.PassesMsg() && isObject(body):
+		// Handed on whole: the client's JSON goes as it came, neither
+		// decoded nor encoded again. (The body outlives the run: the
+		// answer and every call it makes are encoded before it returns.)
+		env.Msg = json.RawMessage(body)
+	case sc.prog.Reads("msg"):
+		if m := decodeObject(body); m != nil {
+			env.Msg = m
+		}
 	}
 	r.call.Log = sc.logger(sv.log)
 	return sc.run(sv.log, route, &env)
@@ -338,4 +347,10 @@ func (sc *scripts) runPeerHooks(sv *Services, joined, left []scripting.Server) {
 			}
 		}
 	}
+}
+
+// isObject reports whether b is a JSON object, as decodeObject takes.
+func isObject(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
