@@ -93,14 +93,28 @@ func (s *Server) OnBind(fn func(*Session)) { s.onBind = append(s.onBind, fn) }
 // Sessions is the registry of live sessions.
 func (s *Server) Sessions() *Sessions { return s.sessions }
 
-// Start listens on the configured address and serves in the background until
-// ctx ends or Close is called.
-func (s *Server) Start(ctx context.Context) error {
+// Listen binds the configured address without serving it yet: a port
+// that is taken fails here, before anything else of the server starts.
+// Start listens itself when Listen was not called.
+func (s *Server) Listen() error {
+	if s.ln != nil {
+		return nil
+	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("frontend %s: listen on %s: %w", s.cfg.ServerID, s.cfg.Addr, err)
 	}
 	s.ln = ln
+	return nil
+}
+
+// Start listens on the configured address and serves in the background until
+// ctx ends or Close is called.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	ln := s.ln
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.accept() }()
@@ -153,6 +167,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	if s.cancel != nil {
 		s.cancel()
+	} else if s.ln != nil {
+		_ = s.ln.Close() // bound by Listen, never served
 	}
 	s.wg.Wait()
 	return nil

@@ -107,14 +107,10 @@ func New(cfg Config) *Node {
 
 // Start listens on Config.Addr, if any, and serves peers that dial in.
 func (n *Node) Start() error {
-	if n.cfg.Addr == "" {
-		return nil
+	if err := n.Listen(); err != nil || n.ln == nil {
+		return err
 	}
-	ln, err := net.Listen("tcp", n.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("rpc: listen on %s: %w", n.cfg.Addr, err)
-	}
-	n.ln = ln
+	ln := n.ln
 	n.readers.Go(func() {
 		for {
 			nc, err := ln.Accept()
@@ -124,6 +120,21 @@ func (n *Node) Start() error {
 			n.readers.Go(func() { n.accept(nc) })
 		}
 	})
+	return nil
+}
+
+// Listen binds the node's address (none: nothing) without taking calls
+// yet: a port that is taken fails here, before the rest of the server
+// starts. Start listens itself when Listen was not called.
+func (n *Node) Listen() error {
+	if n.cfg.Addr == "" || n.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", n.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("rpc: listen on %s: %w", n.cfg.Addr, err)
+	}
+	n.ln = ln
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -17,6 +18,16 @@ type Component interface {
 	Start(ctx context.Context) error
 	// Stop brings it down, within ctx's deadline.
 	Stop(ctx context.Context) error
+}
+
+// Provisioner is a component that takes what it needs before any
+// component starts: a frontend its client port, the RPC node its own. All
+// are provisioned, in start order, before the first starts, so that a
+// server whose port is taken fails before it serves anything or
+// registers with the master. A component provisioned but not started is
+// released by its Stop.
+type Provisioner interface {
+	Provision(ctx context.Context) error
 }
 
 // Drainer is a component that finishes its work in flight before any
@@ -41,7 +52,7 @@ type Hooks struct {
 // Components starts, runs and stops a process's components.
 type Components struct {
 	list    []Component
-	started []Component
+	started []Component // provisioned or started, in list order: what Stop releases
 	hooks   Hooks
 	log     *slog.Logger
 }
@@ -51,36 +62,48 @@ func NewComponents(log *slog.Logger, hooks Hooks, list ...Component) *Components
 	return &Components{list: list, hooks: hooks, log: log}
 }
 
-// Start starts every component in order, then runs the afterStart hooks. When
-// one fails, those already started are stopped in reverse order and the error
-// names the one that failed.
+// Start provisions every component that provisions, then starts every
+// component in order, then runs the afterStart hooks. When one fails,
+// those already provisioned or started are stopped in reverse order and
+// the error names the one that failed.
 func (cs *Components) Start(ctx context.Context) error {
+	holds := map[Component]bool{} // provisioned or started: Stop releases it
+	hold := func(c Component) {
+		holds[c] = true
+		cs.started = slices.DeleteFunc(slices.Clone(cs.list), func(c Component) bool { return !holds[c] })
+	}
+	for _, c := range cs.list {
+		if p, ok := c.(Provisioner); ok {
+			if err := p.Provision(ctx); err != nil {
+				return cs.rollback(fmt.Errorf("provision %s: %w", c.Name(), err))
+			}
+			hold(c)
+		}
+	}
 	for _, c := range cs.list {
 		t0 := time.Now()
 		if err := c.Start(ctx); err != nil {
-			err = fmt.Errorf("start %s: %w", c.Name(), err)
-			cs.rollback(err)
-			return err
+			return cs.rollback(fmt.Errorf("start %s: %w", c.Name(), err))
 		}
-		cs.started = append(cs.started, c)
+		hold(c)
 		cs.log.Debug("component started", "component", c.Name(), "took", time.Since(t0))
 	}
 	for i, h := range cs.hooks.AfterStart {
 		if err := h(ctx); err != nil {
-			err = fmt.Errorf("afterStart hook %d: %w", i+1, err)
-			cs.rollback(err)
-			return err
+			return cs.rollback(fmt.Errorf("afterStart hook %d: %w", i+1, err))
 		}
 	}
 	return nil
 }
 
-func (cs *Components) rollback(cause error) {
+// rollback stops what a failed start holds, and gives back why it failed.
+func (cs *Components) rollback(cause error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := cs.stopStarted(ctx); err != nil {
 		cs.log.Error("rolling back a failed start left errors", "cause", cause, "err", err)
 	}
+	return cause
 }
 
 // Stop runs the beforeStop hooks, drains the started components that drain,

@@ -99,3 +99,46 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// provisioning is a component that takes its port before any component
+// starts.
+type provisioning struct {
+	fake
+	failProvision bool
+}
+
+func (p *provisioning) Provision(context.Context) error {
+	if p.failProvision {
+		*p.journal = append(*p.journal, "provision "+p.name+" failed")
+		return errors.New("address already in use")
+	}
+	*p.journal = append(*p.journal, "provision "+p.name)
+	return nil
+}
+
+// Every component that provisions does so before the first starts; a
+// provision that fails releases what was provisioned, and nothing starts.
+func TestComponentsProvisionFirst(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, tc := range []struct {
+		name, fail, wantStart, wantJournal string
+	}{
+		{name: "provisions, then starts", wantJournal: "provision rpc, provision frontend, start rpc, start frontend, start monitor"},
+		{name: "a provision that fails starts nothing", fail: "frontend", wantStart: "provision frontend: address already in use",
+			wantJournal: "provision rpc, provision frontend failed, stop rpc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var journal []string
+			mk := func(n string) *provisioning {
+				return &provisioning{fake: fake{name: n, journal: &journal}, failProvision: n == tc.fail}
+			}
+			cs := NewComponents(quiet, Hooks{}, mk("rpc"), mk("frontend"), &fake{name: "monitor", journal: &journal})
+			if got := errString(cs.Start(context.Background())); got != tc.wantStart {
+				t.Errorf("Start: got %q, want %q", got, tc.wantStart)
+			}
+			if got := strings.Join(journal, ", "); got != tc.wantJournal {
+				t.Errorf("journal:\ngot  %s\nwant %s", got, tc.wantJournal)
+			}
+		})
+	}
+}

@@ -34,6 +34,9 @@ type frontend struct {
 
 func (f *frontend) Name() string { return "frontend" }
 
+// Provision binds the client port.
+func (f *frontend) Provision(context.Context) error { return f.srv.Listen() }
+
 // Start listens, with what the filters run beside the requests, for the
 // component's life (ctx).
 func (f *frontend) Start(ctx context.Context) error {

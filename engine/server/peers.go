@@ -265,6 +265,7 @@ func (p *peers) entries(typ string) []gate.Entry {
 type rpcLink struct{ node *rpc.Node }
 
 func (l *rpcLink) Name() string                    { return "rpc" }
+func (l *rpcLink) Provision(context.Context) error { return l.node.Listen() }
 func (l *rpcLink) Start(context.Context) error     { return l.node.Start() }
 func (l *rpcLink) Drain(ctx context.Context) error { return l.node.Drain(ctx) }
 func (l *rpcLink) Stop(context.Context) error      { return l.node.Close() }

@@ -117,3 +117,29 @@ func TestRunRefusesAnUnknownServer(t *testing.T) {
 		t.Errorf("an unknown id: got %v", err)
 	}
 }
+
+// A frontend whose client port is taken fails before anything of it
+// serves: its RPC port is let go, and it never registers with the master.
+func TestAServerWhosePortIsTakenStartsNothing(t *testing.T) {
+	top, _ := chatTopology(t)
+	s := top.Server("connector-server-1")
+	taken, err := net.Listen("tcp", net.JoinHostPort(s.Host, strconv.Itoa(s.ClientPort)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	hub, addr := hubFor(t)
+	err = Run(context.Background(), Config{Topology: top, ID: s.ID, Master: addr, Token: "s3cret", Logger: quiet()})
+	if err == nil || !strings.Contains(err.Error(), "provision frontend") || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("Run: %v; want the frontend's port refused at provision", err)
+	}
+	if m := hub.Members(); len(m) != 0 {
+		t.Errorf("the master saw %v register", m)
+	}
+	rpcPort, err := net.Listen("tcp", net.JoinHostPort(s.Host, strconv.Itoa(s.Port)))
+	if err != nil {
+		t.Errorf("the RPC port was not let go: %v", err)
+	} else {
+		rpcPort.Close()
+	}
+}
