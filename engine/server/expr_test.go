@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/client"
+	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/internal/freeport"
 	"github.com/pomeloctl/pomeloctl/scripting"
 	"github.com/pomeloctl/pomeloctl/topology"
@@ -68,6 +69,7 @@ type exprCluster struct {
 	client int // the connector's client port
 	logs   *logBuffer
 	stop   map[string]func() // by server id; each also runs when the test ends
+	hub    *monitor.Hub
 }
 
 func runExprCluster(t *testing.T, text string, app *App) *exprCluster {
@@ -89,7 +91,8 @@ func runExprCluster(t *testing.T, text string, app *App) *exprCluster {
 		t.Fatal(err)
 	}
 	c.top = top
-	_, addr := hubFor(t)
+	hub, addr := hubFor(t)
+	c.hub = hub
 	log := slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	for _, id := range []string{"game-1", "connector-1"} {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -134,6 +137,7 @@ const exprTopology = `
 master: {port: 3005}
 hooks:
   afterStart: log("started", server.id)
+  afterStartAll: log("all started", server.id)
   onServerAdded: log("added", peer.id, peer.type)
   onServerRemoved: log("removed", peer.id, peer.state)
 servers:
@@ -191,8 +195,8 @@ func TestExprHandlersRemotesAndHooks(t *testing.T) {
 		t.Errorf("divide by zero: %s", got)
 	}
 	line := c.logs.waitLog(t, "an expression failed", "route=game.gameHandler.divide")
-	if want := filepath.Base(c.top.File) + ":21:"; !strings.Contains(line, want) || !strings.Contains(line, "key=servers.game.handlers.gameHandler.divide") {
-		t.Errorf("the failure's log line %q does not say %s (line 21 of the topology)", line, want)
+	if want := filepath.Base(c.top.File) + ":22:"; !strings.Contains(line, want) || !strings.Contains(line, "key=servers.game.handlers.gameHandler.divide") {
+		t.Errorf("the failure's log line %q does not say %s (line 22 of the topology)", line, want)
 	}
 	if got := request(t, cl, "game.gameHandler.divide", `{"by":4}`); got != `{"n":2}` {
 		t.Errorf("after a failure: %s", got)
@@ -204,6 +208,10 @@ func TestExprHandlersRemotesAndHooks(t *testing.T) {
 	c.logs.waitLog(t, `msg="added game-1 game"`, "server=connector-1")
 	c.logs.waitLog(t, `msg="added connector-1 connector"`, "server=game-1")
 	c.logs.waitLog(t, `msg="bound alice"`)
+	if err := c.hub.Command(t.Context(), "game-1", monitor.CommandAfterStartAll, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.logs.waitLog(t, `msg="all started game-1"`, "key=hooks.afterStartAll")
 	// A stop: the game server's beforeStop, and the connector sees it go.
 	c.stop["game-1"]()
 	c.logs.waitLog(t, `msg="stopping game-1 1"`, "key=servers.game.hooks.beforeStop")
