@@ -421,8 +421,10 @@ func (a *Agent) session(ctx context.Context, url string, registered func(w *welc
 	}
 	master := f.Welcome.Master
 	a.setMaster(master)
-	a.setStates(f.Welcome.States, true)
+	// The view before the states: each wakes OnMembers, whose first call
+	// is then the welcome's members, never an empty view with states.
 	n := a.setView(f.Welcome.Members, !f.Welcome.Partial)
+	a.setStates(f.Welcome.States, true)
 	registered(f.Welcome, n)
 
 	// From here on three goroutines share the link: this one reads, one
