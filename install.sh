@@ -8,7 +8,8 @@
 #                         missing (needed only for master HA and global channels)
 #   ./install.sh --test   run every test: format, vet, staticcheck, the Go tests
 #                         (with the race detector) and the fuzz targets' seed corpora;
-#                         installs Node and npm when missing, for the interop tests
+#                         installs Node and npm when missing, for the interop tests,
+#                         and ZooKeeper, which the HA tests start on loopback
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -64,6 +65,8 @@ run_tests() {
   need_go
   # The interop tests run NetEase's own Pomelo clients (from npm) under Node.
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  # The HA tests run a real ZooKeeper (internal/zktest), never a fake one.
+  [ -f /usr/share/java/zookeeper.jar ] || apt_install zookeeper
   say "gofmt"
   local unformatted
   unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
