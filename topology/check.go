@@ -115,6 +115,11 @@ func (l *loader) checkHA(t *Topology) {
 	if ha.SessionTimeout < Duration(time.Second) {
 		l.errs.add(ha.At.Of("sessionTimeout"), "ha.sessionTimeout", fmt.Sprintf("session timeout %s is too short for ZooKeeper", ha.SessionTimeout.D()), "write at least 1s (ZooKeeper's usual minimum is 4s)")
 	}
+	if ha.At.Has("auth") {
+		if user, password, ok := strings.Cut(ha.Auth.Value, ":"); !ok || user == "" || password == "" {
+			l.errs.add(ha.At.Of("auth"), "ha.auth", "ZooKeeper digest auth is user:password", `write e.g. auth: "pomelo:${ZK_PASSWORD}"`)
+		}
+	}
 	for i, s := range ha.Standbys {
 		path := fmt.Sprintf("ha.standbys[%d]", i)
 		if !s.At.Has("id") {

@@ -75,7 +75,10 @@ type HA struct {
 	Zookeeper      StringList `yaml:"zookeeper" json:"zookeeper"`
 	Path           string     `yaml:"path" json:"path"`
 	SessionTimeout Duration   `yaml:"sessionTimeout" json:"sessionTimeout"`
-	Standbys       []Standby  `yaml:"standbys" json:"standbys,omitempty"`
+	// Auth is ZooKeeper digest auth, "user:password"; the nodes masters
+	// make are then that user's alone.
+	Auth     Secret    `yaml:"auth" json:"auth,omitzero"`
+	Standbys []Standby `yaml:"standbys" json:"standbys,omitempty"`
 
 	At Positions `yaml:"-" json:"-"`
 }

@@ -77,6 +77,18 @@ func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read the topology for the master's address: %w", err)
 		}
+		if tg.runDir == "" {
+			tg.runDir = master.DefaultRunDir(t)
+		}
+		if addr == "" && t.HA != nil {
+			// With master HA the leader may be a standby of the topology:
+			// the run directory records which, and where it listens.
+			if rec, err := tg.runDir.Master(); err == nil && rec.Alive() && rec.Addr != "" {
+				if host, port, err := net.SplitHostPort(rec.Addr); err == nil {
+					addr = masterAddr(&topology.Topology{Master: topology.Master{Host: host, Port: atoi(port)}})
+				}
+			}
+		}
 		addr = firstOf(addr, masterAddr(t))
 		if user == "" {
 			var pw string
@@ -144,3 +156,5 @@ func masterAddr(t *topology.Topology) string {
 	}
 	return net.JoinHostPort(host, strconv.Itoa(t.Master.Port))
 }
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }

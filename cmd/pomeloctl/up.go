@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -116,6 +118,9 @@ func reported(c *cobra.Command) func(*topology.Topology, []topology.Warning, err
 
 // upForeground runs the master in this process.
 func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upOptions) error {
+	if t.HA != nil {
+		return errors.New("a topology with ha runs its masters as processes of their own: run pomeloctl up -d")
+	}
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	names := []string{"master"}
@@ -267,7 +272,13 @@ func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upO
 		args = append(args, "--profile", p) // as written: resolved from this folder again
 	}
 	started := time.Now()
-	p, err := proc.Start(proc.Spec{Path: exe, Args: args, LogFile: dir.Log("master")})
+	first := args
+	if t.HA != nil {
+		// The first candidate: elected at once, and starting the cluster
+		// anew (an earlier down forgotten).
+		first = append(slices.Clone(args), "--fresh")
+	}
+	p, err := proc.Start(proc.Spec{Path: exe, Args: first, LogFile: dir.Log("master")})
 	if err != nil {
 		return fmt.Errorf("start the master: %w", err)
 	}
@@ -314,6 +325,16 @@ func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upO
 	}
 	c.Printf("cluster ready in %s: %s; master pid %d on %s, logs in %s\n", time.Since(started).Round(time.Millisecond),
 		plural(len(list), "server"), p.Pid, masterAddr(t), dir.Log("*"))
+	if t.HA != nil {
+		for _, sb := range t.HA.Standbys {
+			sp, err := proc.Start(proc.Spec{Path: exe, Args: append(slices.Clone(args), "--standby", sb.ID), LogFile: dir.Log(sb.ID)})
+			if err != nil {
+				return fmt.Errorf("start the standby master %s: %w", sb.ID, err)
+			}
+			go func() { _, _ = sp.Wait() }()
+			c.Printf("standby master %s: pid %d on %s\n", sb.ID, sp.Pid, net.JoinHostPort(cmp.Or(sb.Host, t.Master.Host), strconv.Itoa(sb.Port)))
+		}
+	}
 	return nil
 }
 
@@ -352,12 +373,19 @@ func newMasterCmd(g *globals) *cobra.Command {
 	var (
 		profiles []string
 		runDir   string
+		standby  string
+		fresh    bool
 	)
 	cmd := &cobra.Command{
-		Use:    "master TOPOLOGY",
-		Short:  "Run a cluster's master in this process (what up -d starts)",
-		Hidden: true,
-		Args:   exactArgs(1, "TOPOLOGY"),
+		Use:   "master TOPOLOGY [--standby ID]",
+		Short: "Run a cluster's master in this process (what up -d starts); with ha, a standby",
+		Long: `Run a cluster's master in this process: what up -d starts.
+
+With ha in the topology, the master campaigns in ZooKeeper and leads only once
+elected; --standby ID runs one of ha.standbys, on its own admin address, as a
+hot standby that takes over (adopting every running server) when the leader
+goes. SIGTERM to a leader hands over at once; the servers run on.`,
+		Args: exactArgs(1, "TOPOLOGY"),
 		RunE: func(c *cobra.Command, args []string) error {
 			t, err := loadTopology(c, g, args[0], profiles)
 			if err != nil {
@@ -365,14 +393,32 @@ func newMasterCmd(g *globals) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			m, err := master.New(master.Config{Topology: t, RunDir: master.RunDir(runDir), Logger: slog.New(engine.LogHandler(t, c.ErrOrStderr(), slog.LevelDebug))})
-			if err != nil {
-				return err
+			cfg := master.Config{Topology: t, RunDir: master.RunDir(runDir), Logger: slog.New(engine.LogHandler(t, c.ErrOrStderr(), slog.LevelDebug))}
+			if t.HA == nil {
+				if standby != "" {
+					return usageError{c, fmt.Errorf("--standby %s: the topology declares no ha, so it has no standby masters", standby)}
+				}
+				m, err := master.New(cfg)
+				if err != nil {
+					return err
+				}
+				return m.Run(ctx)
 			}
-			return m.Run(ctx)
+			if standby != "" {
+				i := slices.IndexFunc(t.HA.Standbys, func(s topology.Standby) bool { return s.ID == standby })
+				if i < 0 {
+					return usageError{c, fmt.Errorf("--standby %s: not one of ha.standbys in %s", standby, t.File)}
+				}
+				sb := t.HA.Standbys[i]
+				cfg.ID, cfg.Addr = sb.ID, net.JoinHostPort(cmp.Or(sb.Host, t.Master.Host), strconv.Itoa(sb.Port))
+			}
+			return master.RunHA(ctx, cfg, fresh)
 		},
 	}
 	cmd.Flags().StringSliceVarP(&profiles, "profile", "p", nil, "profiles")
 	cmd.Flags().StringVar(&runDir, "run-dir", "", "the run directory")
+	cmd.Flags().StringVar(&standby, "standby", "", "with ha: run the standby master ID (one of ha.standbys)")
+	cmd.Flags().BoolVar(&fresh, "fresh", false, "with ha: start the cluster, forgetting an earlier down (what up passes)")
+	_ = cmd.Flags().MarkHidden("fresh")
 	return cmd
 }

@@ -191,3 +191,33 @@ func (l zkLogger) Printf(format string, args ...any) {
 	}
 	l.s.log.Debug("zookeeper: " + fmt.Sprintf(format, args...))
 }
+
+// MarkDown records that the cluster is being brought down on purpose
+// (`pomeloctl down`): a standby elected after this leaves instead of
+// adopting and restarting what is being stopped.
+func (s *Session) MarkDown() error {
+	_, err := s.conn.Create(s.cfg.Path+"/down", nil, 0, s.acl)
+	if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		return fmt.Errorf("ZooKeeper: mark %s/down: %w", s.cfg.Path, err)
+	}
+	return nil
+}
+
+// ClearDown forgets a cluster brought down: `pomeloctl up` starts it
+// again.
+func (s *Session) ClearDown() error {
+	err := s.conn.Delete(s.cfg.Path+"/down", -1)
+	if err != nil && !errors.Is(err, zk.ErrNoNode) {
+		return fmt.Errorf("ZooKeeper: clear %s/down: %w", s.cfg.Path, err)
+	}
+	return nil
+}
+
+// IsDown reports whether the cluster was brought down (MarkDown).
+func (s *Session) IsDown() (bool, error) {
+	exists, _, err := s.conn.Exists(s.cfg.Path + "/down")
+	if err != nil {
+		return false, fmt.Errorf("ZooKeeper: read %s/down: %w", s.cfg.Path, err)
+	}
+	return exists, nil
+}

@@ -270,6 +270,11 @@ func portsFree(s *topology.Server) error {
 
 // Down stops every server, frontends first, and then the master.
 func (m *Master) Down(ctx context.Context) error {
+	if m.cfg.beforeDown != nil {
+		if err := m.cfg.beforeDown(); err != nil {
+			return admin.Errorf(http.StatusServiceUnavailable, "not brought down: %v", err)
+		}
+	}
 	if err := m.exec(ctx, func() { m.shutdown("down requested") }); err != nil {
 		return err
 	}

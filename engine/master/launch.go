@@ -43,7 +43,7 @@ func (m *Master) spec(s *topology.Server, added *topology.AddSpec) (proc.Spec, e
 		}
 		args = append(append([]string(nil), st.Args...), args...)
 	}
-	env := []string{launch.EnvMaster + "=" + m.dialAddr()}
+	env := []string{launch.EnvMaster + "=" + m.masterAddrs()}
 	if n := m.maxProcs(s); n > 0 {
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(n))
 	}

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,10 +12,12 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/admin"
+	"github.com/pomeloctl/pomeloctl/engine/ha"
 	"github.com/pomeloctl/pomeloctl/engine/lifecycle"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/engine/proc"
@@ -55,6 +58,19 @@ type Config struct {
 	// HeartbeatTimeout is how long a server may go without a heartbeat
 	// before it is taken for hung (default: the monitor hub's 3s).
 	HeartbeatTimeout time.Duration
+
+	// ID and Addr are this master's, when it is not the topology's
+	// master: a standby of master HA (see RunHA).
+	ID, Addr string
+	// Term, with master HA, is this master's term as leader: its epoch is
+	// the master's, the master acts only while the term is valid, and when
+	// Lost is closed the master stops acting and returns from Run, every
+	// server left running for the next leader to adopt.
+	Term *ha.Term
+	// beforeDown runs when an operator brings the cluster down, before any
+	// server is stopped (RunHA: so that no standby takes over to start it
+	// again).
+	beforeDown func() error
 }
 
 // Master runs one cluster. See the package comment.
@@ -122,12 +138,18 @@ func New(cfg Config) (*Master, error) {
 	}
 	users := adminUsers(t)
 	addr := net.JoinHostPort(t.Master.Host, strconv.Itoa(t.Master.Port))
+	if cfg.Addr != "" {
+		addr = cfg.Addr
+	}
+	if cfg.ID == "" {
+		cfg.ID = t.Master.ID
+	}
 	if err := admin.CheckExposure(addr, users); err != nil {
 		return nil, err
 	}
 	return &Master{
 		cfg:       cfg,
-		log:       cfg.Logger.With("master", t.Master.ID),
+		log:       cfg.Logger.With("master", cfg.ID),
 		dir:       cfg.RunDir,
 		addr:      addr,
 		ready:     make(chan struct{}),
@@ -168,7 +190,9 @@ func (m *Master) Run(ctx context.Context) error {
 	t := m.cfg.Topology
 	prev, err := m.dir.Master()
 	switch {
-	case err == nil && prev.Alive() && prev.Pid != os.Getpid():
+	case err == nil && prev.Alive() && prev.Pid != os.Getpid() && m.cfg.Term == nil:
+		// With HA, ZooKeeper's election says who leads: a recorded master
+		// that is alive has lost its term (frozen, or cut off).
 		return &RunningError{Record: prev, Dir: m.dir}
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return err
@@ -179,11 +203,14 @@ func (m *Master) Run(ctx context.Context) error {
 	}
 	m.started = time.Now()
 	m.epoch = prev.Epoch + 1
+	if m.cfg.Term != nil {
+		m.epoch = m.cfg.Term.Epoch // above every earlier term's, and prev's
+	}
 	if m.tokens, err = m.dir.tokens(typeNames(t)); err != nil {
 		ln.Close()
 		return err
 	}
-	self := MasterRecord{ID: t.Master.ID, Pid: os.Getpid(), Addr: m.addr, Epoch: m.epoch, Topology: t.File,
+	self := MasterRecord{ID: m.cfg.ID, Pid: os.Getpid(), Addr: m.addr, Epoch: m.epoch, Topology: t.File,
 		Profiles: t.Profiles, PortOffset: t.PortOffset, Started: m.started}
 	self.StartTime, _ = proc.StartTime(self.Pid)
 	m.startTime = self.StartTime
@@ -210,7 +237,7 @@ func (m *Master) Run(ctx context.Context) error {
 		settle = 0 // the hub's default: long enough for every adopted server to come back
 	}
 	m.hub = monitor.NewHub(monitor.HubConfig{
-		MasterID:         t.Master.ID,
+		MasterID:         m.cfg.ID,
 		Epoch:            m.epoch,
 		Tokens:           m.checkToken,
 		HeartbeatTimeout: m.cfg.HeartbeatTimeout,
@@ -227,29 +254,53 @@ func (m *Master) Run(ctx context.Context) error {
 	if err := m.begin(adopt); err != nil {
 		m.log.Error("could not start the cluster", "err", err)
 	}
-	m.loop(ctx, events)
+	abdicated := m.loop(ctx, events)
 
 	close(m.quit)
 	cancel()
 	m.hub.Close()
+	shutCtx, shutCancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer shutCancel()
+	if abdicated {
+		// Every server runs on, and the next leader adopts them: the run
+		// directory stays as it is, and nothing here waits for them.
+		_ = srv.Shutdown(shutCtx)
+		m.log.Warn("no longer the leader: stopped acting; the servers run on for the next leader", "why", m.cfg.Term.Err())
+		return nil
+	}
 	// The record goes before the admin API: a client that finds no master
 	// answering must find no master recorded either.
 	if err := m.dir.clear(); err != nil {
 		m.log.Warn("could not clear the run directory", "err", err)
 	}
-	shutCtx, shutCancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer shutCancel()
 	_ = srv.Shutdown(shutCtx)
 	m.bg.Wait()
 	m.log.Info("master stopped")
 	return nil
 }
 
+// acting reports whether this master may act on the cluster: always
+// without HA; with it, only while its term holds (after a freeze past
+// the term, never: the next leader may be acting).
+func (m *Master) acting() bool { return m.cfg.Term == nil || m.cfg.Term.Valid() }
+
+// lost is closed when this master's term ends; never without HA.
+func (m *Master) lost() <-chan struct{} {
+	if m.cfg.Term == nil {
+		return nil
+	}
+	return m.cfg.Term.Lost()
+}
+
 // loop is the run loop: every decision about every server is taken here.
-func (m *Master) loop(ctx context.Context, events <-chan monitor.Event) {
+// It returns when the cluster has stopped, or, with HA, as soon as the
+// master's term ends (abdicated), whatever it was doing.
+func (m *Master) loop(ctx context.Context, events <-chan monitor.Event) (abdicated bool) {
 	done := ctx.Done()
 	for {
 		select {
+		case <-m.lost():
+			return true
 		case <-done:
 			done = nil
 			m.shutdown("the master was interrupted")
@@ -266,7 +317,7 @@ func (m *Master) loop(ctx context.Context, events <-chan monitor.Event) {
 			}
 			m.onMonitor(ev)
 		case <-m.stoppedCh:
-			return
+			return false
 		}
 	}
 }
@@ -282,6 +333,9 @@ func post[T any](m *Master, ch chan T, v T) {
 
 // exec runs f on the run loop and waits for it.
 func (m *Master) exec(ctx context.Context, f func()) error {
+	if !m.acting() {
+		return admin.Errorf(http.StatusServiceUnavailable, "this master is no longer the leader")
+	}
 	done := make(chan struct{})
 	select {
 	case m.reqs <- func() { f(); close(done) }:
@@ -355,12 +409,35 @@ func typeNames(t *topology.Topology) []string {
 
 // dialAddr is the admin address as servers dial it: a master listening on
 // every interface is reached on loopback.
-func (m *Master) dialAddr() string {
-	host, port, _ := net.SplitHostPort(m.addr)
+func (m *Master) dialAddr() string { return loopbackIfUnspecified(m.addr) }
+
+func loopbackIfUnspecified(addr string) string {
+	host, port, _ := net.SplitHostPort(addr)
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		return net.JoinHostPort("127.0.0.1", port)
 	}
-	return m.addr
+	return addr
+}
+
+// masterAddrs are the admin addresses a server dials, comma-separated,
+// this master's first: with HA, every master's, so that a server finds
+// the next leader when this one goes (a standby refuses it until then).
+func (m *Master) masterAddrs() string {
+	addrs := []string{m.dialAddr()}
+	t := m.cfg.Topology
+	if t.HA == nil {
+		return addrs[0]
+	}
+	all := []string{net.JoinHostPort(t.Master.Host, strconv.Itoa(t.Master.Port))}
+	for _, sb := range t.HA.Standbys {
+		all = append(all, net.JoinHostPort(cmp.Or(sb.Host, t.Master.Host), strconv.Itoa(sb.Port)))
+	}
+	for _, a := range all {
+		if a = loopbackIfUnspecified(a); !slices.Contains(addrs, a) {
+			addrs = append(addrs, a)
+		}
+	}
+	return strings.Join(addrs, ",")
 }
 
 // tokenOf is server s's monitor token: its own, its type's, or the one

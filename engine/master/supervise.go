@@ -279,6 +279,12 @@ func (m *Master) apply(mem *member, c lifecycle.Cause) {
 // do carries out what the machine asked for.
 func (m *Master) do(mem *member, act lifecycle.Action) {
 	id := mem.srv.ID
+	if !m.acting() {
+		// A term that ended while the loop had this to do (a freeze past
+		// it): the next leader decides now.
+		m.log.Warn("not acting: this master's term as leader has ended", "server", id, "action", act.Kind)
+		return
+	}
 	switch act.Kind {
 	case lifecycle.Launch:
 		m.launch(mem)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/topology"
@@ -40,9 +41,17 @@ func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *moni
 	l := &monitorLink{log: log, fatal: make(chan error, 1)}
 	forget := membersLogger(log, s.ID, left, changed)
 	var once sync.Once
-	url := "ws://" + cfg.Master + "/monitor"
+	// With master HA, Master names every master, the leader first: each
+	// attempt after a lost link tries the next, and only the leader takes
+	// the registration (a standby refuses it), so the agent finds the new
+	// leader within one round, and epoch fencing keeps it off an old one.
+	var urls []string
+	for _, addr := range strings.Split(cfg.Master, ",") {
+		urls = append(urls, "ws://"+strings.TrimSpace(addr)+"/monitor")
+	}
+	var attempt atomic.Int64
 	l.agent = monitor.NewAgent(monitor.AgentConfig{
-		MasterURL: func() string { return url },
+		MasterURL: func() string { return urls[int(attempt.Add(1)-1)%len(urls)] },
 		Register: monitor.RegisterInfo{
 			ID:         s.ID,
 			Type:       s.Type,

@@ -123,9 +123,6 @@ func notBuilt(t *topology.Topology) topology.ErrorList {
 	notYet := func(pos topology.Pos, path, what string) {
 		list = append(list, &topology.Error{Pos: pos, Path: path, Msg: what + " not built yet", Hint: "remove it to run this topology now"})
 	}
-	if t.HA != nil {
-		notYet(t.At.Of("ha"), "ha", "hot-standby masters in ZooKeeper are")
-	}
 	if t.GlobalChannel != nil {
 		notYet(t.At.Of("globalChannel"), "globalChannel", "channels in Redis are")
 	}

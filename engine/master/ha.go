@@ -1,0 +1,161 @@
+package master
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pomeloctl/pomeloctl/engine/ha"
+)
+
+// RunHA runs this master (cfg.ID at cfg.Addr: the topology's master when
+// empty, else one of ha.standbys) as one of the cluster's masters in
+// ZooKeeper (the topology's ha): a standby until it is elected, then the
+// leader, which adopts the running servers (same pids) and leads until its
+// term ends, then a standby again. fresh is `up` starting the cluster: it
+// forgets an earlier `down`.
+//
+// It returns when ctx ends (SIGTERM: the leader hands over at once, and
+// every server runs on under the next), or when the cluster is brought
+// down (`pomeloctl down`: every master leaves).
+func RunHA(ctx context.Context, cfg Config, fresh bool) error {
+	t := cfg.Topology
+	if t.HA == nil {
+		return errors.New("master: the topology declares no ha")
+	}
+	if cfg.ID == "" {
+		cfg.ID = t.Master.ID
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = net.JoinHostPort(t.Master.Host, strconv.Itoa(t.Master.Port))
+	}
+	if cfg.RunDir == "" {
+		cfg.RunDir = DefaultRunDir(t)
+	}
+	log := cfg.Logger.With("master", cfg.ID)
+	sess, err := ha.Dial(ha.Config{Servers: t.HA.Zookeeper, Path: t.HA.Path, SessionTimeout: t.HA.SessionTimeout.D(),
+		Auth: t.HA.Auth.Value, ID: cfg.ID, Addr: loopbackIfUnspecified(cfg.Addr), Logger: log})
+	if err != nil {
+		return fmt.Errorf("master HA: %w", err)
+	}
+	defer sess.Close()
+	if fresh {
+		if err := sess.ClearDown(); err != nil {
+			return err
+		}
+	}
+	for {
+		standby, err := serveStandby(cfg.Addr, cfg.ID, sess)
+		if err != nil {
+			return err
+		}
+		log.Info("standing by: campaigning for the lead in ZooKeeper", "zookeeper", t.HA.Zookeeper, "path", t.HA.Path)
+		prev, _ := cfg.RunDir.Master()
+		term, err := sess.Campaign(ctx, prev.Epoch)
+		standby.Close()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if down, err := sess.IsDown(); err != nil || down {
+			_ = term.Resign()
+			log.Info("elected after the cluster was brought down: leaving")
+			return err
+		}
+		log.Info("elected leader", "epoch", term.Epoch)
+		done, err := lead(ctx, cfg, sess, term)
+		if err != nil || done || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// lead runs the cluster for one term. It reports done when the cluster
+// was brought down.
+func lead(ctx context.Context, cfg Config, sess *ha.Session, term *ha.Term) (done bool, err error) {
+	cfg.Term = term
+	cfg.beforeDown = func() error { return sess.MarkDown() }
+	m, err := New(cfg)
+	if err != nil {
+		_ = term.Resign()
+		return true, err
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	stop := make(chan struct{})
+	defer close(stop)
+	wg.Go(func() {
+		// SIGTERM hands over at once, rather than after the session's
+		// timeout: the servers run on.
+		select {
+		case <-ctx.Done():
+			_ = term.Resign()
+		case <-stop:
+		}
+	})
+	wg.Go(func() {
+		// Published once the cluster is adopted and runs: standbys and the
+		// control commands then find the leader.
+		select {
+		case <-m.Ready():
+			if err := term.Publish(ctx); err != nil && term.Valid() {
+				m.log.Warn("could not publish the leader in ZooKeeper", "err", err)
+			}
+		case <-term.Lost():
+		case <-stop:
+		}
+	})
+	// The cluster stops only by `down`; ctx's end is a handover.
+	if err := m.Run(context.WithoutCancel(ctx)); err != nil {
+		_ = term.Resign()
+		return true, err
+	}
+	if term.Valid() {
+		// Run returned with the term whole: the cluster was brought down.
+		_ = term.Resign()
+		return true, nil
+	}
+	return false, nil
+}
+
+// serveStandby answers on a standby's admin address: not the leader (with
+// who is, when ZooKeeper says), to the control commands and to servers,
+// which then try the next master.
+func serveStandby(addr, id string, sess *ha.Session) (*http.Server, error) {
+	ln, err := listenRetry(addr, 5*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("the standby %s cannot listen on %s: %w", id, addr, err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		msg := id + " is a standby master"
+		if l, ok, err := sess.Leader(); err == nil && ok {
+			msg += fmt.Sprintf("; the leader is %s at %s (epoch %d)", l.ID, l.Addr, l.Epoch)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, nil
+}
+
+// listenRetry listens on addr, retrying while the address is still held
+// (the leader this master was, shutting its admin API down).
+func listenRetry(addr string, within time.Duration) (net.Listener, error) {
+	deadline := time.Now().Add(within)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil || time.Now().After(deadline) {
+			return ln, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
