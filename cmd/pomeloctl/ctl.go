@@ -69,7 +69,47 @@ func newLsCmd(g *globals) *cobra.Command {
 		if output == "json" {
 			return writeJSON(c.OutOrStdout(), list)
 		}
+		// With master HA, the masters first: who leads, who stands by.
+		if info, err := tg.client.Info(c.Context()); err == nil && len(info.Masters) > 0 {
+			if err := writeMasters(c.OutOrStdout(), info.Masters); err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout())
+		}
 		return writeServers(c.OutOrStdout(), list, time.Now())
+	})
+}
+
+// writeMasters prints the masters of master HA as `pomeloctl ls` does.
+func writeMasters(w io.Writer, list []admin.MasterStatus) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MASTER\tADDR\tROLE\tZOOKEEPER\tEPOCH")
+	for _, m := range list {
+		epoch := "-"
+		if m.Epoch != 0 {
+			epoch = strconv.FormatUint(m.Epoch, 10)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.ID, m.Addr, m.Role, m.Session, epoch)
+	}
+	return tw.Flush()
+}
+
+func newPromoteCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "promote ID",
+		Short: "Hand the lead to a standby master (master HA): at once, no server restarted",
+		Long: "Ask the leading master to hand the lead to the standby master ID, which must be\n" +
+			"standing by (in the election; pomeloctl ls lists the masters). The leader hands\n" +
+			"over at once and stands by in its turn; the new leader adopts every running server.\n" + connHelp,
+		Example: `  pomeloctl promote master-server-2`,
+		Args:    exactArgs(1, "ID"),
+	}
+	return ctlCmd(g, cmd, func(c *cobra.Command, args []string, tg *target) error {
+		if err := tg.client.Promote(c.Context(), args[0]); err != nil {
+			return err
+		}
+		c.Printf("%s promoted: it leads once it has adopted the cluster\n", args[0])
+		return nil
 	})
 }
 

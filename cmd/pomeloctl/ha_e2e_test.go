@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,14 +139,43 @@ func TestMasterFailover(t *testing.T) {
 			t.Errorf("%s across the handover: %+v; want pid %d, no restart", id, s, b.Pid)
 		}
 	}
+	// master-server-2 again, by hand, and promoted: it leads at once, and
+	// the leader it replaces stands by.
+	sb := exec.Command(c.bin, "master", c.file, "--standby", "master-server-2", "--port-offset", strconv.Itoa(c.offset), "--run-dir", string(c.runDir()))
+	sb.Stdout, sb.Stderr = logf, logf
+	if err := sb.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = sb.Wait() }()
+	waitWithin(t, 10*time.Second, "master-server-2 to stand by", func() bool {
+		_, out, _ := c.run("ls")
+		return strings.Contains(out, "master-server-2") && strings.Contains(out, "standby")
+	})
+	_, out, _ := c.run("ls")
+	if !strings.Contains(out, "MASTER") || !regexpMatch(`master-server-1\s+\S+\s+leader\s+connected\s+\d+`, out) || !regexpMatch(`master-server-2\s+\S+\s+standby\s+connected\s+-`, out) {
+		t.Errorf("ls with a leader and a standby:\n%s", out)
+	}
+	promoted := time.Now()
+	c.must("promote", "master-server-2")
+	waitWithin(t, 10*time.Second, "master-server-2 to lead", func() bool {
+		rec, err := c.runDir().Master()
+		_, out, _ := c.run("ls")
+		return err == nil && rec.Pid == sb.Process.Pid && regexpMatch(`master-server-1\s+\S+\s+standby`, out)
+	})
+	promotion := time.Since(promoted)
+	for id, s := range c.servers() {
+		if b := before[id]; b.Pid != s.Pid || s.Restarts != 0 {
+			t.Errorf("%s across the promotion: %+v; want pid %d, no restart", id, s, b.Pid)
+		}
+	}
 	time.Sleep(200 * time.Millisecond)
 	stopLoad()
 	wg.Wait()
 	if failed.Load() != 0 || done.Load() == 0 {
 		t.Errorf("echo through the failovers: %d answered, %d failed (the first: %v)", done.Load(), failed.Load(), firstErr.Load())
 	}
-	t.Logf("failover after kill -9: %s (session timeout %s); handover on SIGTERM: %s; %d requests answered, none failed",
-		failover.Round(time.Millisecond), timeout, handover.Round(time.Millisecond), done.Load())
+	t.Logf("failover after kill -9: %s (session timeout %s); handover on SIGTERM: %s; promotion: %s; %d requests answered, none failed",
+		failover.Round(time.Millisecond), timeout, handover.Round(time.Millisecond), promotion.Round(time.Millisecond), done.Load())
 
 	c.must("down")
 	waitWithin(t, 10*time.Second, "every master to leave", func() bool { return len(mentioning(c.dir)) == 0 })
@@ -211,3 +241,5 @@ func killMentioning(s string) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
+
+func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }

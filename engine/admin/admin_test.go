@@ -49,6 +49,10 @@ func (f *fakeCluster) Add(_ context.Context, r AddRequest) (ServerStatus, error)
 	return ServerStatus{ID: r.Type + "-server-9", Type: r.Type, State: "starting"}, nil
 }
 func (f *fakeCluster) Down(context.Context) error { f.note("down"); return nil }
+func (f *fakeCluster) Promote(_ context.Context, id string) error {
+	f.note("promote " + id)
+	return nil
+}
 func (f *fakeCluster) Logs(_ context.Context, r LogRequest) (LogChunk, error) {
 	return LogChunk{ID: r.ID, Data: "line\n", Next: 5}, nil
 }

@@ -6,7 +6,7 @@ import (
 	"net/http"
 )
 
-// builtins are the commands of `pomeloctl ls, kill, stop, restart, add, logs, down`.
+// builtins are the commands of `pomeloctl ls, kill, stop, restart, add, logs, down, promote`.
 func builtins(c Cluster) []Module {
 	type idArgs struct {
 		ID  string   `json:"id"`
@@ -29,6 +29,7 @@ func builtins(c Cluster) []Module {
 			return c.Servers(ctx)
 		}},
 		one("kill", c.Kill),
+		one("promote", c.Promote),
 		one("restart", c.Restart),
 		{Name: "stop", Level: LevelAct, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {
 			var a idArgs

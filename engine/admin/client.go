@@ -116,6 +116,11 @@ func (c *Client) Down(ctx context.Context) error {
 	return c.Call(ctx, "down", struct{}{}, nil)
 }
 
+// Promote hands the lead to the standby master id.
+func (c *Client) Promote(ctx context.Context, id string) error {
+	return c.Call(ctx, "promote", map[string]string{"id": id}, nil)
+}
+
 // Logs reads part of a server's log.
 func (c *Client) Logs(ctx context.Context, req LogRequest) (LogChunk, error) {
 	var out LogChunk

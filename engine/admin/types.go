@@ -67,6 +67,24 @@ type MasterInfo struct {
 	// Ready is whether every server has been running at once since the
 	// master started.
 	Ready bool `json:"ready"`
+	// Masters are the cluster's masters with master HA (none without):
+	// the leader, the standbys in the election, and those declared but
+	// absent from it.
+	Masters []MasterStatus `json:"masters,omitempty"`
+}
+
+// MasterStatus is one master of master HA, as the leader sees it.
+type MasterStatus struct {
+	ID   string `json:"id"`
+	Addr string `json:"addr"`
+	// Role is "leader", "standby" (in the election, next by sequence) or
+	// "absent" (declared, not in the election: not running, or cut off).
+	Role string `json:"role"`
+	// Session is the master's ZooKeeper session: "connected" for those
+	// in the election (their node lives with their session), the
+	// leader's own state for the leader, "none" for the absent.
+	Session string `json:"session"`
+	Epoch   uint64 `json:"epoch,omitempty"` // the leader's
 }
 
 // Levels, as in Pomelo's adminUser.json: 1 may act, 2 and above may only read.
@@ -103,4 +121,6 @@ type Cluster interface {
 	Down(ctx context.Context) error
 	Logs(ctx context.Context, req LogRequest) (LogChunk, error)
 	Info(ctx context.Context) (MasterInfo, error)
+	// Promote hands the lead to the standby master id (master HA).
+	Promote(ctx context.Context, id string) error
 }

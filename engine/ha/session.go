@@ -221,3 +221,39 @@ func (s *Session) IsDown() (bool, error) {
 	}
 	return exists, nil
 }
+
+// Promote asks that master id lead next (PATH/promote): a master elected
+// before it hands over at once, until id is. See RunHA.
+func (s *Session) Promote(id string) error {
+	path := s.cfg.Path + "/promote"
+	_, err := s.conn.Create(path, []byte(id), 0, s.acl)
+	if errors.Is(err, zk.ErrNodeExists) {
+		_, err = s.conn.Set(path, []byte(id), -1)
+	}
+	if err != nil {
+		return fmt.Errorf("ZooKeeper: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// Promoted is the master asked to lead next, if one is.
+func (s *Session) Promoted() (string, bool, error) {
+	data, _, err := s.conn.Get(s.cfg.Path + "/promote")
+	if errors.Is(err, zk.ErrNoNode) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("ZooKeeper: read %s/promote: %w", s.cfg.Path, err)
+	}
+	return string(data), true, nil
+}
+
+// ClearPromoted forgets the request: the master asked for leads, or is
+// no longer there to.
+func (s *Session) ClearPromoted() error {
+	err := s.conn.Delete(s.cfg.Path+"/promote", -1)
+	if err != nil && !errors.Is(err, zk.ErrNoNode) {
+		return fmt.Errorf("ZooKeeper: clear %s/promote: %w", s.cfg.Path, err)
+	}
+	return nil
+}

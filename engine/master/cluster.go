@@ -379,8 +379,23 @@ func tailOffset(f *os.File, size int64, n int) int64 {
 
 // Info describes the master.
 func (m *Master) Info(ctx context.Context) (admin.MasterInfo, error) {
-	info := admin.MasterInfo{ID: m.cfg.Topology.Master.ID, Pid: os.Getpid(), StartTime: m.startTime, Addr: m.addr, Epoch: m.epoch,
+	info := admin.MasterInfo{ID: m.cfg.ID, Pid: os.Getpid(), StartTime: m.startTime, Addr: m.addr, Epoch: m.epoch,
 		Topology: m.cfg.Topology.File, RunDir: string(m.dir), Started: m.started}
 	err := m.exec(ctx, func() { info.Ready = m.isReady })
+	if m.cfg.masters != nil {
+		info.Masters = m.cfg.masters()
+	}
 	return info, err
+}
+
+// Promote hands the lead to the standby master id: at once, the servers
+// running on. Without master HA there is no standby.
+func (m *Master) Promote(ctx context.Context, id string) error {
+	if m.cfg.promote == nil {
+		return admin.Errorf(http.StatusBadRequest, "promote %s: the cluster has no standby masters (the topology declares no ha)", id)
+	}
+	if !m.acting() {
+		return admin.Errorf(http.StatusServiceUnavailable, "this master is no longer the leader")
+	}
+	return m.cfg.promote(id)
 }

@@ -1,17 +1,22 @@
 package master
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/pomeloctl/pomeloctl/engine/admin"
 	"github.com/pomeloctl/pomeloctl/engine/ha"
+	"github.com/pomeloctl/pomeloctl/topology"
 )
 
 // RunHA runs this master (cfg.ID at cfg.Addr: the topology's master when
@@ -70,6 +75,10 @@ func RunHA(ctx context.Context, cfg Config, fresh bool) error {
 			log.Info("elected after the cluster was brought down: leaving")
 			return err
 		}
+		if yield(sess, cfg.ID, log) {
+			_ = term.Resign() // and back in line
+			continue
+		}
 		log.Info("elected leader", "epoch", term.Epoch)
 		done, err := lead(ctx, cfg, sess, term)
 		if err != nil || done || ctx.Err() != nil {
@@ -83,6 +92,25 @@ func RunHA(ctx context.Context, cfg Config, fresh bool) error {
 func lead(ctx context.Context, cfg Config, sess *ha.Session, term *ha.Term) (done bool, err error) {
 	cfg.Term = term
 	cfg.beforeDown = func() error { return sess.MarkDown() }
+	cfg.promote = func(id string) error {
+		if id == cfg.ID {
+			return admin.Errorf(http.StatusBadRequest, "promote %s: it leads already", id)
+		}
+		all, err := sess.Candidates()
+		if err != nil {
+			return admin.Errorf(http.StatusServiceUnavailable, "promote %s: %v", id, err)
+		}
+		if !slices.ContainsFunc(all, func(c ha.Candidate) bool { return c.ID == id }) {
+			return admin.Errorf(http.StatusBadRequest, "promote %s: it is not standing by (not in the election): start it first (pomeloctl master TOPOLOGY --standby %s)", id, id)
+		}
+		if err := sess.Promote(id); err != nil {
+			return admin.Errorf(http.StatusServiceUnavailable, "promote %s: %v", id, err)
+		}
+		// The answer goes out before the admin API closes: it waits for
+		// this request.
+		return term.Resign()
+	}
+	cfg.masters = func() []admin.MasterStatus { return masters(cfg.Topology, sess, term) }
 	m, err := New(cfg)
 	if err != nil {
 		_ = term.Resign()
@@ -124,6 +152,52 @@ func lead(ctx context.Context, cfg Config, sess *ha.Session, term *ha.Term) (don
 		return true, nil
 	}
 	return false, nil
+}
+
+// yield reports whether this master, just elected, should hand over at
+// once because an operator promoted another, which stands by: it then
+// goes back in line, and so does every master elected before the one
+// promoted. A promotion whose master is not standing by any more, or
+// this master's own, is done with.
+func yield(sess *ha.Session, self string, log *slog.Logger) bool {
+	id, ok, err := sess.Promoted()
+	if err != nil || !ok {
+		return false
+	}
+	if id != self {
+		all, err := sess.Candidates()
+		if err == nil && slices.ContainsFunc(all, func(c ha.Candidate) bool { return c.ID == id }) {
+			log.Info("elected, and handing over at once: an operator promoted another master", "promoted", id)
+			return true
+		}
+	}
+	_ = sess.ClearPromoted()
+	return false
+}
+
+// masters are the declared masters and any other in the election, as the
+// leader sees them.
+func masters(t *topology.Topology, sess *ha.Session, term *ha.Term) []admin.MasterStatus {
+	all, _ := sess.Candidates()
+	declared := []admin.MasterStatus{{ID: t.Master.ID, Addr: net.JoinHostPort(t.Master.Host, strconv.Itoa(t.Master.Port))}}
+	for _, sb := range t.HA.Standbys {
+		declared = append(declared, admin.MasterStatus{ID: sb.ID, Addr: net.JoinHostPort(cmp.Or(sb.Host, t.Master.Host), strconv.Itoa(sb.Port))})
+	}
+	var out []admin.MasterStatus
+	for i, c := range all {
+		ms := admin.MasterStatus{ID: c.ID, Addr: c.Addr, Role: "standby", Session: "connected"}
+		if i == 0 {
+			ms.Role, ms.Session, ms.Epoch = "leader", sess.State(), term.Epoch
+		}
+		out = append(out, ms)
+	}
+	for _, d := range declared {
+		if !slices.ContainsFunc(out, func(ms admin.MasterStatus) bool { return ms.ID == d.ID }) {
+			d.Role, d.Session = "absent", "none"
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // serveStandby answers on a standby's admin address: not the leader (with

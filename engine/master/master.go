@@ -71,6 +71,10 @@ type Config struct {
 	// server is stopped (RunHA: so that no standby takes over to start it
 	// again).
 	beforeDown func() error
+	// promote hands the lead to a standby, and masters lists the masters
+	// (RunHA).
+	promote func(id string) error
+	masters func() []admin.MasterStatus
 }
 
 // Master runs one cluster. See the package comment.
