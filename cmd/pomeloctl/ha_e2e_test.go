@@ -243,3 +243,64 @@ func killMentioning(s string) {
 }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// TestFrozenLeader freezes the leader (SIGSTOP) past its session timeout:
+// the standby takes over; when the old leader runs again (SIGCONT) it
+// finds its term over before it acts, touches no server, and stands by.
+func TestFrozenLeader(t *testing.T) {
+	z := zktest.Start(t)
+	const timeout = 2 * time.Second
+	c := newTestCluster(t, haTopology(t, z.Addr, timeout))
+	t.Cleanup(func() { killMentioning(c.dir) })
+	c.must("up", c.file, "-d", "--timeout", "30s")
+	before := c.servers()
+	waitWithin(t, 10*time.Second, "the standby to answer as a standby", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
+	leader, err := c.runDir().Master()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Signal(leader.Pid, leader.StartTime, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = proc.Signal(leader.Pid, leader.StartTime, syscall.SIGCONT) }()
+	// ls only once the record names the new leader: asked of the frozen
+	// one, it would wait out its timeout.
+	waitWithin(t, timeout+10*time.Second, "master-server-2 to lead", func() bool {
+		rec, err := c.runDir().Master()
+		if err != nil || rec.ID != "master-server-2" {
+			return false
+		}
+		code, _, _ := c.run("ls")
+		return code == 0
+	})
+	// Frozen a while longer, while its servers' heartbeats to it go stale.
+	time.Sleep(timeout)
+	if err := proc.Signal(leader.Pid, leader.StartTime, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(httpGet(c.port(3005)), "is a standby master"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(c.runDir().Log("master"))
+			t.Fatalf("the old leader does not stand by 10s after it woke; its log:\n%s", tail(string(log), 30))
+		}
+	}
+	for id, s := range c.servers() {
+		if b := before[id]; b.Pid != s.Pid || s.Restarts != 0 || s.State != "running" {
+			t.Errorf("%s after the old leader woke: %+v; want pid %d running, no restart", id, s, b.Pid)
+		}
+	}
+	if rec, _ := c.runDir().Master(); rec.ID != "master-server-2" {
+		t.Errorf("the run directory records %s as the leader after the old one woke", rec.ID)
+	}
+	log, _ := os.ReadFile(c.runDir().Log("master"))
+	if !strings.Contains(string(log), "no longer the leader") {
+		t.Errorf("the old leader's log does not say it stopped acting:\n%s", tail(string(log), 20))
+	}
+	c.must("down")
+	waitWithin(t, 10*time.Second, "every master to leave", func() bool { return len(mentioning(c.dir)) == 0 })
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}

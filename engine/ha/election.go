@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 )
@@ -75,12 +76,20 @@ func (s *Session) Campaign(ctx context.Context, floor uint64) (*Term, error) {
 		}
 		if node == "" {
 			path, err := s.conn.CreateProtectedEphemeralSequential(s.cfg.Path+"/election/n_", data, s.acl)
+			if transient(err) {
+				s.pause(ctx) // the session is being re-established
+				continue
+			}
 			if err != nil {
 				return nil, fmt.Errorf("ZooKeeper: enter the election under %s: %w", s.cfg.Path, err)
 			}
 			node = path[strings.LastIndex(path, "/")+1:]
 		}
 		all, err := s.Candidates()
+		if transient(err) {
+			s.pause(ctx)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -96,6 +105,10 @@ func (s *Session) Campaign(ctx context.Context, floor uint64) (*Term, error) {
 		// this one leads or watches the next before it, and the others
 		// are not woken at all (no herd at each change).
 		exists, _, changed, err := s.conn.ExistsW(s.cfg.Path + "/election/" + all[i-1].Node)
+		if transient(err) {
+			s.pause(ctx)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("ZooKeeper: watch %s: %w", all[i-1].Node, err)
 		}
@@ -110,6 +123,21 @@ func (s *Session) Campaign(ctx context.Context, floor uint64) (*Term, error) {
 			}
 		case <-ctx.Done():
 		}
+	}
+}
+
+// transient reports an error of a session that go-zookeeper is
+// re-establishing (a cut connection, an expired session, an ensemble
+// restarting): campaigning goes on once it is back.
+func transient(err error) bool {
+	return errors.Is(err, zk.ErrNoServer) || errors.Is(err, zk.ErrConnectionClosed) || errors.Is(err, zk.ErrSessionExpired) || errors.Is(err, zk.ErrSessionMoved)
+}
+
+// pause waits a moment before trying again, or until ctx ends.
+func (s *Session) pause(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(200 * time.Millisecond):
 	}
 }
 
