@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,10 +19,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
+
 	"github.com/pomeloctl/pomeloctl/engine/admin"
 	"github.com/pomeloctl/pomeloctl/engine/bench"
 	"github.com/pomeloctl/pomeloctl/engine/client"
 	"github.com/pomeloctl/pomeloctl/engine/proc"
+	"github.com/pomeloctl/pomeloctl/internal/faultproxy"
 	"github.com/pomeloctl/pomeloctl/internal/zktest"
 )
 
@@ -49,40 +53,8 @@ func TestMasterFailover(t *testing.T) {
 	before := c.servers()
 
 	// Clients echo through a backend throughout.
-	ctx, stopLoad := context.WithCancel(context.Background())
-	var done, failed atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	for i := range 4 {
-		wg.Go(func() {
-			cl, err := client.Dial(ctx, c.port(3050+i%3), client.Options{})
-			if err != nil {
-				firstErr.CompareAndSwap(nil, err.Error())
-				failed.Add(1)
-				return
-			}
-			defer cl.Close()
-			for ctx.Err() == nil {
-				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				res, err := cl.Request(rctx, "chat.chatHandler.echo", []byte(`{"n":1}`))
-				cancel()
-				if ctx.Err() != nil {
-					return
-				}
-				if err == nil {
-					err = bench.ReplyError(res)
-				}
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err.Error())
-					failed.Add(1)
-				} else {
-					done.Add(1)
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-		})
-	}
-	defer func() { stopLoad(); wg.Wait() }()
+	load := echoLoad(t, c)
+	defer load.stop()
 
 	standby := c.port(3006)
 	waitWithin(t, 10*time.Second, "the standby to answer as a standby", func() bool { return strings.Contains(httpGet(standby), "is a standby master") })
@@ -111,17 +83,7 @@ func TestMasterFailover(t *testing.T) {
 
 	// The old leader, started again, stands by; SIGTERM to the new leader
 	// hands over to it at once.
-	old := exec.Command(c.bin, "master", c.file, "--port-offset", strconv.Itoa(c.offset), "--run-dir", string(c.runDir()))
-	logf, err := os.Create(filepath.Join(c.dir, "master-again.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	old.Stdout, old.Stderr = logf, logf
-	if err := old.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = old.Wait() }()
+	old := c.startMaster("master-again")
 	waitWithin(t, 10*time.Second, "master-server-1 to stand by", func() bool { return strings.Contains(httpGet(c.port(3005)), "is a standby master") })
 	second, _ := c.runDir().Master()
 	asked := time.Now()
@@ -141,12 +103,7 @@ func TestMasterFailover(t *testing.T) {
 	}
 	// master-server-2 again, by hand, and promoted: it leads at once, and
 	// the leader it replaces stands by.
-	sb := exec.Command(c.bin, "master", c.file, "--standby", "master-server-2", "--port-offset", strconv.Itoa(c.offset), "--run-dir", string(c.runDir()))
-	sb.Stdout, sb.Stderr = logf, logf
-	if err := sb.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = sb.Wait() }()
+	sb := c.startMaster("standby-again", "--standby", "master-server-2")
 	waitWithin(t, 10*time.Second, "master-server-2 to stand by", func() bool {
 		_, out, _ := c.run("ls")
 		return strings.Contains(out, "master-server-2") && strings.Contains(out, "standby")
@@ -169,13 +126,9 @@ func TestMasterFailover(t *testing.T) {
 		}
 	}
 	time.Sleep(200 * time.Millisecond)
-	stopLoad()
-	wg.Wait()
-	if failed.Load() != 0 || done.Load() == 0 {
-		t.Errorf("echo through the failovers: %d answered, %d failed (the first: %v)", done.Load(), failed.Load(), firstErr.Load())
-	}
+	answered := load.check(t, "the failovers")
 	t.Logf("failover after kill -9: %s (session timeout %s); handover on SIGTERM: %s; promotion: %s; %d requests answered, none failed",
-		failover.Round(time.Millisecond), timeout, handover.Round(time.Millisecond), promotion.Round(time.Millisecond), done.Load())
+		failover.Round(time.Millisecond), timeout, handover.Round(time.Millisecond), promotion.Round(time.Millisecond), answered)
 
 	c.must("down")
 	waitWithin(t, 10*time.Second, "every master to leave", func() bool { return len(mentioning(c.dir)) == 0 })
@@ -304,3 +257,278 @@ func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
+
+// startMaster starts `pomeloctl master` on the cluster's topology by hand,
+// with args, logging to name.log in its folder; it is killed when the
+// test ends, if it has not left.
+func (c *testCluster) startMaster(name string, args ...string) *exec.Cmd {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, append([]string{"master", c.file, "--port-offset", strconv.Itoa(c.offset), "--run-dir", string(c.runDir())}, args...)...)
+	logf, err := os.Create(filepath.Join(c.dir, name+".log"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); logf.Close() }()
+	c.t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd
+}
+
+// load is clients echoing through a backend until stopped, counting what
+// was answered and what failed.
+type load struct {
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
+	done, failed atomic.Int64
+	first        atomic.Value
+}
+
+// echoLoad starts four clients on the three connectors, each with one
+// request in flight, one every 5ms.
+func echoLoad(t *testing.T, c *testCluster) *load {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &load{cancel: cancel}
+	for i := range 4 {
+		l.wg.Go(func() {
+			cl, err := client.Dial(ctx, c.port(3050+i%3), client.Options{})
+			if err != nil {
+				l.first.CompareAndSwap(nil, err.Error())
+				l.failed.Add(1)
+				return
+			}
+			defer cl.Close()
+			for ctx.Err() == nil {
+				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				res, err := cl.Request(rctx, "chat.chatHandler.echo", []byte(`{"n":1}`))
+				cancel()
+				if ctx.Err() != nil {
+					return
+				}
+				if err == nil {
+					err = bench.ReplyError(res)
+				}
+				if err != nil {
+					l.first.CompareAndSwap(nil, err.Error())
+					l.failed.Add(1)
+				} else {
+					l.done.Add(1)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+	return l
+}
+
+func (l *load) stop() { l.cancel(); l.wg.Wait() }
+
+// check stops the load and fails the test if a request failed or none
+// was answered; it gives how many were.
+func (l *load) check(t *testing.T, during string) int64 {
+	t.Helper()
+	l.stop()
+	if l.failed.Load() != 0 || l.done.Load() == 0 {
+		t.Errorf("echo through %s: %d answered, %d failed (the first: %v)", during, l.done.Load(), l.failed.Load(), l.first.Load())
+	}
+	return l.done.Load()
+}
+
+// stillOne checks that one master leads and acts, the other stands by,
+// every server is the process it was, and the load has not failed.
+func stillOne(t *testing.T, c *testCluster, before map[string]admin.ServerStatus, leader string) {
+	t.Helper()
+	waitWithin(t, 15*time.Second, leader+" to lead and answer", func() bool {
+		rec, err := c.runDir().Master()
+		if err != nil || rec.ID != leader {
+			return false
+		}
+		code, _, _ := c.run("ls")
+		return code == 0
+	})
+	for id, s := range c.servers() {
+		if b := before[id]; b.Pid != s.Pid || s.Restarts != 0 || s.State != "running" {
+			t.Errorf("%s: %+v; want pid %d running, no restart", id, s, b.Pid)
+		}
+	}
+}
+
+// ZooKeeper restarted under a running cluster: the leader's session
+// survives (the restart is shorter than its timeout), so nothing moves:
+// the same leader, no server touched, no request failed.
+func TestZooKeeperRestartUnderACluster(t *testing.T) {
+	z := zktest.Start(t)
+	const timeout = 6 * time.Second
+	c := newTestCluster(t, haTopology(t, z.Addr, timeout))
+	t.Cleanup(func() { killMentioning(c.dir) })
+	c.must("up", c.file, "-d", "--timeout", "30s")
+	before := c.servers()
+	waitWithin(t, 10*time.Second, "the standby to stand by", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
+	leader, _ := c.runDir().Master()
+	l := echoLoad(t, c)
+	defer l.stop()
+	z.Restart()
+	time.Sleep(timeout) // past the session timeout, from the restart
+	stillOne(t, c, before, "master-server-1")
+	if rec, _ := c.runDir().Master(); rec.Pid != leader.Pid {
+		t.Errorf("the leader changed across a ZooKeeper restart: pid %d, then %d", leader.Pid, rec.Pid)
+	}
+	if !strings.Contains(httpGet(c.port(3006)), "is a standby master") {
+		t.Error("the standby does not stand by after the restart")
+	}
+	l.check(t, "a ZooKeeper restart")
+	c.must("down")
+}
+
+// The leader cut off from ZooKeeper (a fault proxy between them), while
+// servers still reach it: it stops acting on its own clock before the
+// standby is elected, the standby adopts the servers, and when the way to
+// ZooKeeper heals the old leader stands by. Never two leaders.
+func TestLeaderCutOffFromZooKeeper(t *testing.T) {
+	z := zktest.Start(t)
+	proxy := faultproxy.Start(t, z.Addr)
+	const timeout = 2 * time.Second
+	c := newTestCluster(t, haTopology(t, proxy.Addr, timeout))
+	t.Cleanup(func() { killMentioning(c.dir) })
+	c.must("up", c.file, "-d", "--timeout", "30s")
+	before := c.servers()
+	// The standby up started talks through the proxy too: replace it
+	// with one that reaches ZooKeeper directly.
+	waitWithin(t, 10*time.Second, "the standby to stand by", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
+	killStandby(t, c, "master-server-2")
+	sb := c.startMaster("standby-direct", "--standby", "master-server-2", "--zookeeper", z.Addr)
+	waitWithin(t, 10*time.Second, "the direct standby to stand by", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
+	l := echoLoad(t, c)
+	defer l.stop()
+
+	proxy.Cut()
+	stillOne(t, c, before, "master-server-2")
+	if rec, _ := c.runDir().Master(); rec.Pid != sb.Process.Pid {
+		t.Errorf("the run directory names pid %d, not the standby's %d", rec.Pid, sb.Process.Pid)
+	}
+	stepped, elected := logTime(t, c.runDir().Log("master"), "no longer the leader"), logTime(t, filepath.Join(c.dir, "standby-direct.log"), "elected leader")
+	if !stepped.Before(elected) {
+		t.Errorf("the old leader stopped acting at %s, the new one was elected at %s: two leaders", stepped.Format(time.StampMilli), elected.Format(time.StampMilli))
+	}
+	proxy.Heal()
+	waitWithin(t, 15*time.Second, "the old leader to stand by", func() bool { return strings.Contains(httpGet(c.port(3005)), "is a standby master") })
+	l.check(t, "the leader cut off")
+	t.Logf("the old leader stopped acting %s before the new one was elected", elected.Sub(stepped).Round(time.Millisecond))
+	c.must("down")
+}
+
+// killStandby kills the standby master id that up started.
+func killStandby(t *testing.T, c *testCluster, id string) {
+	t.Helper()
+	for _, pid := range mentioning(c.dir) {
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(b), "--standby\x00"+id) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	waitWithin(t, 10*time.Second, id+" to go", func() bool { return httpGet(c.port(3006)) == "" })
+}
+
+// logTime is when the first line of a master's log that says what was
+// written.
+func logTime(t *testing.T, path, what string) time.Time {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if strings.Contains(line, what) && strings.HasPrefix(line, "time=") {
+			ts, err := time.Parse(time.RFC3339Nano, strings.Fields(line)[0][len("time="):])
+			if err == nil {
+				return ts
+			}
+		}
+	}
+	t.Fatalf("no %q in %s:\n%s", what, path, tail(string(b), 20))
+	return time.Time{}
+}
+
+// Twenty handovers in a row between two masters (promotions), the
+// election's sequence numbers crossing 9 → 10 and 99 → 100 on the way:
+// each time one leader, every server the process it was, nothing failed.
+func TestTwentyHandovers(t *testing.T) {
+	z := zktest.Start(t)
+	c := newTestCluster(t, haTopology(t, z.Addr, 2*time.Second))
+	t.Cleanup(func() { killMentioning(c.dir) })
+	c.must("up", c.file, "-d", "--timeout", "30s")
+	before := c.servers()
+	waitWithin(t, 10*time.Second, "the standby to stand by", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
+	padSequence(t, z.Addr, "/pomeloctl/"+strings.ReplaceAll(t.Name(), "/", "-")+"/election", 6)
+	l := echoLoad(t, c)
+	defer l.stop()
+	leader := "master-server-1"
+	var seqs []int64
+	for i := range 20 {
+		if i == 8 {
+			padSequence(t, z.Addr, "/pomeloctl/"+strings.ReplaceAll(t.Name(), "/", "-")+"/election", 80)
+		}
+		next := map[string]string{"master-server-1": "master-server-2", "master-server-2": "master-server-1"}[leader]
+		waitWithin(t, 10*time.Second, next+" to stand by", func() bool {
+			_, out, _ := c.run("ls")
+			return regexpMatch(next+`\s+\S+\s+standby`, out)
+		})
+		c.must("promote", next)
+		stillOne(t, c, before, next)
+		leader = next
+		seqs = append(seqs, sequences(t, z.Addr, "/pomeloctl/"+strings.ReplaceAll(t.Name(), "/", "-")+"/election")...)
+	}
+	if !slices.Contains(seqs, 9) || !slices.Contains(seqs, 10) || !slices.Contains(seqs, 99) || !slices.Contains(seqs, 100) {
+		t.Errorf("the masters' sequence numbers %v did not cross 9 → 10 and 99 → 100", seqs)
+	}
+	l.check(t, "twenty handovers")
+	c.must("down")
+}
+
+// padSequence makes and removes n sequential nodes under path, moving
+// its sequence counter on.
+func padSequence(t *testing.T, zkAddr, path string, n int) {
+	t.Helper()
+	conn, _, err := zk.Connect([]string{zkAddr}, 5*time.Second, zk.WithLogger(quietZK{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for range n {
+		p, err := conn.Create(path+"/pad-", nil, zk.FlagSequence, zk.WorldACL(zk.PermAll))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.Delete(p, -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// sequences are the sequence numbers of the election's nodes.
+func sequences(t *testing.T, zkAddr, path string) []int64 {
+	t.Helper()
+	conn, _, err := zk.Connect([]string{zkAddr}, 5*time.Second, zk.WithLogger(quietZK{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	names, _, err := conn.Children(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int64
+	for _, n := range names {
+		if i := strings.LastIndex(n, "-n_"); i >= 0 {
+			if seq, err := strconv.ParseInt(n[i+3:], 10, 64); err == nil {
+				out = append(out, seq)
+			}
+		}
+	}
+	return out
+}
+
+type quietZK struct{}
+
+func (quietZK) Printf(string, ...any) {}

@@ -375,6 +375,7 @@ func newMasterCmd(g *globals) *cobra.Command {
 		runDir   string
 		standby  string
 		fresh    bool
+		zks      []string
 	)
 	cmd := &cobra.Command{
 		Use:   "master TOPOLOGY [--standby ID]",
@@ -404,6 +405,9 @@ goes. SIGTERM to a leader hands over at once; the servers run on.`,
 				}
 				return m.Run(ctx)
 			}
+			if len(zks) > 0 {
+				t.HA.Zookeeper = zks // this master's way to the ensemble
+			}
 			if standby != "" {
 				i := slices.IndexFunc(t.HA.Standbys, func(s topology.Standby) bool { return s.ID == standby })
 				if i < 0 {
@@ -419,6 +423,7 @@ goes. SIGTERM to a leader hands over at once; the servers run on.`,
 	cmd.Flags().StringVar(&runDir, "run-dir", "", "the run directory")
 	cmd.Flags().StringVar(&standby, "standby", "", "with ha: run the standby master ID (one of ha.standbys)")
 	cmd.Flags().BoolVar(&fresh, "fresh", false, "with ha: start the cluster, forgetting an earlier down (what up passes)")
+	cmd.Flags().StringSliceVar(&zks, "zookeeper", nil, "with ha: the ZooKeeper servers this master talks to, instead of ha.zookeeper (e.g. the ensemble's members nearest it)")
 	_ = cmd.Flags().MarkHidden("fresh")
 	return cmd
 }
