@@ -1,16 +1,19 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pomeloctl/pomeloctl/engine/admin"
+	"github.com/pomeloctl/pomeloctl/engine/ha"
 	"github.com/pomeloctl/pomeloctl/engine/master"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
@@ -81,13 +84,7 @@ func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
 			tg.runDir = master.DefaultRunDir(t)
 		}
 		if addr == "" && t.HA != nil {
-			// With master HA the leader may be a standby of the topology:
-			// the run directory records which, and where it listens.
-			if rec, err := tg.runDir.Master(); err == nil && rec.Alive() && rec.Addr != "" {
-				if host, port, err := net.SplitHostPort(rec.Addr); err == nil {
-					addr = masterAddr(&topology.Topology{Master: topology.Master{Host: host, Port: atoi(port)}})
-				}
-			}
+			addr = leaderAddr(cmd.Context(), t, tg.runDir)
 		}
 		addr = firstOf(addr, masterAddr(t))
 		if user == "" {
@@ -158,3 +155,25 @@ func masterAddr(t *topology.Topology) string {
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// leaderAddr finds the leading master of a cluster with master HA: the
+// run directory on this host records it, with where it listens; else
+// ZooKeeper says who leads, wherever it runs. "" when neither knows.
+func leaderAddr(ctx context.Context, t *topology.Topology, dir master.RunDir) string {
+	dialable := func(addr string) string {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return ""
+		}
+		return masterAddr(&topology.Topology{Master: topology.Master{Host: host, Port: atoi(port)}})
+	}
+	if rec, err := dir.Master(); err == nil && rec.Alive() && rec.Addr != "" {
+		return dialable(rec.Addr)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if l, ok := ha.LeaderOf(ctx, t.HA.Zookeeper, t.HA.Path, t.HA.Auth.Value); ok {
+		return dialable(l.Addr)
+	}
+	return ""
+}

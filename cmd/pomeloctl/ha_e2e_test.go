@@ -125,6 +125,18 @@ func TestMasterFailover(t *testing.T) {
 			t.Errorf("%s across the promotion: %+v; want pid %d, no restart", id, s, b.Pid)
 		}
 	}
+	// A leader this host does not record (as one on another host): the
+	// control commands ask ZooKeeper who leads.
+	record := filepath.Join(string(c.runDir()), "master.json")
+	if err := os.Rename(record, record+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := c.run("ls"); code != 0 || !regexpMatch(`master-server-2\s+\S+\s+leader`, out) {
+		t.Errorf("ls with the leader known to ZooKeeper only: exit %d\n%s%s", code, out, errOut)
+	}
+	if err := os.Rename(record+".away", record); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(200 * time.Millisecond)
 	answered := load.check(t, "the failovers")
 	t.Logf("failover after kill -9: %s (session timeout %s); handover on SIGTERM: %s; promotion: %s; %d requests answered, none failed",

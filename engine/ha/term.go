@@ -265,3 +265,38 @@ func (s *Session) WatchLeader(ctx context.Context, fn func(l Leader, ok bool)) {
 		}
 	}
 }
+
+// LeaderOf reads who leads the cluster at path, for a control command:
+// a short read-only session, given up when ctx ends. ok is false when
+// no leader is published or ZooKeeper cannot be reached.
+func LeaderOf(ctx context.Context, servers []string, path, auth string) (Leader, bool) {
+	conn, _, err := zk.Connect(servers, 4*time.Second, zk.WithLogger(silent{}))
+	if err != nil {
+		return Leader{}, false
+	}
+	defer conn.Close()
+	type result struct {
+		l  Leader
+		ok bool
+	}
+	out := make(chan result, 1)
+	go func() {
+		if auth != "" {
+			_ = conn.AddAuth("digest", []byte(auth))
+		}
+		data, _, err := conn.Get(path + "/leader")
+		var l Leader
+		out <- result{l, err == nil && json.Unmarshal(data, &l) == nil && l.Addr != ""}
+	}()
+	select {
+	case r := <-out:
+		return r.l, r.ok
+	case <-ctx.Done():
+		return Leader{}, false
+	}
+}
+
+// silent drops go-zookeeper's lines, for a control command's short read.
+type silent struct{}
+
+func (silent) Printf(string, ...any) {}
