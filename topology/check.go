@@ -107,6 +107,9 @@ func (l *loader) checkHA(t *Topology) {
 		return
 	}
 	for i, addr := range ha.Zookeeper {
+		if addr == "managed" && len(ha.Zookeeper) == 1 {
+			continue // up runs it (see expand)
+		}
 		l.checkAddr(addr, ha.At.Of(fmt.Sprintf("zookeeper[%d]", i)), fmt.Sprintf("ha.zookeeper[%d]", i), "a ZooKeeper server", DefaultZookeeper)
 	}
 	if !strings.HasPrefix(ha.Path, "/") || (len(ha.Path) > 1 && strings.HasSuffix(ha.Path, "/")) || strings.Contains(ha.Path, "//") {

@@ -9,10 +9,14 @@ import (
 // value (master on 127.0.0.1:3005, ZooKeeper on 127.0.0.1:2181 under /pomelo/master,
 // no auto-restart) and supervisord/systemd habits where it has none.
 const (
-	DefaultMasterID       = "master-server-1"
-	DefaultHost           = "127.0.0.1"
-	DefaultMasterPort     = 3005
-	DefaultZookeeper      = "127.0.0.1:2181"
+	DefaultMasterID   = "master-server-1"
+	DefaultHost       = "127.0.0.1"
+	DefaultMasterPort = 3005
+	DefaultZookeeper  = "127.0.0.1:2181"
+	// ManagedZookeeperPort is where a managed ZooKeeper (zookeeper:
+	// managed) listens, before portOffset: apart from 2181, where a
+	// developer's own ZooKeeper may run.
+	ManagedZookeeperPort  = 2281
 	DefaultHAPath         = "/pomelo/master"
 	DefaultSessionTimeout = Duration(5 * time.Second)
 	DefaultRedis          = "127.0.0.1:6379"

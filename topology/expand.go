@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -22,6 +23,11 @@ func (l *loader) expand(t *Topology) {
 	// The master always has a port (3005 when none is written), so it always shifts.
 	t.Master.Port = l.shiftPort(t.Master.Port, off, t.Master.At.Of("port"), "master.port")
 	if t.HA != nil {
+		if len(t.HA.Zookeeper) == 1 && t.HA.Zookeeper[0] == "managed" {
+			t.HA.Managed = true
+			port := l.shiftPort(ManagedZookeeperPort, off, t.HA.At.Of("zookeeper"), "ha.zookeeper")
+			t.HA.Zookeeper = StringList{"127.0.0.1:" + strconv.Itoa(port)}
+		}
 		for i := range t.HA.Standbys {
 			s := &t.HA.Standbys[i]
 			s.Port = l.offsetPort(s.Port, off, s.At, "port", fmt.Sprintf("ha.standbys[%d]", i))

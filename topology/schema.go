@@ -79,6 +79,10 @@ type HA struct {
 	// make are then that user's alone.
 	Auth     Secret    `yaml:"auth" json:"auth,omitzero"`
 	Standbys []Standby `yaml:"standbys" json:"standbys,omitempty"`
+	// Managed is `zookeeper: managed`: up runs a ZooKeeper on loopback in
+	// the run directory, at ManagedZookeeperPort shifted by portOffset,
+	// which Zookeeper then names.
+	Managed bool `yaml:"-" json:"managed,omitempty"`
 
 	At Positions `yaml:"-" json:"-"`
 }

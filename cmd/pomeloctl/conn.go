@@ -61,6 +61,7 @@ type target struct {
 	client *admin.Client
 	addr   string
 	runDir master.RunDir // "" when not known (no topology, no --run-dir)
+	ha     bool          // the topology declares master HA
 }
 
 func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
@@ -83,6 +84,7 @@ func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
 		if tg.runDir == "" {
 			tg.runDir = master.DefaultRunDir(t)
 		}
+		tg.ha = t.HA != nil
 		if addr == "" && t.HA != nil {
 			addr = leaderAddr(cmd.Context(), t, tg.runDir)
 		}

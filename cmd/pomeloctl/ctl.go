@@ -70,6 +70,9 @@ func newLsCmd(g *globals) *cobra.Command {
 			return writeJSON(c.OutOrStdout(), list)
 		}
 		// With master HA, the masters first: who leads, who stands by.
+		if !tg.ha {
+			return writeServers(c.OutOrStdout(), list, time.Now())
+		}
 		if info, err := tg.client.Info(c.Context()); err == nil && len(info.Masters) > 0 {
 			if err := writeMasters(c.OutOrStdout(), info.Masters); err != nil {
 				return err
@@ -349,6 +352,8 @@ down stops the servers it left, from the run directory's records.
 		Args: cobra.NoArgs,
 	}
 	return ctlCmd(g, cmd, func(c *cobra.Command, _ []string, tg *target) error {
+		// A managed ZooKeeper goes last, once the masters have left.
+		defer stopManagedZookeeper(tg.runDir)
 		if tg.runDir != "" {
 			if rec, err := tg.runDir.Master(); err == nil && !rec.Alive() {
 				// The run directory's master is dead: whatever answers on

@@ -25,6 +25,7 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/bench"
 	"github.com/pomeloctl/pomeloctl/engine/client"
 	"github.com/pomeloctl/pomeloctl/engine/proc"
+	"github.com/pomeloctl/pomeloctl/engine/zookeeper"
 	"github.com/pomeloctl/pomeloctl/internal/faultproxy"
 	"github.com/pomeloctl/pomeloctl/internal/zktest"
 )
@@ -143,7 +144,7 @@ func TestMasterFailover(t *testing.T) {
 		failover.Round(time.Millisecond), timeout, handover.Round(time.Millisecond), promotion.Round(time.Millisecond), answered)
 
 	c.must("down")
-	waitWithin(t, 10*time.Second, "every master to leave", func() bool { return len(mentioning(c.dir)) == 0 })
+	waitGoneAll(t, c)
 }
 
 // servers is ls -o json by id.
@@ -262,7 +263,24 @@ func TestFrozenLeader(t *testing.T) {
 		t.Errorf("the old leader's log does not say it stopped acting:\n%s", tail(string(log), 20))
 	}
 	c.must("down")
-	waitWithin(t, 10*time.Second, "every master to leave", func() bool { return len(mentioning(c.dir)) == 0 })
+	waitGoneAll(t, c)
+}
+
+// waitGoneAll waits until nothing of the cluster runs any more: servers,
+// masters, a managed ZooKeeper.
+func waitGoneAll(t *testing.T, c *testCluster) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); len(mentioning(c.dir)) > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			var left []string
+			for _, pid := range mentioning(c.dir) {
+				b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				left = append(left, fmt.Sprintf("%d: %s", pid, strings.ReplaceAll(string(b), "\x00", " ")))
+			}
+			m1, _ := os.ReadFile(c.runDir().Log("master"))
+			t.Fatalf("15s after down, these still run:\n%s\nthe first master's log:\n%s", strings.Join(left, "\n"), tail(string(m1), 15))
+		}
+	}
 }
 
 func tail(s string, n int) string {
@@ -544,3 +562,32 @@ func sequences(t *testing.T, zkAddr, path string) []int64 {
 type quietZK struct{}
 
 func (quietZK) Printf(string, ...any) {}
+
+// With ha.zookeeper: managed, up -d runs a ZooKeeper in the run
+// directory before the masters, runs it again when it dies, and down
+// stops it last.
+func TestManagedZookeeper(t *testing.T) {
+	text := strings.Replace(chatTopology(t), "# Every server runs", "ha:\n  zookeeper: managed\n  standbys:\n    - {id: master-server-2, host: 127.0.0.1, port: 3006}\n\n# Every server runs", 1)
+	c := newTestCluster(t, text)
+	t.Cleanup(func() { killMentioning(c.dir) })
+	c.must("up", c.file, "-d", "--timeout", "60s")
+	rec, err := c.runDir().ZooKeeper()
+	if err != nil || !rec.Alive() || rec.Addr != c.port(2281) {
+		t.Fatalf("the managed ZooKeeper's record: %+v %v; want a live one on %s", rec, err, c.port(2281))
+	}
+	waitWithin(t, 15*time.Second, "the standby to stand by", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
+	if _, out, _ := c.run("ls"); !regexpMatch(`master-server-1\s+\S+\s+leader`, out) {
+		t.Errorf("ls:\n%s", out)
+	}
+	// Its Java process killed: the supervisor runs it again.
+	for _, pid := range mentioning(filepath.Join(string(c.runDir()), "zookeeper", "zoo.cfg")) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	waitWithin(t, 20*time.Second, "ZooKeeper to run again", func() bool {
+		return len(mentioning(filepath.Join(string(c.runDir()), "zookeeper", "zoo.cfg"))) > 0 && zookeeperReady(c.port(2281))
+	})
+	c.must("down")
+	waitGoneAll(t, c)
+}
+
+func zookeeperReady(addr string) bool { return zookeeper.Ready(addr) }

@@ -272,6 +272,11 @@ func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upO
 		args = append(args, "--profile", p) // as written: resolved from this folder again
 	}
 	started := time.Now()
+	if t.HA != nil && t.HA.Managed {
+		if err := startManagedZookeeper(c.Context(), t, dir, exe, o.profiles); err != nil {
+			return err
+		}
+	}
 	first := args
 	if t.HA != nil {
 		// The first candidate: elected at once, and starting the cluster

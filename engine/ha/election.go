@@ -77,6 +77,7 @@ func (s *Session) Campaign(ctx context.Context, floor uint64) (*Term, error) {
 		if node == "" {
 			path, err := s.conn.CreateProtectedEphemeralSequential(s.cfg.Path+"/election/n_", data, s.acl)
 			if transient(err) {
+				s.log.Debug("ha: could not enter the election yet; trying again", "err", err)
 				s.pause(ctx) // the session is being re-established
 				continue
 			}
@@ -84,6 +85,7 @@ func (s *Session) Campaign(ctx context.Context, floor uint64) (*Term, error) {
 				return nil, fmt.Errorf("ZooKeeper: enter the election under %s: %w", s.cfg.Path, err)
 			}
 			node = path[strings.LastIndex(path, "/")+1:]
+			s.log.Debug("ha: entered the election", "node", node)
 		}
 		all, err := s.Candidates()
 		if transient(err) {
@@ -115,9 +117,12 @@ func (s *Session) Campaign(ctx context.Context, floor uint64) (*Term, error) {
 		if !exists {
 			continue
 		}
+		s.log.Debug("ha: waiting for the candidate before this one", "node", node, "before", all[i-1].Node, "master", all[i-1].ID)
 		select {
-		case <-changed:
+		case ev := <-changed:
+			s.log.Debug("ha: the candidate before this one changed", "event", ev.Type.String(), "state", ev.State.String(), "err", ev.Err)
 		case ev := <-events:
+			s.log.Debug("ha: session event while waiting", "state", ev.State.String())
 			if ev.State == zk.StateExpired {
 				node = ""
 			}

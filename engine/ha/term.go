@@ -300,3 +300,26 @@ func LeaderOf(ctx context.Context, servers []string, path, auth string) (Leader,
 type silent struct{}
 
 func (silent) Printf(string, ...any) {}
+
+// WaitElectionEmpty waits until no master is in the election at path, or
+// ctx ends: the managed ZooKeeper stops only once every master has left.
+func WaitElectionEmpty(ctx context.Context, servers []string, path, auth string) {
+	conn, _, err := zk.Connect(servers, 4*time.Second, zk.WithLogger(silent{}))
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	if auth != "" {
+		_ = conn.AddAuth("digest", []byte(auth))
+	}
+	for ctx.Err() == nil {
+		names, _, err := conn.Children(path + "/election")
+		if err == nil && len(names) == 0 || errors.Is(err, zk.ErrNoNode) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

@@ -44,12 +44,23 @@ func RunHA(ctx context.Context, cfg Config, fresh bool) error {
 		cfg.RunDir = DefaultRunDir(t)
 	}
 	log := cfg.Logger.With("master", cfg.ID)
-	sess, err := ha.Dial(ha.Config{Servers: t.HA.Zookeeper, Path: t.HA.Path, SessionTimeout: t.HA.SessionTimeout.D(),
-		Auth: t.HA.Auth.Value, ID: cfg.ID, Addr: loopbackIfUnspecified(cfg.Addr), Logger: log})
-	if err != nil {
-		return fmt.Errorf("master HA: %w", err)
+	dial := func() (*ha.Session, error) {
+		sess, err := ha.Dial(ha.Config{Servers: t.HA.Zookeeper, Path: t.HA.Path, SessionTimeout: t.HA.SessionTimeout.D(),
+			Auth: t.HA.Auth.Value, ID: cfg.ID, Addr: loopbackIfUnspecified(cfg.Addr), Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("master HA: %w", err)
+		}
+		return sess, nil
 	}
-	defer sess.Close()
+	sess, err := dial()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if sess != nil {
+			sess.Close()
+		}
+	}()
 	if fresh {
 		if err := sess.ClearDown(); err != nil {
 			return err
@@ -83,6 +94,23 @@ func RunHA(ctx context.Context, cfg Config, fresh bool) error {
 		done, err := lead(ctx, cfg, sess, term)
 		if err != nil || done || ctx.Err() != nil {
 			return err
+		}
+		// The term ended under it: its session expired or could not be
+		// confirmed. It stands by again on a session of its own making,
+		// not on one go-zookeeper is still recovering (a request on that
+		// one could wait for good).
+		sess.Close()
+		for {
+			if sess, err = dial(); err == nil {
+				break
+			}
+			log.Warn("cannot reach ZooKeeper to stand by again; trying again", "err", err)
+			select {
+			case <-ctx.Done():
+				sess = nil
+				return nil
+			case <-time.After(time.Second):
+			}
 		}
 	}
 }

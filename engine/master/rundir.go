@@ -181,3 +181,36 @@ func (d RunDir) write(name string, v any, mode os.FileMode) error {
 	}
 	return nil
 }
+
+// ProcessRecord is a helper process of the cluster's: a managed ZooKeeper's
+// supervisor (zookeeper.json).
+type ProcessRecord struct {
+	Pid       int    `json:"pid"`
+	StartTime uint64 `json:"startTime"`
+	Addr      string `json:"addr"`
+	// Path is the cluster's ha.path in that ZooKeeper, and Auth its
+	// digest auth.
+	Path string `json:"path,omitempty"`
+	Auth string `json:"auth,omitempty"`
+}
+
+// Alive reports whether the recorded process still runs.
+func (r ProcessRecord) Alive() bool { return r.Pid > 0 && proc.Alive(r.Pid, r.StartTime) }
+
+// ZooKeeper reads zookeeper.json: the managed ZooKeeper's supervisor.
+func (d RunDir) ZooKeeper() (ProcessRecord, error) {
+	var r ProcessRecord
+	return r, d.read("zookeeper.json", &r)
+}
+
+// WriteZooKeeper records the managed ZooKeeper's supervisor.
+func (d RunDir) WriteZooKeeper(r ProcessRecord) error { return d.write("zookeeper.json", r, 0o644) }
+
+// ClearZooKeeper forgets it.
+func (d RunDir) ClearZooKeeper() error {
+	err := os.Remove(filepath.Join(string(d), "zookeeper.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
