@@ -153,6 +153,9 @@ func TestRESTSpellingsAndModules(t *testing.T) {
 	if code, body := do("POST", "/api/v1/servers/chat-server-2/restart", ""); code != 200 {
 		t.Errorf("POST restart: %d %s", code, body)
 	}
+	if code, body := do("POST", "/api/v1/masters/master-server-2/promote", ""); code != 200 || !strings.Contains(body, `"id":"master-server-2"`) {
+		t.Errorf("POST promote: %d %s", code, body)
+	}
 	if code, body := do("POST", "/api/v1/servers/chat-server-2/explode", ""); code != 404 || !strings.Contains(body, "use kill, stop or restart") {
 		t.Errorf("unknown action: %d %s", code, body)
 	}
@@ -165,7 +168,7 @@ func TestRESTSpellingsAndModules(t *testing.T) {
 	if code, body := do("GET", "/api/v1/modules", ""); code != 200 || !strings.Contains(body, `{"name":"echo","level":2}`) || !strings.Contains(body, `{"name":"kill","level":1}`) {
 		t.Errorf("module list: %d %s", code, body)
 	}
-	if got := strings.Join(fc.log, "; "); got != "restart chat-server-2" {
+	if got := strings.Join(fc.log, "; "); got != "restart chat-server-2; promote master-server-2" {
 		t.Errorf("commands: %s", got)
 	}
 }

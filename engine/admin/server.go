@@ -48,6 +48,10 @@ func NewServer(users []User, cluster Cluster, log *slog.Logger, extra ...Module)
 		s.call(w, r, action, args)
 	})
 	s.mux.HandleFunc("POST /api/v1/down", func(w http.ResponseWriter, r *http.Request) { s.call(w, r, "down", []byte("{}")) })
+	s.mux.HandleFunc("POST /api/v1/masters/{id}/promote", func(w http.ResponseWriter, r *http.Request) {
+		args, _ := json.Marshal(map[string]string{"id": r.PathValue("id")})
+		s.call(w, r, "promote", args)
+	})
 	return s
 }
 
