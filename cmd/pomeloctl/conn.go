@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -121,7 +122,9 @@ func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
 // what the run directory knows.
 func (tg *target) reached(err error) error {
 	var oe *net.OpError
-	if err == nil || !errors.As(err, &oe) || oe.Op != "dial" {
+	// Refused, or cut before it answered (a master that died with the
+	// request in its listener's queue): either way no master answers.
+	if err == nil || !errors.As(err, &oe) || oe.Op != "dial" && !errors.Is(err, syscall.ECONNRESET) {
 		return err
 	}
 	msg := fmt.Sprintf("no master answers on %s", tg.addr)
