@@ -60,6 +60,23 @@ func TestMasterFailover(t *testing.T) {
 	standby := c.port(3006)
 	waitWithin(t, 10*time.Second, "the standby to answer as a standby", func() bool { return strings.Contains(httpGet(standby), "is a standby master") })
 
+	// Players chat in a room across the failover: every message pushed to
+	// everyone in it, through chat servers and connectors the master does
+	// not stand between.
+	chat := make(chan bench.FanoutResult, 1)
+	go func() {
+		res, err := bench.Fanout(context.Background(), bench.FanoutConfig{Login: bench.Login{Gate: c.port(3014)}, Users: 20, Rate: 5, Duration: 4 * time.Second})
+		if res == nil {
+			res = &bench.FanoutResult{}
+		}
+		if err != nil {
+			res.FirstErr = err.Error()
+			res.SendErrors++
+		}
+		chat <- *res
+	}()
+	time.Sleep(500 * time.Millisecond) // logged in, chatting
+
 	// kill -9 the leader.
 	leader, err := c.runDir().Master()
 	if err != nil {
@@ -80,6 +97,10 @@ func TestMasterFailover(t *testing.T) {
 		if a := after[id]; a.Pid != s.Pid || a.State != "running" || a.Restarts != 0 {
 			t.Errorf("%s across the failover: %+v, then %+v; want the same process running", id, s, a)
 		}
+	}
+
+	if res := <-chat; res.SendErrors != 0 || res.Sent == 0 || res.Delivered != res.Expected {
+		t.Errorf("chat across the failover: %d sent, %d failed, %d of %d pushes delivered (%s)", res.Sent, res.SendErrors, res.Delivered, res.Expected, res.FirstErr)
 	}
 
 	// The old leader, started again, stands by; SIGTERM to the new leader
