@@ -472,9 +472,23 @@ func waitState(t *testing.T, c *testCluster, id, state string) {
 }
 
 // TestUpForeground runs up in the foreground: prefixed log lines, progress,
-// the table, and Ctrl-C stopping every process.
+// the table, and Ctrl-C stopping every process; and the same with master
+// HA and a managed ZooKeeper, where Ctrl-C stops the standby and ZooKeeper
+// too.
 func TestUpForeground(t *testing.T) {
-	c := newTestCluster(t, chatTopology(t))
+	t.Run("one master", func(t *testing.T) { upForegroundAndInterrupt(t, chatTopology(t), nil) })
+	t.Run("ha", func(t *testing.T) {
+		top := strings.Replace(chatTopology(t), "# Every server runs", "ha:\n  zookeeper: managed\n  standbys:\n    - {id: master-server-2, host: 127.0.0.1, port: 3006}\n\n# Every server runs", 1)
+		upForegroundAndInterrupt(t, top, []string{"standby master master-server-2: pid", "elected after the cluster was brought down: leaving", "ZooKeeper stopped"})
+	})
+}
+
+// upForegroundAndInterrupt runs up on topology in the foreground, checks
+// its output (with more wants in it, before or after Ctrl-C), then sends
+// Ctrl-C and checks that nothing is left.
+func upForegroundAndInterrupt(t *testing.T, topology string, more []string) {
+	c := newTestCluster(t, topology)
+	t.Cleanup(func() { killMentioning(c.dir) })
 	cmd := exec.Command(c.bin, "up", c.file, "--port-offset", strconv.Itoa(c.offset))
 	cmd.Dir = c.dir
 	stdout, err := cmd.StdoutPipe()
@@ -533,7 +547,14 @@ wait:
 	if tail := strings.Join(rest, "\n"); !strings.Contains(tail, "cluster stopped") {
 		t.Errorf("after Ctrl-C: want 'cluster stopped' in:\n%s", tail)
 	}
+	all := strings.Join(append(seen, rest...), "\n")
+	for _, want := range more {
+		if !strings.Contains(all, want) {
+			t.Errorf("want %q in:\n%s", want, all)
+		}
+	}
 	c.waitNoneAlive(5 * time.Second)
+	waitGoneAll(t, c)
 }
 
 // TestUpNamesAServerThatDoesNotComeUp: a type whose command fails is named

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -118,9 +119,6 @@ func reported(c *cobra.Command) func(*topology.Topology, []topology.Warning, err
 
 // upForeground runs the master in this process.
 func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upOptions) error {
-	if t.HA != nil {
-		return errors.New("a topology with ha runs its masters as processes of their own: run pomeloctl up -d")
-	}
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	names := []string{"master"}
@@ -140,7 +138,7 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 	total := len(names) - 1
 	running := 0
 	gaveUp := make(chan lifecycle.Event, 1) // a server that will not come up: no need to wait out --timeout
-	m, err := master.New(master.Config{
+	cfg := master.Config{
 		Topology: t,
 		RunDir:   dir,
 		// The console shows progress lines; the master's own lines go to
@@ -163,16 +161,32 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 				}
 			}
 		},
-	})
-	if err != nil {
-		return err
 	}
 	tailCtx, stopTail := context.WithCancel(context.Background())
 	tailed := make(chan struct{})
 	go func() { defer close(tailed); tailLogs(tailCtx, dir, con) }()
 	defer func() { stopTail(); <-tailed }()
 
-	runCtx, stopCluster := context.WithCancel(ctx)
+	if t.HA != nil && t.HA.Managed {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		if err := startManagedZookeeper(ctx, t, dir, exe, o.profiles); err != nil {
+			return err
+		}
+		// Stopped last, once every master has left (the cluster is down).
+		defer func() {
+			if rec, err := dir.Master(); err != nil || !rec.Alive() {
+				stopManagedZookeeper(dir)
+			}
+		}()
+	}
+	done := make(chan error, 1)
+	m, stopCluster, err := startMaster(ctx, t, cfg, done)
+	if err != nil {
+		return err
+	}
 	defer stopCluster()
 	go func() {
 		<-ctx.Done()
@@ -181,8 +195,6 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 			con.line("pomeloctl", "stopping the cluster (Ctrl-C again quits now and leaves what still runs: pomeloctl up adopts it, pomeloctl down stops it)")
 		}
 	}()
-	done := make(chan error, 1)
-	go func() { done <- m.Run(runCtx) }()
 	timer := time.NewTimer(o.timeout)
 	defer timer.Stop()
 	started := time.Now()
@@ -196,6 +208,11 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 		}
 		con.line("pomeloctl", fmt.Sprintf("cluster ready in %s: %s; Ctrl-C stops it (pomeloctl ls, pomeloctl down from another terminal)",
 			time.Since(started).Round(time.Millisecond), plural(total, "server")))
+		if t.HA != nil {
+			if err := startStandbys(c, t, dir, o.profiles); err != nil {
+				con.line("pomeloctl", err.Error())
+			}
+		}
 	case e := <-gaveUp:
 		failed = notReady(c, m.Servers, fmt.Sprintf("not ready: %s is %s and will not be restarted", e.Server, e.To), func(id string) (string, error) { return master.TailLog(dir.Log(id), 10) })
 		stopCluster()
@@ -213,6 +230,58 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 		con.line("pomeloctl", "cluster stopped")
 	}
 	return err
+}
+
+// startMaster runs the cluster's master in this process, its result to
+// done, and returns it with what stops the cluster. With master HA it runs
+// as the first candidate (elected at once): stopping the cluster is then a
+// down, which the standbys follow, and Ctrl-C a second time hands over.
+func startMaster(ctx context.Context, t *topology.Topology, cfg master.Config, done chan<- error) (*master.Master, func(), error) {
+	if t.HA == nil {
+		m, err := master.New(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		runCtx, stop := context.WithCancel(ctx)
+		go func() { done <- m.Run(runCtx) }()
+		return m, stop, nil
+	}
+	led := make(chan *master.Master, 1)
+	cfg.OnLead = func(m *master.Master) {
+		select {
+		case led <- m:
+		default:
+		}
+	}
+	haCtx, handOver := context.WithCancel(context.WithoutCancel(ctx))
+	ran := make(chan error, 1)
+	go func() { ran <- master.RunHA(haCtx, cfg, true) }()
+	var m *master.Master
+	select {
+	case m = <-led:
+	case err := <-ran:
+		handOver()
+		if err == nil {
+			err = errors.New("the master left before it led")
+		}
+		return nil, nil, err
+	}
+	go func() { done <- <-ran }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			go func() {
+				if err := m.Down(context.Background()); err != nil {
+					handOver()
+				}
+			}()
+		})
+	}
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return m, stop, nil
 }
 
 // notReady names the servers that did not come up, each with the
@@ -331,14 +400,29 @@ func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upO
 	c.Printf("cluster ready in %s: %s; master pid %d on %s, logs in %s\n", time.Since(started).Round(time.Millisecond),
 		plural(len(list), "server"), p.Pid, masterAddr(t), dir.Log("*"))
 	if t.HA != nil {
-		for _, sb := range t.HA.Standbys {
-			sp, err := proc.Start(proc.Spec{Path: exe, Args: append(slices.Clone(args), "--standby", sb.ID), LogFile: dir.Log(sb.ID)})
-			if err != nil {
-				return fmt.Errorf("start the standby master %s: %w", sb.ID, err)
-			}
-			go func() { _, _ = sp.Wait() }()
-			c.Printf("standby master %s: pid %d on %s\n", sb.ID, sp.Pid, net.JoinHostPort(cmp.Or(sb.Host, t.Master.Host), strconv.Itoa(sb.Port)))
+		return startStandbys(c, t, dir, o.profiles)
+	}
+	return nil
+}
+
+// startStandbys starts each of ha.standbys as a master process of its
+// own, which stands by behind the leader.
+func startStandbys(c *cobra.Command, t *topology.Topology, dir master.RunDir, profiles []string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	args := []string{"master", t.File, "--port-offset", strconv.Itoa(t.PortOffset), "--run-dir", string(dir)}
+	for _, p := range profiles {
+		args = append(args, "--profile", p)
+	}
+	for _, sb := range t.HA.Standbys {
+		sp, err := proc.Start(proc.Spec{Path: exe, Args: append(slices.Clone(args), "--standby", sb.ID), LogFile: dir.Log(sb.ID)})
+		if err != nil {
+			return fmt.Errorf("start the standby master %s: %w", sb.ID, err)
 		}
+		go func() { _, _ = sp.Wait() }()
+		c.Printf("standby master %s: pid %d on %s\n", sb.ID, sp.Pid, net.JoinHostPort(cmp.Or(sb.Host, t.Master.Host), strconv.Itoa(sb.Port)))
 	}
 	return nil
 }

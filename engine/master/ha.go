@@ -144,6 +144,9 @@ func lead(ctx context.Context, cfg Config, sess *ha.Session, term *ha.Term) (don
 		_ = term.Resign()
 		return true, err
 	}
+	if cfg.OnLead != nil {
+		cfg.OnLead(m)
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	stop := make(chan struct{})

@@ -67,6 +67,9 @@ type Config struct {
 	// Lost is closed the master stops acting and returns from Run, every
 	// server left running for the next leader to adopt.
 	Term *ha.Term
+	// OnLead, with master HA, is given each Master this master runs, as
+	// it is elected, before it starts (RunHA).
+	OnLead func(*Master)
 	// beforeDown runs when an operator brings the cluster down, before any
 	// server is stopped (RunHA: so that no standby takes over to start it
 	// again).
