@@ -612,3 +612,36 @@ func TestManagedZookeeper(t *testing.T) {
 }
 
 func zookeeperReady(addr string) bool { return zookeeper.Ready(addr) }
+
+// TestEnsembleFailover runs the masters on a 3-node ZooKeeper ensemble
+// and kills one ZooKeeper node, then the leader with -9: the standby takes
+// over on the two nodes left, every server adopted, no request failed.
+// Behind a flag (three more JVMs): PCTL_TEST_ENSEMBLE=1.
+func TestEnsembleFailover(t *testing.T) {
+	if os.Getenv("PCTL_TEST_ENSEMBLE") == "" {
+		t.Skip("set PCTL_TEST_ENSEMBLE=1 to run master HA against a 3-node ZooKeeper ensemble")
+	}
+	zks := zktest.StartEnsemble(t, 3)
+	addrs := zks[0].Addr + "," + zks[1].Addr + "," + zks[2].Addr
+	const timeout = 4 * time.Second
+	c := newTestCluster(t, haTopology(t, addrs, timeout))
+	t.Cleanup(func() { killMentioning(c.dir) })
+	c.must("up", c.file, "-d", "--timeout", "60s")
+	before := c.servers()
+	waitWithin(t, 15*time.Second, "the standby to stand by", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
+	l := echoLoad(t, c)
+	defer l.stop()
+	zks[0].Kill()
+	time.Sleep(timeout) // the masters' sessions move to the nodes left
+	stillOne(t, c, before, "master-server-1")
+	leader, _ := c.runDir().Master()
+	killed := time.Now()
+	if err := proc.Signal(leader.Pid, leader.StartTime, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	stillOne(t, c, before, "master-server-2")
+	t.Logf("failover on two of three ZooKeeper nodes: %s (session timeout %s)", time.Since(killed).Round(time.Millisecond), timeout)
+	l.check(t, "a ZooKeeper node and the leader killed")
+	c.must("down")
+	waitGoneAll(t, c)
+}

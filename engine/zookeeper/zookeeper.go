@@ -34,6 +34,11 @@ type Server struct {
 	// TickTime is ZooKeeper's tick: sessions may last from 2 ticks to a
 	// minute (default 2s: Pomelo's deployments' 4s minimum session).
 	TickTime time.Duration
+	// Ensemble, when not empty, makes the server one of an ensemble: the
+	// quorum addresses "host:peerPort:electionPort" of every member, this
+	// one's the ID-th (from 1).
+	Ensemble []string
+	ID       int
 }
 
 // Addr is the server's client address.
@@ -57,6 +62,14 @@ func (s Server) Command() (*exec.Cmd, error) {
 	}
 	cfg := fmt.Sprintf("tickTime=%d\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\nminSessionTimeout=%d\nmaxSessionTimeout=60000\nadmin.enableServer=false\n4lw.commands.whitelist=ruok,srvr,cons\n",
 		tick.Milliseconds(), filepath.Join(s.Dir, "data"), s.Port, 2*tick.Milliseconds())
+	for i, peer := range s.Ensemble {
+		cfg += fmt.Sprintf("server.%d=%s\n", i+1, peer)
+	}
+	if len(s.Ensemble) > 0 {
+		if err := os.WriteFile(filepath.Join(s.Dir, "data", "myid"), []byte(strconv.Itoa(s.ID)+"\n"), 0o644); err != nil {
+			return nil, err
+		}
+	}
 	conf := filepath.Join(s.Dir, "zoo.cfg")
 	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ package zktest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -44,6 +45,56 @@ func Start(t testing.TB) *Server {
 	s.start()
 	t.Cleanup(s.Kill)
 	return s
+}
+
+// StartEnsemble starts an ensemble of n ZooKeeper servers on loopback
+// and waits until every one serves; they are stopped when the test ends.
+// Addrs are their client addresses, for ha.zookeeper.
+func StartEnsemble(t testing.TB, n int) []*Server {
+	t.Helper()
+	ports := make([]int, 0, 3*n)
+	for i := range 3 * n {
+		ports = append(ports, 2181+i)
+	}
+	off, err := freeport.Offset(ports...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peers []string
+	for i := range n {
+		peers = append(peers, fmt.Sprintf("127.0.0.1:%d:%d", 2181+off+n+2*i, 2181+off+n+2*i+1))
+	}
+	servers := make([]*Server, n)
+	for i := range n {
+		s := &Server{srv: zookeeper.Server{Dir: t.TempDir(), Port: 2181 + off + i, TickTime: TickTime, Ensemble: peers, ID: i + 1}, t: t}
+		s.Addr = s.srv.Addr()
+		cmd, err := s.srv.Command()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start ZooKeeper %d: %v", i+1, err)
+		}
+		s.cmd = cmd
+		servers[i] = s
+		t.Cleanup(s.Kill)
+	}
+	for _, s := range servers {
+		// A member serves once a quorum has elected its leader: srvr then
+		// says which it is.
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			out, _ := zookeeper.FourLetters(s.Addr, "srvr")
+			if strings.Contains(out, "Mode: ") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the ensemble member on %s does not serve within 60s: %q", s.Addr, out)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return servers
 }
 
 func (s *Server) start() {
