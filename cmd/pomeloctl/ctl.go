@@ -48,19 +48,37 @@ Exit status: 0 done, 1 the master refused or the command failed, 3 no master
 answered.`
 
 func newLsCmd(g *globals) *cobra.Command {
-	var output string
+	var (
+		output  string
+		masters bool
+	)
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List the cluster's servers: state, pid, ports, uptime, cpu, memory, connections",
 		Long:  "List every server of the running cluster as the master sees it.\n" + connHelp,
 		Example: `  pomeloctl ls
-  pomeloctl ls --topology examples/chat/topology.yaml -o json`,
+  pomeloctl ls --topology examples/chat/topology.yaml -o json
+  pomeloctl ls --masters -o json`,
 		Args: cobra.NoArgs,
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	cmd.Flags().BoolVar(&masters, "masters", false, "list the masters of master HA (role, ZooKeeper session, epoch) instead of the servers")
 	return ctlCmd(g, cmd, func(c *cobra.Command, _ []string, tg *target) error {
 		if err := checkOutput(output, "table", "json"); err != nil {
 			return usageError{c, err}
+		}
+		if masters {
+			info, err := tg.client.Info(c.Context())
+			if err != nil {
+				return err
+			}
+			if len(info.Masters) == 0 {
+				return fmt.Errorf("the cluster has one master, %s: its topology declares no ha", info.ID)
+			}
+			if output == "json" {
+				return writeJSON(c.OutOrStdout(), info.Masters)
+			}
+			return writeMasters(c.OutOrStdout(), info.Masters)
 		}
 		list, err := tg.client.Servers(c.Context())
 		if err != nil {

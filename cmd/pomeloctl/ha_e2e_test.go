@@ -134,6 +134,10 @@ func TestMasterFailover(t *testing.T) {
 	if !strings.Contains(out, "MASTER") || !regexpMatch(`master-server-1\s+\S+\s+leader\s+connected\s+\d+`, out) || !regexpMatch(`master-server-2\s+\S+\s+standby\s+connected\s+-`, out) {
 		t.Errorf("ls with a leader and a standby:\n%s", out)
 	}
+	var ms []admin.MasterStatus
+	if err := json.Unmarshal([]byte(c.must("ls", "--masters", "-o", "json")), &ms); err != nil || len(ms) != 2 || ms[0].Role != "leader" || ms[0].Epoch == 0 || ms[1].Role != "standby" {
+		t.Errorf("ls --masters -o json: %+v %v", ms, err)
+	}
 	promoted := time.Now()
 	c.must("promote", "master-server-2")
 	waitWithin(t, 10*time.Second, "master-server-2 to lead", func() bool {
