@@ -1,6 +1,7 @@
 package ha
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,7 +40,7 @@ func (s *Session) Candidates() ([]Candidate, error) {
 		}
 		out = append(out, c)
 	}
-	slices.SortFunc(out, func(a, b Candidate) int { return int(a.Seq - b.Seq) })
+	slices.SortFunc(out, func(a, b Candidate) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
 }
 

@@ -39,8 +39,7 @@ type Session struct {
 	log  *slog.Logger
 
 	mu       sync.Mutex
-	granted  time.Duration // the session timeout the ensemble granted
-	state    zk.State
+	granted  time.Duration   // the session timeout the ensemble granted
 	watchers []chan zk.Event // of session events (expiry), for terms
 }
 
@@ -147,7 +146,6 @@ func (s *Session) event(ev zk.Event) {
 		return
 	}
 	s.mu.Lock()
-	s.state = ev.State
 	ws := s.watchers
 	s.mu.Unlock()
 	for _, w := range ws {
