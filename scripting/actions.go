@@ -11,6 +11,8 @@ import (
 	"hash/fnv"
 	"strings"
 	"time"
+
+	"github.com/expr-lang/expr/vm/runtime"
 )
 
 // contextFunctions are the functions that act on the cluster, for the
@@ -56,6 +58,25 @@ func tickFunc(args ...any) (any, error) {
 		return nil, fmt.Errorf("the expression took more than %d loop steps; loop over less (a client's number, say, bounded first)", maxSteps)
 	}
 	return nil, nil
+}
+
+// maxString bounds a string a loop builds with +: a megabyte.
+const maxString = 1 << 20
+
+// addFunction is + inside a loop (see boundedAdd): expr's own, but a
+// string past maxString is an error.
+var addFunction = function{"$add", addFunc, new(func(any, any) any)}
+
+func addFunc(args ...any) (any, error) {
+	if a, ok := args[0].(string); ok {
+		if b, ok := args[1].(string); ok {
+			if len(a)+len(b) > maxString {
+				return nil, fmt.Errorf("a loop built a string past %d bytes; build less (bound a client's number first)", maxString)
+			}
+			return a + b, nil
+		}
+	}
+	return runtime.Add(args[0], args[1]), nil
 }
 
 // rpc(route, args[, timeout]) calls a remote on the server its type's

@@ -74,7 +74,8 @@ func compile[E any](src, empty string, funcs []function) (*Program[E], error) {
 		if err := reserved(src); err != nil {
 			return nil, err
 		}
-		opts = append(opts, expr.Patch(ctxPatcher{}), expr.Function(tickFunction.name, tickFunction.fn, tickFunction.sig))
+		opts = append(opts, expr.Patch(ctxPatcher{}), expr.Function(tickFunction.name, tickFunction.fn, tickFunction.sig),
+			expr.Function(addFunction.name, addFunction.fn, addFunction.sig))
 	}
 	program, err := expr.Compile(src, opts...)
 	if err != nil {
@@ -190,6 +191,27 @@ func CompilePeerHook(src string) (*Program[PeerHookEnv], error) {
 	return compile[PeerHookEnv](src, `e.g. log(peer.id)`, actingFunctions())
 }
 
+// boundedAdd turns a + inside a loop whose operands may be strings into
+// addFunction, which refuses to build a string past maxString: a loop
+// that doubles a string (reduce(1..n, #acc + #acc, "x")) would otherwise
+// ask for terabytes within forty steps, and expr does not count strings
+// against its memory budget. A + of numbers the checker knows stays as it
+// is.
+type boundedAdd struct{}
+
+func (boundedAdd) Visit(node *ast.Node) {
+	b, ok := (*node).(*ast.BinaryNode)
+	if !ok || b.Operator != "+" || numeric(b.Left) && numeric(b.Right) {
+		return
+	}
+	ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: addFunction.name}, Arguments: []ast.Node{b.Left, b.Right}})
+}
+
+func numeric(n ast.Node) bool {
+	t := n.Type()
+	return t != nil && (isInteger(t.Kind()) || t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64)
+}
+
 // reserved refuses an expression that names the run's ctx (or reaches it
 // through $env): its Go methods would act without the checks the
 // functions make.
@@ -231,6 +253,7 @@ type ctxPatcher struct{}
 
 func (ctxPatcher) Visit(node *ast.Node) {
 	if p, ok := (*node).(*ast.PredicateNode); ok {
+		ast.Walk(&p.Node, boundedAdd{})
 		tick := &ast.CallNode{Callee: &ast.IdentifierNode{Value: tickFunction.name}, Arguments: []ast.Node{&ast.IdentifierNode{Value: "ctx"}}}
 		p.Node = &ast.SequenceNode{Nodes: []ast.Node{tick, p.Node}}
 		return

@@ -332,3 +332,33 @@ func TestPassesMsg(t *testing.T) {
 		}
 	}
 }
+
+// A loop that doubles a string stops at a megabyte instead of asking for
+// terabytes; + in loops still adds numbers and joins short strings.
+func TestLoopsBuildBoundedStrings(t *testing.T) {
+	for src, want := range map[string]any{
+		`reduce(1..3, #acc + "x", "")`:        "xxx",
+		`sum(map(1..3, # + 1))`:               9,
+		`reduce(1..3, #acc + #, 0)`:           6,
+		`join(map(["a", "b"], # + "!"), ",")`: "a!,b!",
+		`reduce(1..2, #acc + 0.5, 1.0)`:       2.0,
+		`map(1..2, msg.n + #)`:                []any{2.0, 3.0},
+	} {
+		p, err := CompileHandler(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		out, err := p.Run(handlerEnv(&fakeHost{}, &fakeSession{}, map[string]any{"n": 1.0}))
+		if err != nil || fmt.Sprint(out) != fmt.Sprint(want) {
+			t.Errorf("%s = %v %v, want %v", src, out, err, want)
+		}
+	}
+	p, err := CompileHandler(`reduce(1..int(msg.n), #acc + #acc, "ab")`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Run(handlerEnv(&fakeHost{}, &fakeSession{}, map[string]any{"n": 40.0}))
+	if err == nil || !strings.Contains(err.Error(), "a loop built a string past") {
+		t.Errorf("a doubling string: %v; want it stopped", err)
+	}
+}
