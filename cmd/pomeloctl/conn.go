@@ -62,7 +62,7 @@ type target struct {
 	client *admin.Client
 	addr   string
 	runDir master.RunDir // "" when not known (no topology, no --run-dir)
-	ha     bool          // the topology declares master HA
+	ha     *topology.HA  // the topology's master HA, nil for none
 }
 
 func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
@@ -85,7 +85,7 @@ func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
 		if tg.runDir == "" {
 			tg.runDir = master.DefaultRunDir(t)
 		}
-		tg.ha = t.HA != nil
+		tg.ha = t.HA
 		if addr == "" && t.HA != nil {
 			addr = leaderAddr(cmd.Context(), t, tg.runDir)
 		}

@@ -18,7 +18,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pomeloctl/pomeloctl/engine/admin"
+	"github.com/pomeloctl/pomeloctl/engine/ha"
 	"github.com/pomeloctl/pomeloctl/engine/master"
+	"github.com/pomeloctl/pomeloctl/topology"
 )
 
 // The control commands: each is a thin shell over the admin API client.
@@ -88,7 +90,7 @@ func newLsCmd(g *globals) *cobra.Command {
 			return writeJSON(c.OutOrStdout(), list)
 		}
 		// With master HA, the masters first: who leads, who stands by.
-		if !tg.ha {
+		if tg.ha == nil {
 			return writeServers(c.OutOrStdout(), list, time.Now())
 		}
 		if info, err := tg.client.Info(c.Context()); err == nil && len(info.Masters) > 0 {
@@ -372,6 +374,20 @@ down stops the servers it left, from the run directory's records.
 	return ctlCmd(g, cmd, func(c *cobra.Command, _ []string, tg *target) error {
 		// A managed ZooKeeper goes last, once the masters have left.
 		defer stopManagedZookeeper(tg.runDir)
+		if h := tg.ha; h != nil && !managedZookeeperGone(h, tg.runDir) {
+			// Marked down before anything stops, whoever stops it: no
+			// standby then takes over to start it again, and each leaves.
+			if err := ha.MarkDownAt(c.Context(), h.Zookeeper, h.Path, h.Auth.Value); err != nil {
+				// What runs is stopped all the same; a standby that can
+				// reach ZooKeeper later could start it again.
+				c.PrintErrf("warning: could not mark the cluster down in ZooKeeper (%v): a standby master may start it again when it can reach ZooKeeper\n", err)
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+				defer cancel()
+				ha.WaitElectionEmpty(ctx, h.Zookeeper, h.Path, h.Auth.Value)
+			}()
+		}
 		if tg.runDir != "" {
 			if rec, err := tg.runDir.Master(); err == nil && !rec.Alive() {
 				// The run directory's master is dead: whatever answers on
@@ -398,6 +414,16 @@ down stops the servers it left, from the run directory's records.
 		c.Printf("cluster down (master %s, pid %d)\n", info.ID, info.Pid)
 		return nil
 	})
+}
+
+// managedZookeeperGone reports a managed ZooKeeper that does not run: no
+// master can be elected without it, and up starts the cluster afresh.
+func managedZookeeperGone(h *topology.HA, dir master.RunDir) bool {
+	if !h.Managed {
+		return false
+	}
+	rec, err := dir.ZooKeeper()
+	return err != nil || !rec.Alive()
 }
 
 // waitMasterGone waits (at most 10s) for a master that has answered down

@@ -649,3 +649,74 @@ func TestEnsembleFailover(t *testing.T) {
 	c.must("down")
 	waitGoneAll(t, c)
 }
+
+// down while the leader is dead and before a standby is elected stops
+// every server from the run directory, and marks the cluster down in
+// ZooKeeper first: the standby, elected after, leaves instead of starting
+// the cluster again.
+func TestDownWithoutALeader(t *testing.T) {
+	z := zktest.Start(t)
+	c := newTestCluster(t, haTopology(t, z.Addr, 2*time.Second))
+	t.Cleanup(func() { killMentioning(c.dir) })
+	c.must("up", c.file, "-d", "--timeout", "30s")
+	waitWithin(t, 10*time.Second, "the standby to stand by", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
+	leader, _ := c.runDir().Master()
+	if err := proc.Signal(leader.Pid, leader.StartTime, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, leader.Pid, leader.StartTime)
+	c.must("down")
+	waitGoneAll(t, c)
+	time.Sleep(3 * time.Second) // past the session: had the standby led, it would have started servers
+	if left := mentioning(c.dir); len(left) != 0 {
+		t.Errorf("after down, %d processes of the cluster run again", len(left))
+	}
+}
+
+// pomeloctl import of lordofpomelo (masterha.json: two standbys) gives a
+// topology that runs, with master HA on a managed ZooKeeper: three
+// masters, one leading, failing over when it is killed.
+func TestImportedLordofpomeloRunsWithHA(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "topology.yaml")
+	if code, _, errOut := pomeloctl(t, "import", "../../testdata/pomelo/lordofpomelo", "-o", file); code != 0 {
+		t.Fatalf("import: %d %s", code, errOut)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Pomelo's default ZooKeeper (127.0.0.1:2181) is a developer's own:
+	// the test runs a managed one instead.
+	text := regexp.MustCompile(`(?m)^  zookeeper:\n    - 127\.0\.0\.1:2181\n`).ReplaceAllString(string(data), "  zookeeper: managed\n  sessionTimeout: 4s\n")
+	if text == string(data) {
+		t.Fatalf("the import's ha section is not as expected:\n%s", data)
+	}
+	c := newTestCluster(t, text)
+	t.Cleanup(func() { killMentioning(c.dir) })
+	c.must("up", c.file, "-d", "--timeout", "60s")
+	before := c.servers()
+	waitWithin(t, 20*time.Second, "both standbys to stand by", func() bool {
+		_, out, _ := c.run("ls", "--masters")
+		return strings.Count(out, "standby") == 2
+	})
+	leader, _ := c.runDir().Master()
+	if err := proc.Signal(leader.Pid, leader.StartTime, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitWithin(t, 20*time.Second, "a standby to lead", func() bool {
+		rec, err := c.runDir().Master()
+		if err != nil || rec.ID == leader.ID {
+			return false
+		}
+		code, _, _ := c.run("ls")
+		return code == 0
+	})
+	for id, s := range c.servers() {
+		if b := before[id]; b.Pid != s.Pid || s.Restarts != 0 {
+			t.Errorf("%s across the failover: %+v; want pid %d", id, s, b.Pid)
+		}
+	}
+	c.must("down")
+	waitGoneAll(t, c)
+}

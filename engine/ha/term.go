@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -308,18 +309,64 @@ func WaitElectionEmpty(ctx context.Context, servers []string, path, auth string)
 	if err != nil {
 		return
 	}
-	defer conn.Close()
-	if auth != "" {
-		_ = conn.AddAuth("digest", []byte(auth))
+	defer conn.Close() // ends a request the loop below is stuck in
+	empty := make(chan struct{})
+	go func() {
+		defer close(empty)
+		if auth != "" {
+			_ = conn.AddAuth("digest", []byte(auth))
+		}
+		for ctx.Err() == nil {
+			names, _, err := conn.Children(path + "/election")
+			if err == nil && len(names) == 0 || errors.Is(err, zk.ErrNoNode) {
+				return
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	select {
+	case <-empty:
+	case <-ctx.Done():
 	}
-	for ctx.Err() == nil {
-		names, _, err := conn.Children(path + "/election")
-		if err == nil && len(names) == 0 || errors.Is(err, zk.ErrNoNode) {
-			return
+}
+
+// MarkDownAt marks the cluster at path down (see Session.MarkDown), for
+// `pomeloctl down`, on a short session of its own.
+func MarkDownAt(ctx context.Context, servers []string, path, auth string) error {
+	conn, _, err := zk.Connect(servers, 4*time.Second, zk.WithLogger(silent{}))
+	if err != nil {
+		return fmt.Errorf("ZooKeeper %v: %w", servers, err)
+	}
+	defer conn.Close()
+	done := make(chan error, 1)
+	go func() {
+		acl := zk.WorldACL(zk.PermAll)
+		if auth != "" {
+			if err := conn.AddAuth("digest", []byte(auth)); err != nil {
+				done <- err
+				return
+			}
+			user, password, _ := strings.Cut(auth, ":")
+			acl = zk.DigestACL(zk.PermAll, user, password)
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond):
+		_, err := conn.Create(path+"/down", nil, 0, acl)
+		if errors.Is(err, zk.ErrNodeExists) || errors.Is(err, zk.ErrNoNode) {
+			err = nil // down already; or no master ever ran there
 		}
+		done <- err
+	}()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("ZooKeeper: mark %s/down: %w", path, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("ZooKeeper %v: no answer: %w", servers, ctx.Err())
 	}
 }
