@@ -2,6 +2,8 @@ package topology
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -358,4 +360,19 @@ func (t *Topology) AllServers() []*Server {
 		all = append(all, st.Servers...)
 	}
 	return all
+}
+
+// MasterAddr is one master's id and admin address (host:port).
+type MasterAddr struct{ ID, Addr string }
+
+// Masters are the cluster's masters: the topology's master, then each of
+// ha.standbys, with their admin addresses as written.
+func (t *Topology) Masters() []MasterAddr {
+	out := []MasterAddr{{t.Master.ID, net.JoinHostPort(t.Master.Host, strconv.Itoa(t.Master.Port))}}
+	if t.HA != nil {
+		for _, sb := range t.HA.Standbys {
+			out = append(out, MasterAddr{sb.ID, net.JoinHostPort(sb.Host, strconv.Itoa(sb.Port))})
+		}
+	}
+	return out
 }

@@ -149,36 +149,20 @@ func firstOf(vals ...string) string {
 	return ""
 }
 
-// masterAddr is the topology's master address as a client dials it: a
-// master on every interface is reached on loopback.
-func masterAddr(t *topology.Topology) string {
-	host := t.Master.Host
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, strconv.Itoa(t.Master.Port))
-}
-
-func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+// masterAddr is the topology's master address as a client dials it.
+func masterAddr(t *topology.Topology) string { return master.DialAddr(t.Masters()[0].Addr) }
 
 // leaderAddr finds the leading master of a cluster with master HA: the
 // run directory on this host records it, with where it listens; else
 // ZooKeeper says who leads, wherever it runs. "" when neither knows.
 func leaderAddr(ctx context.Context, t *topology.Topology, dir master.RunDir) string {
-	dialable := func(addr string) string {
-		host, port, err := net.SplitHostPort(addr)
-		if err != nil {
-			return ""
-		}
-		return masterAddr(&topology.Topology{Master: topology.Master{Host: host, Port: atoi(port)}})
-	}
 	if rec, err := dir.Master(); err == nil && rec.Alive() && rec.Addr != "" {
-		return dialable(rec.Addr)
+		return master.DialAddr(rec.Addr)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	if l, ok := ha.LeaderOf(ctx, t.HA.Zookeeper, t.HA.Path, t.HA.Auth.Value); ok {
-		return dialable(l.Addr)
+		return master.DialAddr(l.Addr)
 	}
 	return ""
 }

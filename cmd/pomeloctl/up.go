@@ -1,13 +1,11 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -416,13 +414,13 @@ func startStandbys(c *cobra.Command, t *topology.Topology, dir master.RunDir, pr
 	for _, p := range profiles {
 		args = append(args, "--profile", p)
 	}
-	for _, sb := range t.HA.Standbys {
+	for _, sb := range t.Masters()[1:] {
 		sp, err := proc.Start(proc.Spec{Path: exe, Args: append(slices.Clone(args), "--standby", sb.ID), LogFile: dir.Log(sb.ID)})
 		if err != nil {
 			return fmt.Errorf("start the standby master %s: %w", sb.ID, err)
 		}
 		go func() { _, _ = sp.Wait() }()
-		c.Printf("standby master %s: pid %d on %s\n", sb.ID, sp.Pid, net.JoinHostPort(cmp.Or(sb.Host, t.Master.Host), strconv.Itoa(sb.Port)))
+		c.Printf("standby master %s: pid %d on %s\n", sb.ID, sp.Pid, sb.Addr)
 	}
 	return nil
 }
@@ -498,12 +496,12 @@ goes. SIGTERM to a leader hands over at once; the servers run on.`,
 				t.HA.Zookeeper = zks // this master's way to the ensemble
 			}
 			if standby != "" {
-				i := slices.IndexFunc(t.HA.Standbys, func(s topology.Standby) bool { return s.ID == standby })
+				standbys := t.Masters()[1:]
+				i := slices.IndexFunc(standbys, func(s topology.MasterAddr) bool { return s.ID == standby })
 				if i < 0 {
 					return usageError{c, fmt.Errorf("--standby %s: not one of ha.standbys in %s", standby, t.File)}
 				}
-				sb := t.HA.Standbys[i]
-				cfg.ID, cfg.Addr = sb.ID, net.JoinHostPort(cmp.Or(sb.Host, t.Master.Host), strconv.Itoa(sb.Port))
+				cfg.ID, cfg.Addr = standbys[i].ID, standbys[i].Addr
 			}
 			return master.RunHA(ctx, cfg, fresh)
 		},

@@ -67,7 +67,8 @@ func newZookeeperCmd(g *globals) *cobra.Command {
 // the run directory, its port the one ha.zookeeper was resolved to.
 func managedZookeeper(t *topology.Topology, dir master.RunDir) zookeeper.Server {
 	_, port, _ := net.SplitHostPort(t.HA.Zookeeper[0])
-	return zookeeper.Server{Dir: filepath.Join(string(dir), "zookeeper"), Port: atoi(port)}
+	n, _ := strconv.Atoi(port) // resolved by the loader: 127.0.0.1:PORT
+	return zookeeper.Server{Dir: filepath.Join(string(dir), "zookeeper"), Port: n}
 }
 
 // startManagedZookeeper starts the managed ZooKeeper of t, unless one

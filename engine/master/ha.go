@@ -1,7 +1,6 @@
 package master
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -34,19 +32,14 @@ func RunHA(ctx context.Context, cfg Config, fresh bool) error {
 	if t.HA == nil {
 		return errors.New("master: the topology declares no ha")
 	}
-	if cfg.ID == "" {
-		cfg.ID = t.Master.ID
-	}
-	if cfg.Addr == "" {
-		cfg.Addr = net.JoinHostPort(t.Master.Host, strconv.Itoa(t.Master.Port))
-	}
+	cfg.ID, cfg.Addr = cfg.self()
 	if cfg.RunDir == "" {
 		cfg.RunDir = DefaultRunDir(t)
 	}
 	log := cfg.Logger.With("master", cfg.ID)
 	dial := func() (*ha.Session, error) {
 		sess, err := ha.Dial(ha.Config{Servers: t.HA.Zookeeper, Path: t.HA.Path, SessionTimeout: t.HA.SessionTimeout.D(),
-			Auth: t.HA.Auth.Value, ID: cfg.ID, Addr: loopbackIfUnspecified(cfg.Addr), Logger: log})
+			Auth: t.HA.Auth.Value, ID: cfg.ID, Addr: DialAddr(cfg.Addr), Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("master HA: %w", err)
 		}
@@ -210,10 +203,6 @@ func yield(sess *ha.Session, self string, log *slog.Logger) bool {
 // leader sees them.
 func masters(t *topology.Topology, sess *ha.Session, term *ha.Term) []admin.MasterStatus {
 	all, _ := sess.Candidates()
-	declared := []admin.MasterStatus{{ID: t.Master.ID, Addr: net.JoinHostPort(t.Master.Host, strconv.Itoa(t.Master.Port))}}
-	for _, sb := range t.HA.Standbys {
-		declared = append(declared, admin.MasterStatus{ID: sb.ID, Addr: net.JoinHostPort(cmp.Or(sb.Host, t.Master.Host), strconv.Itoa(sb.Port))})
-	}
 	var out []admin.MasterStatus
 	for i, c := range all {
 		ms := admin.MasterStatus{ID: c.ID, Addr: c.Addr, Role: "standby", Session: "connected"}
@@ -222,10 +211,9 @@ func masters(t *topology.Topology, sess *ha.Session, term *ha.Term) []admin.Mast
 		}
 		out = append(out, ms)
 	}
-	for _, d := range declared {
+	for _, d := range t.Masters() {
 		if !slices.ContainsFunc(out, func(ms admin.MasterStatus) bool { return ms.ID == d.ID }) {
-			d.Role, d.Session = "absent", "none"
-			out = append(out, d)
+			out = append(out, admin.MasterStatus{ID: d.ID, Addr: d.Addr, Role: "absent", Session: "none"})
 		}
 	}
 	return out

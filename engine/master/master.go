@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -115,6 +114,13 @@ type Master struct {
 	loopCtx context.Context
 }
 
+// self is this master's id and admin address: cfg's, else the topology's
+// master's.
+func (cfg Config) self() (id, addr string) {
+	first := cfg.Topology.Masters()[0]
+	return cmp.Or(cfg.ID, first.ID), cmp.Or(cfg.Addr, first.Addr)
+}
+
 // New checks cfg and returns a master that Run starts.
 func New(cfg Config) (*Master, error) {
 	t := cfg.Topology
@@ -144,13 +150,8 @@ func New(cfg Config) (*Master, error) {
 		cfg.RegisterTimeout = DefaultRegisterTimeout
 	}
 	users := adminUsers(t)
-	addr := net.JoinHostPort(t.Master.Host, strconv.Itoa(t.Master.Port))
-	if cfg.Addr != "" {
-		addr = cfg.Addr
-	}
-	if cfg.ID == "" {
-		cfg.ID = t.Master.ID
-	}
+	cfg.ID, cfg.Addr = cfg.self()
+	addr := cfg.Addr
 	if err := admin.CheckExposure(addr, users); err != nil {
 		return nil, err
 	}
@@ -416,9 +417,11 @@ func typeNames(t *topology.Topology) []string {
 
 // dialAddr is the admin address as servers dial it: a master listening on
 // every interface is reached on loopback.
-func (m *Master) dialAddr() string { return loopbackIfUnspecified(m.addr) }
+func (m *Master) dialAddr() string { return DialAddr(m.addr) }
 
-func loopbackIfUnspecified(addr string) string {
+// DialAddr is a master's admin address as a client dials it: a master
+// listening on every interface is reached on loopback.
+func DialAddr(addr string) string {
 	host, port, _ := net.SplitHostPort(addr)
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		return net.JoinHostPort("127.0.0.1", port)
@@ -435,12 +438,8 @@ func (m *Master) masterAddrs() string {
 	if t.HA == nil {
 		return addrs[0]
 	}
-	all := []string{net.JoinHostPort(t.Master.Host, strconv.Itoa(t.Master.Port))}
-	for _, sb := range t.HA.Standbys {
-		all = append(all, net.JoinHostPort(cmp.Or(sb.Host, t.Master.Host), strconv.Itoa(sb.Port)))
-	}
-	for _, a := range all {
-		if a = loopbackIfUnspecified(a); !slices.Contains(addrs, a) {
+	for _, ma := range t.Masters() {
+		if a := DialAddr(ma.Addr); !slices.Contains(addrs, a) {
 			addrs = append(addrs, a)
 		}
 	}
