@@ -53,7 +53,7 @@ func Dial(cfg Config) (*Session, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Session{cfg: cfg, log: cfg.Logger.With("zookeeper", strings.Join(cfg.Servers, ",")), granted: cfg.SessionTimeout, acl: zk.WorldACL(zk.PermAll)}
+	s := &Session{cfg: cfg, log: cfg.Logger.With("zookeeper", strings.Join(cfg.Servers, ",")), granted: cfg.SessionTimeout, acl: aclFor("")}
 	conn, _, err := zk.Connect(cfg.Servers, cfg.SessionTimeout, zk.WithEventCallback(s.event), zk.WithLogger(zkLogger{s}))
 	if err != nil {
 		return nil, fmt.Errorf("ZooKeeper %s: %w", strings.Join(cfg.Servers, ","), err)
@@ -64,7 +64,7 @@ func Dial(cfg Config) (*Session, error) {
 		return nil, fmt.Errorf("ZooKeeper %s: %w", strings.Join(cfg.Servers, ","), err)
 	}
 	if cfg.Auth != "" {
-		user, password, ok := strings.Cut(cfg.Auth, ":")
+		user, _, ok := strings.Cut(cfg.Auth, ":")
 		if !ok {
 			conn.Close()
 			return nil, errors.New("ha: auth must be user:password")
@@ -73,7 +73,7 @@ func Dial(cfg Config) (*Session, error) {
 			conn.Close()
 			return nil, fmt.Errorf("ZooKeeper digest auth as %s: %w", user, err)
 		}
-		s.acl = zk.DigestACL(zk.PermAll, user, password)
+		s.acl = aclFor(cfg.Auth)
 	}
 	for _, p := range []string{cfg.Path, cfg.Path + "/election"} {
 		if err := s.makePath(p); err != nil {

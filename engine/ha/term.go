@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -264,109 +263,5 @@ func (s *Session) WatchLeader(ctx context.Context, fn func(l Leader, ok bool)) {
 		case <-changed:
 		case <-ctx.Done():
 		}
-	}
-}
-
-// LeaderOf reads who leads the cluster at path, for a control command:
-// a short read-only session, given up when ctx ends. ok is false when
-// no leader is published or ZooKeeper cannot be reached.
-func LeaderOf(ctx context.Context, servers []string, path, auth string) (Leader, bool) {
-	conn, _, err := zk.Connect(servers, 4*time.Second, zk.WithLogger(silent{}))
-	if err != nil {
-		return Leader{}, false
-	}
-	defer conn.Close()
-	type result struct {
-		l  Leader
-		ok bool
-	}
-	out := make(chan result, 1)
-	go func() {
-		if auth != "" {
-			_ = conn.AddAuth("digest", []byte(auth))
-		}
-		data, _, err := conn.Get(path + "/leader")
-		var l Leader
-		out <- result{l, err == nil && json.Unmarshal(data, &l) == nil && l.Addr != ""}
-	}()
-	select {
-	case r := <-out:
-		return r.l, r.ok
-	case <-ctx.Done():
-		return Leader{}, false
-	}
-}
-
-// silent drops go-zookeeper's lines, for a control command's short read.
-type silent struct{}
-
-func (silent) Printf(string, ...any) {}
-
-// WaitElectionEmpty waits until no master is in the election at path, or
-// ctx ends: the managed ZooKeeper stops only once every master has left.
-func WaitElectionEmpty(ctx context.Context, servers []string, path, auth string) {
-	conn, _, err := zk.Connect(servers, 4*time.Second, zk.WithLogger(silent{}))
-	if err != nil {
-		return
-	}
-	defer conn.Close() // ends a request the loop below is stuck in
-	empty := make(chan struct{})
-	go func() {
-		defer close(empty)
-		if auth != "" {
-			_ = conn.AddAuth("digest", []byte(auth))
-		}
-		for ctx.Err() == nil {
-			names, _, err := conn.Children(path + "/election")
-			if err == nil && len(names) == 0 || errors.Is(err, zk.ErrNoNode) {
-				return
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}()
-	select {
-	case <-empty:
-	case <-ctx.Done():
-	}
-}
-
-// MarkDownAt marks the cluster at path down (see Session.MarkDown), for
-// `pomeloctl down`, on a short session of its own.
-func MarkDownAt(ctx context.Context, servers []string, path, auth string) error {
-	conn, _, err := zk.Connect(servers, 4*time.Second, zk.WithLogger(silent{}))
-	if err != nil {
-		return fmt.Errorf("ZooKeeper %v: %w", servers, err)
-	}
-	defer conn.Close()
-	done := make(chan error, 1)
-	go func() {
-		acl := zk.WorldACL(zk.PermAll)
-		if auth != "" {
-			if err := conn.AddAuth("digest", []byte(auth)); err != nil {
-				done <- err
-				return
-			}
-			user, password, _ := strings.Cut(auth, ":")
-			acl = zk.DigestACL(zk.PermAll, user, password)
-		}
-		_, err := conn.Create(path+"/down", nil, 0, acl)
-		if errors.Is(err, zk.ErrNodeExists) || errors.Is(err, zk.ErrNoNode) {
-			err = nil // down already; or no master ever ran there
-		}
-		done <- err
-	}()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("ZooKeeper: mark %s/down: %w", path, err)
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("ZooKeeper %v: no answer: %w", servers, ctx.Err())
 	}
 }
