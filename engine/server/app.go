@@ -30,7 +30,7 @@ func (s *FrontendSession) Services() *Services { return s.sv }
 func (s *FrontendSession) Info() scripting.Session { return sessionInfo(s.Session) }
 
 func sessionInfo(s *connector.Session) scripting.Session {
-	return scripting.Session{ID: s.ID(), UID: s.UID(), FrontendID: s.FrontendID(), Settings: s.Settings()}
+	return scripting.NewSession(s.ID(), s.UID(), s.FrontendID(), s.Settings())
 }
 
 // App is a game's code, for every server type: what a game written with

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -71,11 +72,13 @@ type filterCall struct {
 	undo []func()       // what the before filters hold until the answer
 }
 
-// expr is the expressions' view of the request, made at first use.
-func (fc *filterCall) expr() *exprRun {
+// expr is the expressions' view of the request, made at first use, for
+// an expression whose log() writes to log.
+func (fc *filterCall) expr(log *slog.Logger) *exprRun {
 	if fc.run == nil {
 		fc.run = fc.sv.frontendRun(fc.ctx, fc.cs, fc.Session.sessions)
 	}
+	fc.run.call.Log = log
 	return fc.run
 }
 

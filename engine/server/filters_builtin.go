@@ -215,8 +215,7 @@ func blacklistFilter(uids []string) filter {
 // true, and is refused with code and message when it gives false.
 func exprBefore(sc *script[scripting.FilterEnv], code int, message string) filter {
 	return filter{before: func(fc *filterCall) error {
-		r := fc.expr()
-		r.call.Log = sc.logger(fc.sv.log)
+		r := fc.expr(sc.logger(fc.sv.log))
 		env := scripting.FilterEnv{Ctx: &r.call, Msg: fc.msg, Route: fc.Route, Session: &r.live, Server: fc.sv.self, Channel: scripting.ChannelFunctions()}
 		out, err := sc.run(fc.sv.log, fc.Route, &env)
 		if err != nil {
@@ -238,8 +237,7 @@ func exprBefore(sc *script[scripting.FilterEnv], code int, message string) filte
 func exprAfter(sc *script[scripting.AfterEnv]) filter {
 	reply := sc.prog.Reads("reply")
 	return filter{after: func(fc *filterCall, res any, err error) {
-		r := fc.expr()
-		r.call.Log = sc.logger(fc.sv.log)
+		r := fc.expr(sc.logger(fc.sv.log))
 		env := scripting.AfterEnv{Ctx: &r.call, Msg: fc.msg, Route: fc.Route, Session: &r.live, Server: fc.sv.self, Channel: scripting.ChannelFunctions(),
 			Ms: float64(time.Since(fc.Start).Microseconds()) / 1000}
 		if err != nil {
@@ -256,8 +254,7 @@ func exprAfter(sc *script[scripting.AfterEnv]) filter {
 // client's answer instead of the error; nil keeps the error.
 func exprOnError(sc *script[scripting.ErrorEnv]) func(fc *filterCall, err error) (any, error) {
 	return func(fc *filterCall, err error) (any, error) {
-		r := fc.expr()
-		r.call.Log = sc.logger(fc.sv.log)
+		r := fc.expr(sc.logger(fc.sv.log))
 		info := errInfo(err)
 		env := scripting.ErrorEnv{Ctx: &r.call, Msg: fc.msg, Route: fc.Route, Session: &r.live, Server: fc.sv.self, Channel: scripting.ChannelFunctions(), Err: &info}
 		out, herr := sc.run(fc.sv.log, fc.Route, &env)

@@ -193,15 +193,18 @@ type exprRun struct {
 
 // frontendRun is a run on a frontend, for its own session.
 func (sv *Services) frontendRun(ctx context.Context, cs *connector.Session, sessions *connector.Sessions) *exprRun {
-	r := &exprRun{live: scripting.NewLiveSession(scripting.Session{ID: cs.ID(), UID: cs.UID(), FrontendID: cs.FrontendID(), Settings: cs.Settings()})}
-	r.call = scripting.Call{Context: ctx, Host: exprHost{sv}, Session: frontendSessionHost{cs, sessions}, Live: &r.live, Log: sv.log}
-	return r
+	return sv.newRun(ctx, sessionInfo(cs), frontendSessionHost{cs, sessions})
 }
 
 // backendRun is a run on a backend, for a session that a frontend holds.
 func (sv *Services) backendRun(ctx context.Context, bs *BackendSession) *exprRun {
-	r := &exprRun{live: scripting.NewLiveSession(scripting.Session{ID: bs.id, UID: bs.uid, FrontendID: bs.frontendID, Settings: bs.settings})}
-	r.call = scripting.Call{Context: ctx, Host: exprHost{sv}, Session: backendSessionHost{bs}, Live: &r.live, Log: sv.log}
+	return sv.newRun(ctx, scripting.NewSession(bs.id, bs.uid, bs.frontendID, bs.settings), backendSessionHost{bs})
+}
+
+// newRun is a run for session s, acted on through host.
+func (sv *Services) newRun(ctx context.Context, s scripting.Session, host scripting.SessionHost) *exprRun {
+	r := &exprRun{live: scripting.NewLiveSession(s)}
+	r.call = scripting.Call{Context: ctx, Host: exprHost{sv}, Session: host, Live: &r.live, Log: sv.log}
 	return r
 }
 
@@ -287,8 +290,7 @@ func (sc *scripts) sessionHooks(sv *Services, srv *connector.Server) {
 				continue
 			}
 			h.on(func(cs *connector.Session) {
-				s := sessionInfo(cs)
-				info := scripting.NewSession(s.ID, s.UID, s.FrontendID, s.Settings)
+				info := sessionInfo(cs)
 				call := h.sc.call(context.Background(), sv)
 				call.By = info
 				_, _ = h.sc.run(sv.log, "", &scripting.SessionHookEnv{Ctx: call, Server: sv.self, Channel: scripting.ChannelFunctions(), Session: info})
