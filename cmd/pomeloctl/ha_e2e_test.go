@@ -24,6 +24,7 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/admin"
 	"github.com/pomeloctl/pomeloctl/engine/bench"
 	"github.com/pomeloctl/pomeloctl/engine/client"
+	"github.com/pomeloctl/pomeloctl/engine/ha"
 	"github.com/pomeloctl/pomeloctl/engine/proc"
 	"github.com/pomeloctl/pomeloctl/engine/zookeeper"
 	"github.com/pomeloctl/pomeloctl/internal/faultproxy"
@@ -48,17 +49,11 @@ func haTopology(t *testing.T, zk string, timeout time.Duration) string {
 func TestMasterFailover(t *testing.T) {
 	z := zktest.Start(t)
 	const timeout = 2 * time.Second
-	c := newTestCluster(t, haTopology(t, z.Addr, timeout))
-	t.Cleanup(func() { killMentioning(c.dir) })
-	c.must("up", c.file, "-d", "--timeout", "30s")
-	before := c.servers()
+	c, before := upHA(t, haTopology(t, z.Addr, timeout), "30s", 10*time.Second)
 
 	// Clients echo through a backend throughout.
 	load := echoLoad(t, c)
 	defer load.stop()
-
-	standby := c.port(3006)
-	waitWithin(t, 10*time.Second, "the standby to answer as a standby", func() bool { return strings.Contains(httpGet(standby), "is a standby master") })
 
 	// Players chat in a room across the failover: every message pushed to
 	// everyone in it, through chat servers and connectors the master does
@@ -106,7 +101,7 @@ func TestMasterFailover(t *testing.T) {
 	// The old leader, started again, stands by; SIGTERM to the new leader
 	// hands over to it at once.
 	old := c.startMaster("master-again")
-	waitWithin(t, 10*time.Second, "master-server-1 to stand by", func() bool { return strings.Contains(httpGet(c.port(3005)), "is a standby master") })
+	waitWithin(t, 10*time.Second, "master-server-1 to stand by", func() bool { return c.standingBy(3005) })
 	second, _ := c.runDir().Master()
 	asked := time.Now()
 	if err := proc.Signal(second.Pid, second.StartTime, syscall.SIGTERM); err != nil {
@@ -241,11 +236,7 @@ func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(
 func TestFrozenLeader(t *testing.T) {
 	z := zktest.Start(t)
 	const timeout = 2 * time.Second
-	c := newTestCluster(t, haTopology(t, z.Addr, timeout))
-	t.Cleanup(func() { killMentioning(c.dir) })
-	c.must("up", c.file, "-d", "--timeout", "30s")
-	before := c.servers()
-	waitWithin(t, 10*time.Second, "the standby to answer as a standby", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
+	c, before := upHA(t, haTopology(t, z.Addr, timeout), "30s", 10*time.Second)
 	leader, err := c.runDir().Master()
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +260,7 @@ func TestFrozenLeader(t *testing.T) {
 	if err := proc.Signal(leader.Pid, leader.StartTime, syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(httpGet(c.port(3005)), "is a standby master"); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); !c.standingBy(3005); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(c.runDir().Log("master"))
 			t.Fatalf("the old leader does not stand by 10s after it woke; its log:\n%s", tail(string(log), 30))
@@ -416,11 +407,7 @@ func stillOne(t *testing.T, c *testCluster, before map[string]admin.ServerStatus
 func TestZooKeeperRestartUnderACluster(t *testing.T) {
 	z := zktest.Start(t)
 	const timeout = 6 * time.Second
-	c := newTestCluster(t, haTopology(t, z.Addr, timeout))
-	t.Cleanup(func() { killMentioning(c.dir) })
-	c.must("up", c.file, "-d", "--timeout", "30s")
-	before := c.servers()
-	waitWithin(t, 10*time.Second, "the standby to stand by", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
+	c, before := upHA(t, haTopology(t, z.Addr, timeout), "30s", 10*time.Second)
 	leader, _ := c.runDir().Master()
 	l := echoLoad(t, c)
 	defer l.stop()
@@ -430,7 +417,7 @@ func TestZooKeeperRestartUnderACluster(t *testing.T) {
 	if rec, _ := c.runDir().Master(); rec.Pid != leader.Pid {
 		t.Errorf("the leader changed across a ZooKeeper restart: pid %d, then %d", leader.Pid, rec.Pid)
 	}
-	if !strings.Contains(httpGet(c.port(3006)), "is a standby master") {
+	if !c.standingBy(3006) {
 		t.Error("the standby does not stand by after the restart")
 	}
 	l.check(t, "a ZooKeeper restart")
@@ -445,16 +432,12 @@ func TestLeaderCutOffFromZooKeeper(t *testing.T) {
 	z := zktest.Start(t)
 	proxy := faultproxy.Start(t, z.Addr)
 	const timeout = 2 * time.Second
-	c := newTestCluster(t, haTopology(t, proxy.Addr, timeout))
-	t.Cleanup(func() { killMentioning(c.dir) })
-	c.must("up", c.file, "-d", "--timeout", "30s")
-	before := c.servers()
+	c, before := upHA(t, haTopology(t, proxy.Addr, timeout), "30s", 10*time.Second)
 	// The standby up started talks through the proxy too: replace it
 	// with one that reaches ZooKeeper directly.
-	waitWithin(t, 10*time.Second, "the standby to stand by", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
 	killStandby(t, c, "master-server-2")
 	sb := c.startMaster("standby-direct", "--standby", "master-server-2", "--zookeeper", z.Addr)
-	waitWithin(t, 10*time.Second, "the direct standby to stand by", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
+	waitWithin(t, 10*time.Second, "the direct standby to stand by", func() bool { return c.standingBy(3006) })
 	l := echoLoad(t, c)
 	defer l.stop()
 
@@ -468,7 +451,7 @@ func TestLeaderCutOffFromZooKeeper(t *testing.T) {
 		t.Errorf("the old leader stopped acting at %s, the new one was elected at %s: two leaders", stepped.Format(time.StampMilli), elected.Format(time.StampMilli))
 	}
 	proxy.Heal()
-	waitWithin(t, 15*time.Second, "the old leader to stand by", func() bool { return strings.Contains(httpGet(c.port(3005)), "is a standby master") })
+	waitWithin(t, 15*time.Second, "the old leader to stand by", func() bool { return c.standingBy(3005) })
 	l.check(t, "the leader cut off")
 	t.Logf("the old leader stopped acting %s before the new one was elected", elected.Sub(stepped).Round(time.Millisecond))
 	c.must("down")
@@ -510,11 +493,7 @@ func logTime(t *testing.T, path, what string) time.Time {
 // each time one leader, every server the process it was, nothing failed.
 func TestTwentyHandovers(t *testing.T) {
 	z := zktest.Start(t)
-	c := newTestCluster(t, haTopology(t, z.Addr, 2*time.Second))
-	t.Cleanup(func() { killMentioning(c.dir) })
-	c.must("up", c.file, "-d", "--timeout", "30s")
-	before := c.servers()
-	waitWithin(t, 10*time.Second, "the standby to stand by", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
+	c, before := upHA(t, haTopology(t, z.Addr, 2*time.Second), "30s", 10*time.Second)
 	padSequence(t, z.Addr, "/pomeloctl/"+strings.ReplaceAll(t.Name(), "/", "-")+"/election", 6)
 	l := echoLoad(t, c)
 	defer l.stop()
@@ -545,11 +524,7 @@ func TestTwentyHandovers(t *testing.T) {
 // its sequence counter on.
 func padSequence(t *testing.T, zkAddr, path string, n int) {
 	t.Helper()
-	conn, _, err := zk.Connect([]string{zkAddr}, 5*time.Second, zk.WithLogger(quietZK{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := zkConn(t, zkAddr)
 	for range n {
 		p, err := conn.Create(path+"/pad-", nil, zk.FlagSequence, zk.WorldACL(zk.PermAll))
 		if err != nil {
@@ -564,24 +539,29 @@ func padSequence(t *testing.T, zkAddr, path string, n int) {
 // sequences are the sequence numbers of the election's nodes.
 func sequences(t *testing.T, zkAddr, path string) []int64 {
 	t.Helper()
-	conn, _, err := zk.Connect([]string{zkAddr}, 5*time.Second, zk.WithLogger(quietZK{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	names, _, err := conn.Children(path)
+	names, _, err := zkConn(t, zkAddr).Children(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []int64
 	for _, n := range names {
-		if i := strings.LastIndex(n, "-n_"); i >= 0 {
-			if seq, err := strconv.ParseInt(n[i+3:], 10, 64); err == nil {
-				out = append(out, seq)
-			}
+		if seq, ok := ha.Sequence(n); ok {
+			out = append(out, seq)
 		}
 	}
 	return out
+}
+
+// zkConn is a client of the ZooKeeper at zkAddr, closed when the test
+// ends.
+func zkConn(t *testing.T, zkAddr string) *zk.Conn {
+	t.Helper()
+	conn, _, err := zk.Connect([]string{zkAddr}, 5*time.Second, zk.WithLogger(quietZK{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	return conn
 }
 
 type quietZK struct{}
@@ -593,14 +573,11 @@ func (quietZK) Printf(string, ...any) {}
 // stops it last.
 func TestManagedZookeeper(t *testing.T) {
 	text := strings.Replace(chatTopology(t), "# Every server runs", "ha:\n  zookeeper: managed\n  standbys:\n    - {id: master-server-2, host: 127.0.0.1, port: 3006}\n\n# Every server runs", 1)
-	c := newTestCluster(t, text)
-	t.Cleanup(func() { killMentioning(c.dir) })
-	c.must("up", c.file, "-d", "--timeout", "60s")
+	c, _ := upHA(t, text, "60s", 15*time.Second)
 	rec, err := c.runDir().ZooKeeper()
 	if err != nil || !rec.Alive() || rec.Addr != c.port(2281) {
 		t.Fatalf("the managed ZooKeeper's record: %+v %v; want a live one on %s", rec, err, c.port(2281))
 	}
-	waitWithin(t, 15*time.Second, "the standby to stand by", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
 	if _, out, _ := c.run("ls"); !regexpMatch(`master-server-1\s+\S+\s+leader`, out) {
 		t.Errorf("ls:\n%s", out)
 	}
@@ -628,11 +605,7 @@ func TestEnsembleFailover(t *testing.T) {
 	zks := zktest.StartEnsemble(t, 3)
 	addrs := zks[0].Addr + "," + zks[1].Addr + "," + zks[2].Addr
 	const timeout = 4 * time.Second
-	c := newTestCluster(t, haTopology(t, addrs, timeout))
-	t.Cleanup(func() { killMentioning(c.dir) })
-	c.must("up", c.file, "-d", "--timeout", "60s")
-	before := c.servers()
-	waitWithin(t, 15*time.Second, "the standby to stand by", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
+	c, before := upHA(t, haTopology(t, addrs, timeout), "60s", 15*time.Second)
 	l := echoLoad(t, c)
 	defer l.stop()
 	zks[0].Kill()
@@ -656,10 +629,7 @@ func TestEnsembleFailover(t *testing.T) {
 // the cluster again.
 func TestDownWithoutALeader(t *testing.T) {
 	z := zktest.Start(t)
-	c := newTestCluster(t, haTopology(t, z.Addr, 2*time.Second))
-	t.Cleanup(func() { killMentioning(c.dir) })
-	c.must("up", c.file, "-d", "--timeout", "30s")
-	waitWithin(t, 10*time.Second, "the standby to stand by", func() bool { return strings.Contains(httpGet(c.port(3006)), "is a standby master") })
+	c, _ := upHA(t, haTopology(t, z.Addr, 2*time.Second), "30s", 10*time.Second)
 	leader, _ := c.runDir().Master()
 	if err := proc.Signal(leader.Pid, leader.StartTime, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -719,4 +689,24 @@ func TestImportedLordofpomeloRunsWithHA(t *testing.T) {
 	}
 	c.must("down")
 	waitGoneAll(t, c)
+}
+
+// upHA brings the cluster of topology up with up -d (within upWithin),
+// waits (within standbyWithin) for its standby master to stand by, and
+// gives its servers as they then are. Whatever of it still runs when the
+// test ends is killed.
+func upHA(t *testing.T, topology, upWithin string, standbyWithin time.Duration) (*testCluster, map[string]admin.ServerStatus) {
+	t.Helper()
+	c := newTestCluster(t, topology)
+	t.Cleanup(func() { killMentioning(c.dir) })
+	c.must("up", c.file, "-d", "--timeout", upWithin)
+	before := c.servers()
+	waitWithin(t, standbyWithin, "the standby to stand by", func() bool { return c.standingBy(3006) })
+	return c, before
+}
+
+// standingBy reports whether the master on port (before the offset)
+// answers as a standby.
+func (c *testCluster) standingBy(port int) bool {
+	return strings.Contains(httpGet(c.port(port)), "is a standby master")
 }

@@ -30,7 +30,7 @@ func (s *Session) Candidates() ([]Candidate, error) {
 	}
 	out := make([]Candidate, 0, len(names))
 	for _, name := range names {
-		seq, ok := sequence(name)
+		seq, ok := Sequence(name)
 		if !ok {
 			continue // not a candidate's: left alone
 		}
@@ -44,11 +44,11 @@ func (s *Session) Candidates() ([]Candidate, error) {
 	return out, nil
 }
 
-// sequence is the number ZooKeeper appended to a sequential node's name
+// Sequence is the number ZooKeeper appended to a sequential node's name
 // (ten digits, from 0000000000), as a number: in Pomelo's plugin, which
 // compared the names, "…-n_0000000010" came before "…-n_0000000009" for
 // nobody and after it for somebody.
-func sequence(name string) (int64, bool) {
+func Sequence(name string) (int64, bool) {
 	i := strings.LastIndex(name, "-n_")
 	if i < 0 {
 		return 0, false
