@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -15,33 +14,16 @@ import (
 
 	"github.com/pomeloctl/pomeloctl/engine/client"
 	"github.com/pomeloctl/pomeloctl/engine/protocol"
+	"github.com/pomeloctl/pomeloctl/internal/testlog"
 )
-
-// logBuffer collects the server's log lines so that tests can assert on them.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 // start runs a frontend on a loopback port with an echo handler, a handler that
 // pushes, one that panics and one that binds a uid; it is closed when the test ends.
-func start(t *testing.T, cfg Config) (*Server, *logBuffer) {
+func start(t *testing.T, cfg Config) (*Server, *testlog.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testlog.Buffer{}
 	cfg.ServerID, cfg.ServerType, cfg.Addr = "connector-server-1", "connector", "127.0.0.1:0"
-	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg.Logger = logs.Logger()
 	s := New(cfg)
 	s.Handle("entryHandler.echo", func(_ context.Context, _ *Session, r *Request) (any, error) {
 		return r.Body, nil

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pomeloctl/pomeloctl/internal/testlog"
 )
 
 func TestRegisterAndWelcome(t *testing.T) {
@@ -70,10 +72,10 @@ func TestRefusedTokens(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var hubLog, agentLog logBuffer
-			h := startHub(t, HubConfig{MasterID: "master-1", Logger: hubLog.logger()}, "")
+			var hubLog, agentLog testlog.Buffer
+			h := startHub(t, HubConfig{MasterID: "master-1", Logger: hubLog.Logger()}, "")
 			a := newTestAgent(t, "bad-1", h.url, withType(tt.typ), withToken(tt.token), func(c *AgentConfig) {
-				c.Logger = agentLog.logger()
+				c.Logger = agentLog.Logger()
 			})
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			defer cancel()
@@ -523,9 +525,9 @@ func TestOneWarningPerOutage(t *testing.T) {
 	url := h.url()
 	h.stop()
 
-	var log logBuffer
+	var log testlog.Buffer
 	a := newTestAgent(t, "s1", func() string { return url }, func(c *AgentConfig) {
-		c.Logger = log.logger()
+		c.Logger = log.Logger()
 		c.Backoff = Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond}
 	}).start(t)
 	eventually(t, "ten failed attempts", func() bool { return a.hook.dials.Load() >= 10 })

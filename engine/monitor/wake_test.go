@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/pomeloctl/pomeloctl/internal/testlog"
 )
 
 // hourBackoff makes an agent wait half an hour or more after a failed
@@ -33,9 +35,9 @@ func TestWakeCutsTheBackoff(t *testing.T) {
 			h := startHub(t, HubConfig{}, "")
 			addr := h.addr
 			h.stop()
-			var log logBuffer
+			var log testlog.Buffer
 			a := newTestAgent(t, "s1", func() string { return "ws://" + addr + "/monitor" }, hourBackoff,
-				func(c *AgentConfig) { c.Logger = log.logger() }).start(t)
+				func(c *AgentConfig) { c.Logger = log.Logger() }).start(t)
 			eventually(t, "a failed attempt", func() bool { return strings.Contains(log.String(), "no link to the master") })
 
 			startHub(t, HubConfig{MasterID: "master-2"}, addr)

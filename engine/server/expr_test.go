@@ -1,11 +1,9 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,31 +15,16 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/client"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/internal/freeport"
+	"github.com/pomeloctl/pomeloctl/internal/testlog"
 	"github.com/pomeloctl/pomeloctl/scripting"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
 
-// logBuffer is a log many goroutines write.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitLog waits for a line of the log that holds every one of want.
-func (b *logBuffer) waitLog(t *testing.T, want ...string) string {
+// waitLog waits for a line of the cluster's log that holds every one of
+// want.
+func (c *exprCluster) waitLog(t *testing.T, want ...string) string {
 	t.Helper()
+	b := c.logs
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		for line := range strings.Lines(b.String()) {
@@ -67,7 +50,7 @@ func (b *logBuffer) waitLog(t *testing.T, want ...string) string {
 type exprCluster struct {
 	top    *topology.Topology
 	client int // the connector's client port
-	logs   *logBuffer
+	logs   *testlog.Buffer
 	stop   map[string]func() // by server id; each also runs when the test ends
 	hub    *monitor.Hub
 }
@@ -80,7 +63,7 @@ func runExprCluster(t *testing.T, text string, app *App) *exprCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &exprCluster{client: 3050 + offset, logs: &logBuffer{}, stop: map[string]func(){}}
+	c := &exprCluster{client: 3050 + offset, logs: &testlog.Buffer{}, stop: map[string]func(){}}
 	text = strings.NewReplacer("CONNECTOR", strconv.Itoa(4050+offset), "CLIENT", strconv.Itoa(c.client), "GAME", strconv.Itoa(6050+offset)).Replace(text)
 	file := filepath.Join(t.TempDir(), "topology.yaml")
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
@@ -93,7 +76,7 @@ func runExprCluster(t *testing.T, text string, app *App) *exprCluster {
 	c.top = top
 	hub, addr := hubFor(t)
 	c.hub = hub
-	log := slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := c.logs.Logger()
 	for _, id := range []string{"game-1", "connector-1"} {
 		ctx, cancel := context.WithCancel(context.Background())
 		done, ready := make(chan error, 1), make(chan struct{})
@@ -194,7 +177,7 @@ func TestExprHandlersRemotesAndHooks(t *testing.T) {
 	if !strings.Contains(got, `"code":500`) || !strings.Contains(got, "game.gameHandler.divide: ") {
 		t.Errorf("divide by zero: %s", got)
 	}
-	line := c.logs.waitLog(t, "an expression failed", "route=game.gameHandler.divide")
+	line := c.waitLog(t, "an expression failed", "route=game.gameHandler.divide")
 	if want := filepath.Base(c.top.File) + ":22:"; !strings.Contains(line, want) || !strings.Contains(line, "key=servers.game.handlers.gameHandler.divide") {
 		t.Errorf("the failure's log line %q does not say %s (line 22 of the topology)", line, want)
 	}
@@ -203,19 +186,19 @@ func TestExprHandlersRemotesAndHooks(t *testing.T) {
 	}
 	// Hooks: afterStart on each server, onServerAdded for the other one,
 	// onSessionBind on the connector.
-	c.logs.waitLog(t, `msg="started game-1"`)
-	c.logs.waitLog(t, `msg="started connector-1"`)
-	c.logs.waitLog(t, `msg="added game-1 game"`, "server=connector-1")
-	c.logs.waitLog(t, `msg="added connector-1 connector"`, "server=game-1")
-	c.logs.waitLog(t, `msg="bound alice"`)
+	c.waitLog(t, `msg="started game-1"`)
+	c.waitLog(t, `msg="started connector-1"`)
+	c.waitLog(t, `msg="added game-1 game"`, "server=connector-1")
+	c.waitLog(t, `msg="added connector-1 connector"`, "server=game-1")
+	c.waitLog(t, `msg="bound alice"`)
 	if err := c.hub.Command(t.Context(), "game-1", monitor.CommandAfterStartAll, nil); err != nil {
 		t.Fatal(err)
 	}
-	c.logs.waitLog(t, `msg="all started game-1"`, "key=hooks.afterStartAll")
+	c.waitLog(t, `msg="all started game-1"`, "key=hooks.afterStartAll")
 	// A stop: the game server's beforeStop, and the connector sees it go.
 	c.stop["game-1"]()
-	c.logs.waitLog(t, `msg="stopping game-1 1"`, "key=servers.game.hooks.beforeStop")
-	c.logs.waitLog(t, `msg="removed game-1 stopped"`, "server=connector-1")
+	c.waitLog(t, `msg="stopping game-1 1"`, "key=servers.game.hooks.beforeStop")
+	c.waitLog(t, `msg="removed game-1 stopped"`, "server=connector-1")
 }
 
 // The game's Go code registers the same hooks and filters.

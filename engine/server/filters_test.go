@@ -123,7 +123,7 @@ func TestTimeoutFilterGivesUp(t *testing.T) {
 	if m["code"] != float64(500) || !strings.Contains(m["msg"].(string), "did not answer in time") {
 		t.Errorf("a request past its timeout: %v", m)
 	}
-	c.logs.waitLog(t, "a request took longer than its bound", "route=game.gameHandler.slow")
+	c.waitLog(t, "a request took longer than its bound", "route=game.gameHandler.slow")
 }
 
 // An expression filter refuses with its code and message; a type's
@@ -142,14 +142,14 @@ func TestFiltersInExpr(t *testing.T) {
 	}
 	// The after filters see what happened; the client gets what the error
 	// handler made of it.
-	c.logs.waitLog(t, `msg="after game.gameHandler.echo 401 -"`)
-	c.logs.waitLog(t, "msg=request", "route=game.gameHandler.echo", "code=401")
+	c.waitLog(t, `msg="after game.gameHandler.echo 401 -"`)
+	c.waitLog(t, "msg=request", "route=game.gameHandler.echo", "code=401")
 	request(t, cl, "connector.entryHandler.login", `{"uid":"alice"}`) // not a game route: the game's filter does not apply
 	if m := answer(t, request(t, cl, "game.gameHandler.echo", `{}`)); m["server"] != "game-1" {
 		t.Errorf("after login: %v", m)
 	}
-	c.logs.waitLog(t, `msg="after game.gameHandler.echo 200 game-1"`)
-	c.logs.waitLog(t, "msg=request", "route=game.gameHandler.echo", "code=200")
+	c.waitLog(t, `msg="after game.gameHandler.echo 200 game-1"`)
+	c.waitLog(t, "msg=request", "route=game.gameHandler.echo", "code=200")
 	// A refusal the error handler does not replace stays an error.
 	if got := request(t, cl, "game.gameHandler.divide", `{"by":0}`); !strings.Contains(got, `"code":500`) {
 		t.Errorf("a 500: %s", got)
