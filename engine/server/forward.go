@@ -179,9 +179,11 @@ func serveForward(ctx context.Context, app *App, sv *Services, r *rpc.Request) (
 		return nil, fmt.Errorf("%w from %s", err, r.From)
 	}
 	h, ok := app.handler(f.route)
-	sc := sv.scripts.handlers[string(f.route)]
-	if !ok && sc == nil {
-		return nil, fmt.Errorf("no handler for route %s", f.route)
+	var sc *script[scripting.HandlerEnv]
+	if !ok { // the topology's, only for a route the game's code has not
+		if sc = sv.scripts.handlers[string(f.route)]; sc == nil {
+			return nil, fmt.Errorf("no handler for route %s", f.route)
+		}
 	}
 	frontendID := r.From // who forwards is the frontend: its id, without a copy
 	if string(f.frontendID) != frontendID {
