@@ -20,6 +20,7 @@ import (
 
 	"github.com/pomeloctl/pomeloctl/engine"
 	"github.com/pomeloctl/pomeloctl/engine/admin"
+	"github.com/pomeloctl/pomeloctl/engine/ha"
 	"github.com/pomeloctl/pomeloctl/engine/lifecycle"
 	"github.com/pomeloctl/pomeloctl/engine/master"
 	"github.com/pomeloctl/pomeloctl/engine/proc"
@@ -264,7 +265,15 @@ func startMaster(ctx context.Context, t *topology.Topology, cfg master.Config, d
 		}
 		return nil, nil, err
 	}
-	go func() { done <- <-ran }()
+	go func() {
+		err := <-ran
+		// As down does: the cluster is down once the standbys, elected
+		// after it, have left too (and the console has shown them go).
+		wait, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		ha.WaitElectionEmpty(wait, t.HA.Zookeeper, t.HA.Path, t.HA.Auth.Value)
+		done <- err
+	}()
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
