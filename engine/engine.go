@@ -55,6 +55,10 @@ func run(args []string, app *server.App, stdin io.Reader, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "serve:", err)
 		return 2
 	}
+	// A server on another host writes its log through the master's ssh
+	// client: when that host goes, the server runs on (for the next leader)
+	// rather than die of the broken pipe at its next line.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := Serve(ctx, t, spec.ID, app, stderr); err != nil {

@@ -3,6 +3,7 @@ package topology
 import (
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -204,6 +205,7 @@ func (l *loader) crossCheck(t *Topology) {
 			claimAddr(s.Host, s.Port, s.At.Of("port"), path+".port", o)
 		}
 	}
+	l.checkMasterHosts(t)
 	cpus, cpuErr := l.opts.Machine.AllowedCPUs()
 	warnedCPU := false
 	for _, st := range t.Types {
@@ -235,6 +237,46 @@ func (l *loader) crossCheck(t *Topology) {
 			}
 		}
 	}
+}
+
+// checkMasterHosts refuses servers on loopback when the masters run on
+// several hosts, one of them reached by a real address: loopback then
+// names another machine for each master, and a leader would take a server
+// on another host for one of its own (launch it here, signal the wrong
+// pid). Masters on several loopback addresses are one machine.
+func (l *loader) checkMasterHosts(t *Topology) {
+	if t.HA == nil {
+		return
+	}
+	hosts := []string{canonicalHost(t.Master.Host)}
+	for _, sb := range t.HA.Standbys {
+		if h := canonicalHost(sb.Host); !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	if len(hosts) < 2 || !slices.ContainsFunc(hosts, func(h string) bool { return !loopback(h) }) {
+		return
+	}
+	for _, st := range t.Types {
+		for _, s := range st.Servers {
+			if !loopback(s.Host) {
+				continue
+			}
+			pos, host := s.at.Of("host"), s.Host
+			if !s.at.Has("host") {
+				pos, host = s.Pos, host+" (the default)"
+			}
+			l.errs.add(pos, "servers."+st.Name+"["+s.ID+"].host",
+				fmt.Sprintf("%s's host is %s, loopback, but the masters run on several hosts (%s): each would take it for one of its own", s.ID, host, strings.Join(hosts, ", ")),
+				"write the address of the host it runs on")
+		}
+	}
+}
+
+// loopback reports a host that names this machine on every machine.
+func loopback(h string) bool {
+	ip := net.ParseIP(h)
+	return h == "" || strings.EqualFold(h, "localhost") || ip != nil && ip.IsLoopback()
 }
 
 // canonicalHost makes the names of one loopback address compare equal.

@@ -52,3 +52,16 @@ func (m *thisMachine) IsLocal(host string) bool {
 }
 
 func (m *thisMachine) AllowedCPUs() (CPUSet, error) { return allowedCPUs() }
+
+// MachineAs is this machine standing for host alone: only host (as the
+// topology writes it) is local, and every other host, loopback addresses
+// included, is another machine, reached over ssh. Tests run a cluster of
+// several "hosts" on one machine with it (127.0.0.1, 127.0.0.2, ...); see
+// $POMELOCTL_HOST in docs/testing.md.
+func MachineAs(host string) Machine { return hostMachine(host) }
+
+type hostMachine string
+
+func (h hostMachine) IsLocal(host string) bool { return strings.EqualFold(host, string(h)) }
+
+func (hostMachine) AllowedCPUs() (CPUSet, error) { return allowedCPUs() }

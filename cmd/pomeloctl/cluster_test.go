@@ -67,6 +67,7 @@ type testCluster struct {
 	dir    string
 	file   string
 	offset int
+	env    []string       // more of the commands' environment
 	ever   map[int]uint64 // every server and master pid seen, with its start time
 	mu     sync.Mutex
 }
@@ -122,7 +123,7 @@ func (c *testCluster) run(args ...string) (int, string, string) {
 	c.t.Helper()
 	cmd := exec.Command(c.bin, append(args, "--port-offset", strconv.Itoa(c.offset))...)
 	cmd.Dir = c.dir
-	cmd.Env = append(os.Environ(), "POMELOCTL_TOPOLOGY="+c.file)
+	cmd.Env = append(append(os.Environ(), "POMELOCTL_TOPOLOGY="+c.file), c.env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

@@ -63,6 +63,10 @@ type target struct {
 	addr   string
 	runDir master.RunDir // "" when not known (no topology, no --run-dir)
 	ha     *topology.HA  // the topology's master HA, nil for none
+	// elsewhere: ZooKeeper named the leader (master HA), which this
+	// host's run directory does not record: it leads from another host,
+	// or from another run directory.
+	elsewhere bool
 }
 
 func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
@@ -87,7 +91,7 @@ func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
 		}
 		tg.ha = t.HA
 		if addr == "" && t.HA != nil {
-			addr = leaderAddr(cmd.Context(), t, tg.runDir)
+			addr, tg.elsewhere = leaderAddr(cmd.Context(), t, tg.runDir)
 		}
 		addr = firstOf(addr, masterAddr(t))
 		if user == "" {
@@ -154,15 +158,16 @@ func masterAddr(t *topology.Topology) string { return master.DialAddr(t.Masters(
 
 // leaderAddr finds the leading master of a cluster with master HA: the
 // run directory on this host records it, with where it listens; else
-// ZooKeeper says who leads, wherever it runs. "" when neither knows.
-func leaderAddr(ctx context.Context, t *topology.Topology, dir master.RunDir) string {
+// ZooKeeper says who leads, wherever it runs (elsewhere). "" when neither
+// knows.
+func leaderAddr(ctx context.Context, t *topology.Topology, dir master.RunDir) (addr string, elsewhere bool) {
 	if rec, err := dir.Master(); err == nil && rec.Alive() && rec.Addr != "" {
-		return master.DialAddr(rec.Addr)
+		return master.DialAddr(rec.Addr), false
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	if l, ok := ha.LeaderOf(ctx, t.HA.Zookeeper, t.HA.Path, t.HA.Auth.Value); ok {
-		return master.DialAddr(l.Addr)
+		return master.DialAddr(l.Addr), true
 	}
-	return ""
+	return "", false
 }

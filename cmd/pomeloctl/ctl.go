@@ -388,7 +388,7 @@ down stops the servers it left, from the run directory's records.
 				ha.WaitElectionEmpty(ctx, h.Zookeeper, h.Path, h.Auth.Value)
 			}()
 		}
-		if tg.runDir != "" {
+		if tg.runDir != "" && !tg.elsewhere {
 			if rec, err := tg.runDir.Master(); err == nil && !rec.Alive() {
 				// The run directory's master is dead: whatever answers on
 				// its address now is another process, perhaps another
@@ -403,7 +403,9 @@ down stops the servers it left, from the run directory's records.
 			}
 			return err
 		}
-		if mine, _ := filepath.Abs(string(tg.runDir)); tg.runDir != "" && info.RunDir != "" && filepath.Clean(info.RunDir) != mine {
+		// A leader ZooKeeper named for this cluster's ha.path keeps its
+		// run directory on its own host.
+		if mine, _ := filepath.Abs(string(tg.runDir)); tg.runDir != "" && !tg.elsewhere && info.RunDir != "" && filepath.Clean(info.RunDir) != mine {
 			return fmt.Errorf("the master on %s runs another cluster (topology %s, run directory %s), not the one whose run directory is %s: nothing was sent; to stop that cluster, name its run directory with --run-dir",
 				tg.addr, info.Topology, info.RunDir, mine)
 		}

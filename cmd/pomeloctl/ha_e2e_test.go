@@ -58,18 +58,7 @@ func TestMasterFailover(t *testing.T) {
 	// Players chat in a room across the failover: every message pushed to
 	// everyone in it, through chat servers and connectors the master does
 	// not stand between.
-	chat := make(chan bench.FanoutResult, 1)
-	go func() {
-		res, err := bench.Fanout(context.Background(), bench.FanoutConfig{Login: bench.Login{Gate: c.port(3014)}, Users: 20, Rate: 5, Duration: 4 * time.Second})
-		if res == nil {
-			res = &bench.FanoutResult{}
-		}
-		if err != nil {
-			res.FirstErr = err.Error()
-			res.SendErrors++
-		}
-		chat <- *res
-	}()
+	chat := chatAcross(c, 4*time.Second)
 	time.Sleep(500 * time.Millisecond) // logged in, chatting
 
 	// kill -9 the leader.
@@ -94,9 +83,7 @@ func TestMasterFailover(t *testing.T) {
 		}
 	}
 
-	if res := <-chat; res.SendErrors != 0 || res.Sent == 0 || res.Delivered != res.Expected {
-		t.Errorf("chat across the failover: %d sent, %d failed, %d of %d pushes delivered (%s)", res.Sent, res.SendErrors, res.Delivered, res.Expected, res.FirstErr)
-	}
+	checkChat(t, <-chat, "the failover")
 
 	// The old leader, started again, stands by; SIGTERM to the new leader
 	// hands over to it at once.
@@ -165,6 +152,34 @@ func TestMasterFailover(t *testing.T) {
 
 	c.must("down")
 	waitGoneAll(t, c)
+}
+
+// chatAcross has 20 players chat in a room for d, 5 messages a second:
+// every message pushed to everyone in it, through chat servers and
+// connectors the master does not stand between.
+func chatAcross(c *testCluster, d time.Duration) <-chan bench.FanoutResult {
+	chat := make(chan bench.FanoutResult, 1)
+	go func() {
+		res, err := bench.Fanout(context.Background(), bench.FanoutConfig{Login: bench.Login{Gate: c.port(3014)}, Users: 20, Rate: 5, Duration: d})
+		if res == nil {
+			res = &bench.FanoutResult{}
+		}
+		if err != nil {
+			res.FirstErr = err.Error()
+			res.SendErrors++
+		}
+		chat <- *res
+	}()
+	return chat
+}
+
+// checkChat fails the test unless every message sent was, and every push
+// delivered.
+func checkChat(t *testing.T, res bench.FanoutResult, during string) {
+	t.Helper()
+	if res.SendErrors != 0 || res.Sent == 0 || res.Delivered != res.Expected {
+		t.Errorf("chat across %s: %d sent, %d failed, %d of %d pushes delivered (%s)", during, res.Sent, res.SendErrors, res.Delivered, res.Expected, res.FirstErr)
+	}
 }
 
 // servers is ls -o json by id.

@@ -1,16 +1,34 @@
 package main
 
 import (
+	"os"
+
+	"github.com/pomeloctl/pomeloctl/topology"
 	"github.com/spf13/cobra"
 )
 
 // globals are the flags every command shares.
 type globals struct {
 	portOffset int
+	// machine tells this host's servers from other hosts': this machine,
+	// or the one host $POMELOCTL_HOST names (see docs/testing.md).
+	machine topology.Machine
+}
+
+// envHost makes this process stand for one host of a topology's alone,
+// every other host reached over ssh: how the tests run masters and
+// servers of several hosts on one machine.
+const envHost = "POMELOCTL_HOST"
+
+func machineFromEnv() topology.Machine {
+	if h := os.Getenv(envHost); h != "" {
+		return topology.MachineAs(h)
+	}
+	return topology.ThisMachine()
 }
 
 func newRootCmd() *cobra.Command {
-	g := &globals{}
+	g := &globals{machine: machineFromEnv()}
 	root := &cobra.Command{
 		Use:   "pomeloctl",
 		Short: "Run a Pomelo-style game-server cluster from one YAML topology",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -34,6 +35,7 @@ type upOptions struct {
 	detach   bool
 	timeout  time.Duration
 	runDir   string
+	machine  topology.Machine // which hosts are this one (globals.machine)
 }
 
 func newUpCmd(g *globals) *cobra.Command {
@@ -81,6 +83,10 @@ topology is invalid.`,
 			} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
+			if err := ledElsewhere(c.Context(), t, dir); err != nil {
+				return err
+			}
+			o.machine = g.machine
 			if o.detach {
 				return upDetached(c, t, dir, o)
 			}
@@ -140,6 +146,7 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 	cfg := master.Config{
 		Topology: t,
 		RunDir:   dir,
+		Machine:  o.machine,
 		// The console shows progress lines; the master's own lines go to
 		// its log, and to the console only when they are warnings.
 		Logger: slog.New(slog.NewMultiHandler(engine.LogHandler(t, logFile, slog.LevelDebug), engine.LogHandler(t, con.writer("master"), slog.LevelWarn))),
@@ -208,7 +215,7 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 		con.line("pomeloctl", fmt.Sprintf("cluster ready in %s: %s; Ctrl-C stops it (pomeloctl ls, pomeloctl down from another terminal)",
 			time.Since(started).Round(time.Millisecond), plural(total, "server")))
 		if t.HA != nil {
-			if err := startStandbys(c, t, dir, o.profiles); err != nil {
+			if err := startStandbys(c, t, dir, o); err != nil {
 				con.line("pomeloctl", err.Error())
 			}
 		}
@@ -332,6 +339,23 @@ func notReady(c *cobra.Command, servers func(context.Context) ([]admin.ServerSta
 	return errReported
 }
 
+// ledElsewhere refuses to start a cluster with master HA that a leader
+// runs from another host (or run directory), as ZooKeeper says: up would
+// start it anew over the running one, and forget the state that leader
+// keeps there.
+func ledElsewhere(ctx context.Context, t *topology.Topology, dir master.RunDir) error {
+	if t.HA == nil || managedZookeeperGone(t.HA, dir) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if l, ok := ha.LeaderOf(ctx, t.HA.Zookeeper, t.HA.Path, t.HA.Auth.Value); ok {
+		return fmt.Errorf("the cluster is already running: master %s leads it from %s (epoch %d), as ZooKeeper at %s says; `pomeloctl ls` shows it, `pomeloctl down` stops it",
+			l.ID, l.Addr, l.Epoch, strings.Join(t.HA.Zookeeper, ","))
+	}
+	return nil
+}
+
 // upDetached starts the master as a background process and waits until
 // the cluster is ready.
 func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upOptions) error {
@@ -407,29 +431,34 @@ func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upO
 	c.Printf("cluster ready in %s: %s; master pid %d on %s, logs in %s\n", time.Since(started).Round(time.Millisecond),
 		plural(len(list), "server"), p.Pid, masterAddr(t), dir.Log("*"))
 	if t.HA != nil {
-		return startStandbys(c, t, dir, o.profiles)
+		return startStandbys(c, t, dir, o)
 	}
 	return nil
 }
 
 // startStandbys starts each of ha.standbys as a master process of its
-// own, which stands by behind the leader.
-func startStandbys(c *cobra.Command, t *topology.Topology, dir master.RunDir, profiles []string) error {
+// own, which stands by behind the leader: on this host, or over ssh on
+// its own.
+func startStandbys(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upOptions) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	args := []string{"master", t.File, "--port-offset", strconv.Itoa(t.PortOffset), "--run-dir", string(dir)}
-	for _, p := range profiles {
-		args = append(args, "--profile", p)
-	}
 	for _, sb := range t.Masters()[1:] {
-		sp, err := proc.Start(proc.Spec{Path: exe, Args: append(slices.Clone(args), "--standby", sb.ID), LogFile: dir.Log(sb.ID)})
+		spec, err := master.StandbySpec(t, dir, exe, sb.ID, o.machine, o.profiles)
+		if err != nil {
+			return err
+		}
+		sp, err := proc.Start(spec)
 		if err != nil {
 			return fmt.Errorf("start the standby master %s: %w", sb.ID, err)
 		}
 		go func() { _, _ = sp.Wait() }()
-		c.Printf("standby master %s: pid %d on %s\n", sb.ID, sp.Pid, sb.Addr)
+		if spec.Path == "ssh" {
+			c.Printf("standby master %s: started over ssh (pid %d here) on %s, its log in %s there\n", sb.ID, sp.Pid, sb.Addr, spec.LogFile)
+		} else {
+			c.Printf("standby master %s: pid %d on %s\n", sb.ID, sp.Pid, sb.Addr)
+		}
 	}
 	return nil
 }
@@ -467,30 +496,34 @@ func actingUser(t *topology.Topology) (string, string) {
 
 func newMasterCmd(g *globals) *cobra.Command {
 	var (
-		profiles []string
-		runDir   string
-		standby  string
-		fresh    bool
-		zks      []string
+		profiles  []string
+		runDir    string
+		standby   string
+		fresh     bool
+		zks       []string
+		stdinPath string
 	)
 	cmd := &cobra.Command{
-		Use:   "master TOPOLOGY [--standby ID]",
+		Use:   "master TOPOLOGY|- [--standby ID]",
 		Short: "Run a cluster's master in this process (what up -d starts); with ha, a standby",
 		Long: `Run a cluster's master in this process: what up -d starts.
 
 With ha in the topology, the master campaigns in ZooKeeper and leads only once
 elected; --standby ID runs one of ha.standbys, on its own admin address, as a
 hot standby that takes over (adopting every running server) when the leader
-goes. SIGTERM to a leader hands over at once; the servers run on.`,
+goes. SIGTERM to a leader hands over at once; the servers run on.
+
+TOPOLOGY - reads the resolved topology on stdin, --stdin-path naming the file
+it stands for: how up starts a standby on another host over ssh.`,
 		Args: exactArgs(1, "TOPOLOGY"),
 		RunE: func(c *cobra.Command, args []string) error {
-			t, err := loadTopology(c, g, args[0], profiles)
+			t, err := loadMasterTopology(c, g, args[0], stdinPath, profiles)
 			if err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			cfg := master.Config{Topology: t, RunDir: master.RunDir(runDir), Logger: slog.New(engine.LogHandler(t, c.ErrOrStderr(), slog.LevelDebug))}
+			cfg := master.Config{Topology: t, RunDir: master.RunDir(runDir), Machine: g.machine, Logger: slog.New(engine.LogHandler(t, c.ErrOrStderr(), slog.LevelDebug))}
 			if t.HA == nil {
 				if standby != "" {
 					return usageError{c, fmt.Errorf("--standby %s: the topology declares no ha, so it has no standby masters", standby)}
@@ -520,6 +553,24 @@ goes. SIGTERM to a leader hands over at once; the servers run on.`,
 	cmd.Flags().StringVar(&standby, "standby", "", "with ha: run the standby master ID (one of ha.standbys)")
 	cmd.Flags().BoolVar(&fresh, "fresh", false, "with ha: start the cluster, forgetting an earlier down (what up passes)")
 	cmd.Flags().StringSliceVar(&zks, "zookeeper", nil, "with ha: the ZooKeeper servers this master talks to, instead of ha.zookeeper (e.g. the ensemble's members nearest it)")
+	cmd.Flags().StringVar(&stdinPath, "stdin-path", "", "with TOPOLOGY -, the path of the file the topology on stdin stands for")
 	_ = cmd.Flags().MarkHidden("fresh")
 	return cmd
+}
+
+// loadMasterTopology loads the topology a master runs: from its file, or,
+// with path "-", from stdin (the resolved topology up sends over ssh), its
+// paths resolved from stdinPath's folder.
+func loadMasterTopology(c *cobra.Command, g *globals, path, stdinPath string, profiles []string) (*topology.Topology, error) {
+	if path != "-" {
+		return loadTopology(c, g, path, profiles)
+	}
+	if stdinPath == "" {
+		return nil, usageError{c, errors.New("with TOPOLOGY -, name the file it stands for with --stdin-path")}
+	}
+	data, err := io.ReadAll(io.LimitReader(c.InOrStdin(), 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read the topology from stdin: %w", err)
+	}
+	return reported(c)(topology.LoadBytes(stdinPath, data, g.loadOptions(c, profiles)))
 }

@@ -74,7 +74,7 @@ Exit status: 0 valid, 2 invalid, 1 could not read the file or a profile.`,
 
 // loadOptions turns the shared flags into topology options.
 func (g *globals) loadOptions(c *cobra.Command, profileNames []string) topology.Options {
-	opts := topology.Options{Profiles: profileNames, BuiltinProfiles: profiles.FS}
+	opts := topology.Options{Profiles: profileNames, BuiltinProfiles: profiles.FS, Machine: g.machine}
 	if c.Flags().Changed("port-offset") {
 		opts.PortOffset = &g.portOffset
 	}

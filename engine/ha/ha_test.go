@@ -323,3 +323,45 @@ func TestValidFollowsTheLease(t *testing.T) {
 		t.Error("a term past its lease is valid")
 	}
 }
+
+// The cluster's shared state: written by the leader, created on the first
+// write and replaced on the next, read by any master, refused to a master
+// whose term has ended (its successor's stays), and cleared for a fresh
+// start.
+func TestSharedStateIsTheLeaders(t *testing.T) {
+	z := zktest.Start(t)
+	const path = "/pomeloctl/test/shared"
+	a, b := dial(t, z.Addr, path, "master-1", 2*time.Second), dial(t, z.Addr, path, "master-2", 2*time.Second)
+	if _, ok, err := b.Shared("tokens.json"); ok || err != nil {
+		t.Fatalf("state before any write: %v, %v; want none", ok, err)
+	}
+	first := elected(t, campaign(t, a, 0), 5*time.Second)
+	for _, data := range []string{`{"chat":"1"}`, `{"chat":"2"}`} {
+		if err := first.Share("tokens.json", []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, err := b.Shared("tokens.json"); !ok || err != nil || string(got) != data {
+			t.Fatalf("read back %q, %v, %v; want %s", got, ok, err, data)
+		}
+	}
+	next := campaign(t, b, first.Epoch)
+	if err := first.Resign(); err != nil {
+		t.Fatal(err)
+	}
+	second := elected(t, next, 5*time.Second)
+	if err := second.Share("tokens.json", []byte(`{"chat":"3"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Share("tokens.json", []byte(`{"chat":"stale"}`)); err == nil {
+		t.Error("a master whose term ended shared state")
+	}
+	if got, _, _ := a.Shared("tokens.json"); string(got) != `{"chat":"3"}` {
+		t.Errorf("after a stale write: %s; want the leader's", got)
+	}
+	if err := b.ClearShared(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := a.Shared("tokens.json"); ok || err != nil {
+		t.Errorf("after ClearShared: %v, %v; want none", ok, err)
+	}
+}

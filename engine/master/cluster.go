@@ -72,6 +72,9 @@ func (m *Master) status(mem *member, stats map[string]monitor.Member) admin.Serv
 	}
 	if p := mem.proc; p != nil {
 		st.Pid, st.Started = p.pid, p.started
+		if p.linkOnly() {
+			st.Pid = p.remotePid // on its host
+		}
 	}
 	if mb, ok := stats[s.ID]; ok && mem.current(mb.Pid) {
 		st.CPU = mb.Stats.CPU
@@ -230,6 +233,7 @@ func (m *Master) Add(ctx context.Context, req admin.AddRequest) (admin.ServerSta
 			err = fmt.Errorf("add: record the server in the run directory: %w", e)
 			return
 		}
+		m.shareFile("added.json")
 		t.AddServer(s)
 		if err = m.track(s, &spec); err != nil {
 			return

@@ -58,6 +58,9 @@ func RunHA(ctx context.Context, cfg Config, fresh bool) error {
 		if err := sess.ClearDown(); err != nil {
 			return err
 		}
+		if err := sess.ClearShared(); err != nil {
+			return err
+		}
 	}
 	for {
 		standby, err := serveStandby(cfg.Addr, cfg.ID, sess)
@@ -84,6 +87,10 @@ func RunHA(ctx context.Context, cfg Config, fresh bool) error {
 			continue
 		}
 		log.Info("elected leader", "epoch", term.Epoch)
+		// Every leader but the one up starts the cluster with takes over
+		// servers that run, some perhaps started on another host.
+		cfg.awaitLinks = !fresh
+		fresh = false
 		done, err := lead(ctx, cfg, sess, term)
 		if err != nil || done || ctx.Err() != nil {
 			return err
@@ -132,6 +139,11 @@ func lead(ctx context.Context, cfg Config, sess *ha.Session, term *ha.Term) (don
 		return term.Resign()
 	}
 	cfg.masters = func() []admin.MasterStatus { return masters(cfg.Topology, sess, term) }
+	cfg.share = term.Share
+	if err := pullShared(cfg.RunDir, sess); err != nil {
+		_ = term.Resign()
+		return false, fmt.Errorf("take over the cluster's state from ZooKeeper: %w", err)
+	}
 	m, err := New(cfg)
 	if err != nil {
 		_ = term.Resign()
@@ -176,6 +188,26 @@ func lead(ctx context.Context, cfg Config, sess *ha.Session, term *ha.Term) (don
 		return true, nil
 	}
 	return false, nil
+}
+
+// pullShared brings what an earlier leader shared in ZooKeeper into the
+// run directory, before this leader reads it there: on another host than
+// that leader's, it holds nothing of the cluster's, or what this master
+// saw when it last led.
+func pullShared(dir RunDir, sess *ha.Session) error {
+	for name, mode := range sharedFiles() {
+		data, ok, err := sess.Shared(name)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if err := dir.writeRaw(name, data, mode); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // yield reports whether this master, just elected, should hand over at

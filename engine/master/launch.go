@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -125,9 +126,48 @@ func (m *Master) remoteSpec(s *topology.Server, local proc.Spec, env []string, t
 }
 
 // sshArgs is the ssh command line that runs cmd on host.
-func (m *Master) sshArgs(host, cmd string) []string {
-	args := append([]string(nil), m.cfg.Topology.Master.SSHArgs...)
+func (m *Master) sshArgs(host, cmd string) []string { return sshArgs(m.cfg.Topology, host, cmd) }
+
+func sshArgs(t *topology.Topology, host, cmd string) []string {
+	args := append([]string(nil), t.Master.SSHArgs...)
 	return append(args, host, cmd)
+}
+
+// StandbySpec is how `up` starts standby master id of ha.standbys: exe
+// `master TOPOLOGY --standby ID` with the run directory and profiles
+// given, logging to the run directory. A standby on another host is
+// started over ssh as a server is (the same path there, the resolved
+// topology on stdin), and writes its log to the run directory on its own
+// host rather than back through ssh: a standby is there to outlive this
+// host, and its ssh client with it.
+func StandbySpec(t *topology.Topology, dir RunDir, exe, id string, machine topology.Machine, profiles []string) (proc.Spec, error) {
+	i := slices.IndexFunc(t.HA.Standbys, func(s topology.Standby) bool { return s.ID == id })
+	if i < 0 {
+		return proc.Spec{}, fmt.Errorf("%s is not one of ha.standbys in %s", id, t.File)
+	}
+	sb := t.HA.Standbys[i]
+	args := []string{"master", t.File, "--port-offset", strconv.Itoa(t.PortOffset), "--run-dir", string(dir), "--standby", id}
+	if machine.IsLocal(sb.Host) {
+		for _, p := range profiles {
+			args = append(args, "--profile", p) // as written: resolved from this folder again
+		}
+		return proc.Spec{Path: exe, Args: args, LogFile: dir.Log(id)}, nil
+	}
+	args[1] = "-" // the resolved topology, profiles merged, on stdin
+	args = append(args, "--stdin-path", t.File)
+	logFile := dir.Log(id)
+	cmd := "cd " + shellQuote(filepath.Dir(t.File)) + " && mkdir -p " + shellQuote(filepath.Dir(logFile)) + " && exec " + shellQuote(exe)
+	for _, a := range args {
+		cmd += " " + shellQuote(a)
+	}
+	cmd += " >>" + shellQuote(logFile) + " 2>&1"
+	return proc.Spec{
+		Path:    "ssh",
+		Args:    sshArgs(t, sb.Host, cmd),
+		Dir:     filepath.Dir(t.File),
+		LogFile: logFile, // what ssh itself says: the standby's own lines are on its host
+		Stdin:   t.Source,
+	}, nil
 }
 
 // shellQuote quotes s for a POSIX shell.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -77,6 +78,15 @@ type Config struct {
 	// (RunHA).
 	promote func(id string) error
 	masters func() []admin.MasterStatus
+	// awaitLinks is a leader taking over a running cluster (RunHA, not
+	// `up`): a server no record in the run directory names may run all
+	// the same, started by a leader on another host, so it is given the
+	// settle window to register before it is launched (see awaitLinks in
+	// supervise.go).
+	awaitLinks bool
+	// share copies a file of the run directory to ZooKeeper, for a next
+	// leader on another host (RunHA; see sharedFiles).
+	share func(name string, data []byte) error
 }
 
 // Master runs one cluster. See the package comment.
@@ -109,9 +119,12 @@ type Master struct {
 	stoppedCh  chan struct{} // closed when every server is down after a shutdown
 	// held are the frontends a starting cluster launches once its
 	// backends have registered (see releaseHeld).
-	held    []*member
-	bg      sync.WaitGroup // work that outlives the run loop (see background)
-	loopCtx context.Context
+	held []*member
+	// awaiting are the servers a new leader gives the settle window to
+	// register before it launches them (Config.awaitLinks).
+	awaiting map[string]bool
+	bg       sync.WaitGroup // work that outlives the run loop (see background)
+	loopCtx  context.Context
 }
 
 // self is this master's id and admin address: cfg's, else the topology's
@@ -166,6 +179,7 @@ func New(cfg Config) (*Master, error) {
 		timers:    make(chan timerMsg, 16),
 		quit:      make(chan struct{}),
 		byID:      map[string]*member{},
+		awaiting:  map[string]bool{},
 		stoppedCh: make(chan struct{}),
 	}, nil
 }
@@ -218,6 +232,7 @@ func (m *Master) Run(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
+	m.shareFile("tokens.json")
 	self := MasterRecord{ID: m.cfg.ID, Pid: os.Getpid(), Addr: m.addr, Epoch: m.epoch, Topology: t.File,
 		Profiles: t.Profiles, PortOffset: t.PortOffset, Started: m.started}
 	self.StartTime, _ = proc.StartTime(self.Pid)
@@ -241,8 +256,8 @@ func (m *Master) Run(ctx context.Context) error {
 			"then", prev.Topology, "thenProfiles", prev.Profiles, "now", t.File, "nowProfiles", t.Profiles)
 	}
 	settle := time.Duration(-1)
-	if len(adopt) > 0 {
-		settle = 0 // the hub's default: long enough for every adopted server to come back
+	if len(adopt) > 0 || m.cfg.awaitLinks {
+		settle = settleWindow
 	}
 	m.hub = monitor.NewHub(monitor.HubConfig{
 		MasterID:         m.cfg.ID,
@@ -285,6 +300,21 @@ func (m *Master) Run(ctx context.Context) error {
 	m.bg.Wait()
 	m.log.Info("master stopped")
 	return nil
+}
+
+// shareFile copies a file of the run directory to ZooKeeper for a next
+// leader on another host (master HA), once this master changed it.
+func (m *Master) shareFile(name string) {
+	if m.cfg.share == nil {
+		return
+	}
+	data, err := os.ReadFile(filepath.Join(string(m.dir), name))
+	if err == nil {
+		err = m.cfg.share(name, data)
+	}
+	if err != nil {
+		m.log.Warn("could not share a file of the run directory in ZooKeeper: a next leader on another host will not know what it holds", "file", name, "err", err)
+	}
 }
 
 // acting reports whether this master may act on the cluster: always

@@ -334,7 +334,7 @@ func TestRemoteHostsOverSSH(t *testing.T) {
 	if err := cl.Kill(ctx, "chat-server-2"); err != nil {
 		t.Error(err)
 	}
-	for _, want := range []string{"-o|BatchMode=yes|localhost|kill -TERM " + strconv.Itoa(pid) + "|", "|localhost|kill -KILL -- -"} {
+	for _, want := range []string{"-o|BatchMode=yes|localhost|kill -TERM " + strconv.Itoa(pid) + "|", "|localhost|kill -KILL -"} {
 		// The kill goes out over ssh beside the local one, which may
 		// return first.
 		deadline := time.Now().Add(5 * time.Second)

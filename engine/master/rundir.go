@@ -214,3 +214,16 @@ func (d RunDir) ClearZooKeeper() error {
 	}
 	return err
 }
+
+// sharedFiles are the run directory's files a leader on another host
+// needs, which master HA keeps in ZooKeeper too (Config.share), with the
+// mode each is written with: the tokens that servers started by an
+// earlier leader present, and the servers added at runtime.
+func sharedFiles() map[string]os.FileMode {
+	return map[string]os.FileMode{"tokens.json": 0o600, "added.json": 0o644}
+}
+
+// writeRaw replaces a file of the run directory with data, as write does.
+func (d RunDir) writeRaw(name string, data []byte, mode os.FileMode) error {
+	return d.write(name, json.RawMessage(data), mode)
+}

@@ -48,6 +48,11 @@ type process struct {
 	watch     context.CancelFunc // stops the adopted process's watcher
 }
 
+// linkOnly is a server on another host that this master did not start
+// (adoptLinked): no local ssh client of its launch stands for it, but an
+// ssh session that watches it there (watchRemote).
+func (p *process) linkOnly() bool { return p.pid == 0 }
+
 type exitMsg struct {
 	id   string
 	gen  uint64
@@ -66,23 +71,6 @@ type timerMsg struct {
 	id   string
 	gen  uint64 // the process (stopDeadline, registerDeadline) or back-off (restartDue) it is about
 	kind timerKind
-}
-
-// adoptable returns the recorded processes still running, by server id.
-func (m *Master) adoptable() (map[string]ServerRecord, error) {
-	recs, err := m.dir.Servers()
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]ServerRecord{}
-	for _, r := range recs {
-		if proc.Alive(r.Pid, r.StartTime) {
-			out[r.ID] = r
-		} else if err := m.dir.removeServer(r.ID); err != nil {
-			m.log.Warn("could not remove a stale server record", "server", r.ID, "err", err)
-		}
-	}
-	return out, nil
 }
 
 // begin builds a machine per server (the topology's, and those added at
@@ -121,13 +109,33 @@ func (m *Master) begin(adopt map[string]ServerRecord) error {
 		}
 	}
 	m.checkReach()
+	var launch []*member
 	for _, mem := range m.members {
 		switch r, ok := adopt[mem.srv.ID]; {
 		case ok:
 			m.adopt(mem, r)
-		case mem.srv.Frontend:
-			m.held = append(m.held, mem)
+		case m.cfg.awaitLinks:
+			m.awaiting[mem.srv.ID] = true
 		default:
+			launch = append(launch, mem)
+		}
+	}
+	m.launchAll(launch)
+	if n := len(m.awaiting); n > 0 {
+		m.log.Info("waiting for the servers no record here names to register before launching them: a leader on another host may have started them",
+			"servers", n, "within", settleWindow)
+		time.AfterFunc(settleWindow, func() { post(m, m.reqs, m.endAwait) })
+	}
+	return errors.Join(errs...)
+}
+
+// launchAll launches servers that do not run: the backends at once, the
+// frontends once the backends have registered.
+func (m *Master) launchAll(mems []*member) {
+	for _, mem := range mems {
+		if mem.srv.Frontend {
+			m.held = append(m.held, mem)
+		} else {
 			m.apply(mem, lifecycle.StartRequested{})
 		}
 	}
@@ -135,7 +143,6 @@ func (m *Master) begin(adopt map[string]ServerRecord) error {
 	if len(m.held) > 0 {
 		time.AfterFunc(m.cfg.RegisterTimeout, func() { post(m, m.reqs, func() { m.releaseHeld(true) }) })
 	}
-	return errors.Join(errs...)
 }
 
 // releaseHeld launches the held frontends once no backend is still starting
@@ -200,45 +207,6 @@ func policy(r *topology.Restart) lifecycle.Policy {
 		BackoffMax:     r.Backoff.Max.D(),
 		MaxRestarts:    r.MaxRestarts,
 		Window:         r.Window.D(),
-	}
-}
-
-// adopt takes over a server process an earlier master left running.
-func (m *Master) adopt(mem *member, r ServerRecord) {
-	m.gen++
-	p := &process{gen: m.gen, pid: r.Pid, startTime: r.StartTime, started: r.Started, adopted: true, remote: !mem.srv.Local}
-	ctx, cancel := context.WithCancel(m.loopCtx)
-	p.watch = cancel
-	mem.proc = p
-	go func() {
-		if err := proc.WaitGone(ctx, p.pid, p.startTime); err == nil {
-			post(m, m.exits, exitMsg{id: mem.srv.ID, gen: p.gen, exit: lifecycle.Exit{Code: -1}})
-		}
-	}()
-	m.apply(mem, lifecycle.Adopted{Pid: r.Pid})
-	m.after(m.cfg.RegisterTimeout, timerMsg{id: mem.srv.ID, gen: p.gen, kind: registerDeadline})
-	m.wake(mem)
-}
-
-// wake tells an adopted server's monitor agent that this master listens
-// now. Its agent has been failing to reach the dead master and backing off,
-// up to 5s between attempts by now if that master died a while ago; left to
-// its back-off, the cluster would be ready only once the slowest server's
-// wait is over. The signal goes to the process group, where the server is
-// even when a wrapper script leads the group. A server on another host is
-// not reached: the process recorded here is its ssh client, and its own pid
-// there is learnt from its registration, so it registers when its wait ends.
-func (m *Master) wake(mem *member) {
-	p := mem.proc
-	if p == nil || p.remote {
-		return
-	}
-	err := proc.KillGroup(p.pid, p.startTime, monitor.WakeSignal)
-	switch {
-	case errors.Is(err, proc.ErrGone):
-		// Died since it was found alive: its watcher reports the exit.
-	case err != nil:
-		m.log.Warn("could not wake an adopted server's monitor link; it registers when its back-off ends", "server", mem.srv.ID, "pid", p.pid, "err", err)
 	}
 }
 
@@ -326,7 +294,12 @@ func (m *Master) kill(mem *member) {
 		// The server first: once its ssh client is gone, the master takes
 		// the server for gone too.
 		s, pid := mem.srv, p.remotePid
-		m.background(func() { m.remoteKill(s, "kill -KILL -- -"+strconv.Itoa(pid)); local() })
+		m.background(func() {
+			m.remoteKill(s, "kill -KILL -"+strconv.Itoa(pid))
+			if !p.linkOnly() { // else its watcher sees it go
+				local()
+			}
+		})
 		return
 	}
 	local()
@@ -423,10 +396,10 @@ func (m *Master) onExit(e exitMsg) {
 	}
 	mem.proc = nil
 	if p.remote {
-		if p.remotePid != 0 {
+		if p.remotePid != 0 && !p.linkOnly() {
 			// The ssh client is gone; the server there may not be.
 			s := mem.srv
-			m.background(func() { m.remoteKill(s, "kill -KILL -- -"+strconv.Itoa(p.remotePid)+" 2>/dev/null; true") })
+			m.background(func() { m.remoteKill(s, "kill -KILL -"+strconv.Itoa(p.remotePid)+" 2>/dev/null; true") })
 		}
 	} else {
 		proc.KillRest(p.pid)
@@ -478,6 +451,9 @@ func (m *Master) onMonitor(ev monitor.Event) {
 	}
 	switch ev.Kind {
 	case monitor.Joined:
+		if mem.proc == nil && m.awaiting[mem.srv.ID] {
+			m.adoptLinked(mem, ev.Member)
+		}
 		if p := mem.proc; p != nil && p.remote && p.remotePid == 0 {
 			// Its pid there is learnt from its first registration.
 			p.remotePid = ev.Member.Pid
@@ -531,6 +507,9 @@ func (mem *member) current(pid int) bool {
 // settleIfComplete ends the hub's settle window once every live server has
 // registered again: no need to wait out the window.
 func (m *Master) settleIfComplete() {
+	if len(m.awaiting) > 0 {
+		return
+	}
 	linked := m.stats()
 	for _, mem := range m.members {
 		if _, ok := linked[mem.srv.ID]; mem.proc != nil && !ok {

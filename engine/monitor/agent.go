@@ -71,10 +71,13 @@ func jitter(d time.Duration) time.Duration {
 
 // AgentConfig configures an Agent.
 type AgentConfig struct {
-	// MasterURL returns the master's monitor address
-	// (ws://host:port/monitor). It is called before every attempt, so that
-	// HA can point the agent at a newly elected master.
-	MasterURL func() string
+	// MasterURLs returns the masters' monitor addresses
+	// (ws://host:port/monitor), tried in turn in a round: with master HA,
+	// every master's, and only the leader takes the registration. The
+	// agent waits out its back-off only after a round, so that it finds a
+	// newly elected leader within one back-off step. It is called before
+	// every round.
+	MasterURLs func() []string
 	// Register is what the server tells the master about itself. A zero Pid
 	// (and StartTime) means this process.
 	Register RegisterInfo
@@ -237,8 +240,8 @@ func (a *Agent) Epoch() uint64 { return a.epoch.Load() }
 // reason that retrying cannot fix — a wrong or missing token — so that the
 // process can exit non-zero and say why.
 func (a *Agent) Run(ctx context.Context) error {
-	if a.cfg.MasterURL == nil {
-		return errors.New("monitor agent: AgentConfig.MasterURL is not set")
+	if a.cfg.MasterURLs == nil {
+		return errors.New("monitor agent: AgentConfig.MasterURLs is not set")
 	}
 	if !a.running.CompareAndSwap(false, true) {
 		return errors.New("monitor agent: Run is already running")
@@ -263,25 +266,27 @@ func (a *Agent) Run(ctx context.Context) error {
 	var out outage
 	step := a.cfg.Backoff.Initial
 	for {
-		url := a.cfg.MasterURL()
-		err := a.session(ctx, url, func(w *welcomeMsg, members int) {
-			step = a.cfg.Backoff.Initial
-			// This registration answers any wake that came before it;
-			// kept, it would cut the first wait of the next outage short.
-			drain(a.wakeup)
-			drain(sigs)
-			out.over(a.log, url, w, members)
-		})
-		a.setMaster("")
-		if ctx.Err() != nil {
-			return nil
+		url := ""
+		for _, url = range a.cfg.MasterURLs() {
+			err := a.session(ctx, url, func(w *welcomeMsg, members int) {
+				step = a.cfg.Backoff.Initial
+				// This registration answers any wake that came before it;
+				// kept, it would cut the first wait of the next outage short.
+				drain(a.wakeup)
+				drain(sigs)
+				out.over(a.log, url, w, members)
+			})
+			a.setMaster("")
+			if ctx.Err() != nil {
+				return nil
+			}
+			var refused *RefusedError
+			if errors.As(err, &refused) && refused.Fatal() {
+				a.log.Error("monitor: the master refused this server; giving up", "url", url, "code", refused.Code, "reason", refused.Reason)
+				return err
+			}
+			out.failed(a.log, url, err)
 		}
-		var refused *RefusedError
-		if errors.As(err, &refused) && refused.Fatal() {
-			a.log.Error("monitor: the master refused this server; giving up", "url", url, "code", refused.Code, "reason", refused.Reason)
-			return err
-		}
-		out.failed(a.log, url, err)
 		t := time.NewTimer(jitter(step))
 		woken := false
 		select {

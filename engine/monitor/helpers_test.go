@@ -181,7 +181,7 @@ func newTestAgent(t testing.TB, id string, url func() string, opts ...agentOptio
 	t.Helper()
 	ta := &testAgent{hook: &dialHook{}, done: make(chan error, 1), changed: make(chan struct{}, 1)}
 	cfg := AgentConfig{
-		MasterURL: url,
+		MasterURLs: func() []string { return []string{url()} },
 		Register: RegisterInfo{
 			ID: id, Type: "connector", Token: testTokens["connector"],
 			Host: "127.0.0.1", Port: 4000, ClientHost: "127.0.0.1", ClientPort: 3000, Frontend: true,

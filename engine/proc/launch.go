@@ -1,7 +1,6 @@
 package proc
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Spec says how to start one server process.
@@ -51,7 +52,12 @@ func Start(spec Spec) (*Process, error) {
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Env, cmd.Dir = spec.Env, spec.Dir
 	if spec.Stdin != nil {
-		cmd.Stdin = bytes.NewReader(spec.Stdin)
+		f, err := stdinFile(spec.Stdin)
+		if err != nil {
+			return nil, fmt.Errorf("start %s: %w", spec.Path, err)
+		}
+		defer f.Close() // the child has its own descriptor by now
+		cmd.Stdin = f
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Setsid: a session and process group of its own, away from the master's
@@ -79,4 +85,26 @@ func (p *Process) Wait() (*os.ProcessState, error) {
 		return ee.ProcessState, nil
 	}
 	return p.cmd.ProcessState, err
+}
+
+// stdinFile holds data in a file in memory, which the child reads as its
+// standard input from the start. Not a pipe fed by a goroutine of this
+// process: `up -d` exits once it has started a standby, and a master may
+// die just after it launched a server, and either would cut the topology
+// short. In memory, and never named on disk, because it holds tokens.
+func stdinFile(data []byte) (*os.File, error) {
+	fd, err := unix.MemfdCreate("pomeloctl-stdin", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("make its standard input: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "pomeloctl-stdin")
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write its standard input: %w", err)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("rewind its standard input: %w", err)
+	}
+	return f, nil
 }

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
+	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/topology"
@@ -41,17 +41,25 @@ func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *moni
 	l := &monitorLink{log: log, fatal: make(chan error, 1)}
 	forget := membersLogger(log, s.ID, left, changed)
 	var once sync.Once
-	// With master HA, Master names every master, the leader first: each
-	// attempt after a lost link tries the next, and only the leader takes
-	// the registration (a standby refuses it), so the agent finds the new
-	// leader within one round, and epoch fencing keeps it off an old one.
+	// With master HA, Master names every master, the leader first: a
+	// round of attempts after a lost link tries each, and only the leader
+	// takes the registration (a standby refuses it), so the agent finds
+	// the new leader within a round, and epoch fencing keeps it off an old
+	// one.
 	var urls []string
 	for _, addr := range strings.Split(cfg.Master, ",") {
 		urls = append(urls, "ws://"+strings.TrimSpace(addr)+"/monitor")
 	}
-	var attempt atomic.Int64
+	var backoff monitor.Backoff
+	if len(urls) > 1 {
+		// A new leader on another host cannot wake the servers it takes
+		// over as one on this host does (monitor.WakeSignal): they find it
+		// by themselves, at most half a second after its election.
+		backoff.Max = 500 * time.Millisecond
+	}
 	l.agent = monitor.NewAgent(monitor.AgentConfig{
-		MasterURL: func() string { return urls[int(attempt.Add(1)-1)%len(urls)] },
+		MasterURLs: func() []string { return urls },
+		Backoff:    backoff,
 		Register: monitor.RegisterInfo{
 			ID:         s.ID,
 			Type:       s.Type,
