@@ -25,6 +25,7 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/bench"
 	"github.com/pomeloctl/pomeloctl/engine/client"
 	"github.com/pomeloctl/pomeloctl/engine/ha"
+	"github.com/pomeloctl/pomeloctl/engine/master"
 	"github.com/pomeloctl/pomeloctl/engine/proc"
 	"github.com/pomeloctl/pomeloctl/engine/zookeeper"
 	"github.com/pomeloctl/pomeloctl/internal/faultproxy"
@@ -61,15 +62,7 @@ func TestMasterFailover(t *testing.T) {
 	chat := chatAcross(c, 4*time.Second)
 	time.Sleep(500 * time.Millisecond) // logged in, chatting
 
-	// kill -9 the leader.
-	leader, err := c.runDir().Master()
-	if err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	if err := proc.Signal(leader.Pid, leader.StartTime, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	_, killed := c.killLeader()
 	waitWithin(t, timeout+10*time.Second, "master-server-2 to lead", func() bool {
 		rec, err := c.runDir().Master()
 		code, out, _ := c.run("ls")
@@ -626,11 +619,7 @@ func TestEnsembleFailover(t *testing.T) {
 	zks[0].Kill()
 	time.Sleep(timeout) // the masters' sessions move to the nodes left
 	stillOne(t, c, before, "master-server-1")
-	leader, _ := c.runDir().Master()
-	killed := time.Now()
-	if err := proc.Signal(leader.Pid, leader.StartTime, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	_, killed := c.killLeader()
 	stillOne(t, c, before, "master-server-2")
 	t.Logf("failover on two of three ZooKeeper nodes: %s (session timeout %s)", time.Since(killed).Round(time.Millisecond), timeout)
 	l.check(t, "a ZooKeeper node and the leader killed")
@@ -685,10 +674,7 @@ func TestImportedLordofpomeloRunsWithHA(t *testing.T) {
 		_, out, _ := c.run("ls", "--masters")
 		return strings.Count(out, "standby") == 2
 	})
-	leader, _ := c.runDir().Master()
-	if err := proc.Signal(leader.Pid, leader.StartTime, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	leader, _ := c.killLeader()
 	waitWithin(t, 20*time.Second, "a standby to lead", func() bool {
 		rec, err := c.runDir().Master()
 		if err != nil || rec.ID == leader.ID {
@@ -718,6 +704,21 @@ func upHA(t *testing.T, topology, upWithin string, standbyWithin time.Duration) 
 	before := c.servers()
 	waitWithin(t, standbyWithin, "the standby to stand by", func() bool { return c.standingBy(3006) })
 	return c, before
+}
+
+// killLeader kills the master the run directory records with -9, and
+// gives its record and when it was killed.
+func (c *testCluster) killLeader() (master.MasterRecord, time.Time) {
+	c.t.Helper()
+	leader, err := c.runDir().Master()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	killed := time.Now()
+	if err := proc.Signal(leader.Pid, leader.StartTime, syscall.SIGKILL); err != nil {
+		c.t.Fatal(err)
+	}
+	return leader, killed
 }
 
 // standingBy reports whether the master on port (before the offset)

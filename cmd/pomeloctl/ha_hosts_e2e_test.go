@@ -7,13 +7,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/ha"
 	"github.com/pomeloctl/pomeloctl/engine/master"
-	"github.com/pomeloctl/pomeloctl/engine/proc"
 	"github.com/pomeloctl/pomeloctl/internal/zktest"
 )
 
@@ -69,14 +67,7 @@ func TestStandbyOnAnotherHost(t *testing.T) {
 	chat := chatAcross(c, 4*time.Second)
 	time.Sleep(500 * time.Millisecond)
 
-	leader, err := c.runDir().Master()
-	if err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	if err := proc.Signal(leader.Pid, leader.StartTime, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	_, killed := c.killLeader()
 	var adopted time.Duration
 	waitWithin(t, timeout+15*time.Second, "master-server-2 to lead from host B with every server", func() bool {
 		l, ok := ha.LeaderOf(t.Context(), []string{z.Addr}, "/pomeloctl/"+t.Name(), "")
