@@ -96,7 +96,7 @@ func (l *loader) load(name string, data []byte) (*Topology, []Warning, error) {
 		if over == nil {
 			continue
 		}
-		root = merge(root, over)
+		root = l.mergeProfile(root, over)
 		profiles = append(profiles, file)
 	}
 	if len(l.errs) > 0 {

@@ -247,3 +247,22 @@ func TestSourceLoadsTheSame(t *testing.T) {
 		}
 	}
 }
+
+// The dev profile runs master HA on a managed ZooKeeper, only for a
+// topology that declares ha: it does not turn HA on for one without.
+func TestDevProfileManagesZookeeperOnlyWithHA(t *testing.T) {
+	opts := testOptions()
+	opts.Profiles = []string{"dev"}
+	withHA := "name: t\nha: {zookeeper: [10.0.0.9:2181], standbys: [{id: m2, port: 3006}]}\nservers: {chat: {instances: [{id: chat-server-1, port: 6050}]}}\n"
+	top := mustLoad(t, "ha.yaml", withHA, opts)
+	if top.HA == nil || !top.HA.Managed || len(top.HA.Zookeeper) != 1 || !strings.HasPrefix(top.HA.Zookeeper[0], "127.0.0.1:") {
+		t.Errorf("dev over a topology with ha: %+v; want a managed ZooKeeper on loopback", top.HA)
+	}
+	without := mustLoad(t, "plain.yaml", "name: t\nservers: {chat: {instances: [{id: chat-server-1, port: 6050}]}}\n", opts)
+	if without.HA != nil {
+		t.Errorf("dev over a topology without ha: %+v; want none", without.HA)
+	}
+	if strings.Contains(string(top.Source), "ifDeclared") {
+		t.Errorf("the resolved topology still holds ifDeclared:\n%s", top.Source)
+	}
+}

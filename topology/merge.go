@@ -103,3 +103,35 @@ func (s *sources) clone(n *yaml.Node) *yaml.Node {
 	s.file[&c] = s.file[n]
 	return &c
 }
+
+// mergeProfile lays a profile over the topology as merge does, after its
+// ifDeclared section: mappings merged only into the sections the topology
+// (with the profiles before it) declares, so that a stock profile can
+// adjust ha, say, without turning it on for a cluster that has none.
+func (l *loader) mergeProfile(base, over *yaml.Node) *yaml.Node {
+	base, over = resolve(base), resolve(over)
+	if over == nil || over.Kind != yaml.MappingNode {
+		return merge(base, over)
+	}
+	j := indexOfKey(over, "ifDeclared")
+	if j < 0 {
+		return merge(base, over)
+	}
+	cond := resolve(over.Content[j+1])
+	over.Content = append(over.Content[:j:j], over.Content[j+2:]...)
+	if cond == nil || isNull(cond) {
+		return merge(base, over)
+	}
+	if cond.Kind != yaml.MappingNode {
+		l.errs.add(l.src.pos(cond), "ifDeclared", "ifDeclared holds sections, merged only into a topology that declares them", "write e.g. ifDeclared: {ha: {zookeeper: managed}}")
+		return merge(base, over)
+	}
+	if base != nil && base.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(cond.Content); i += 2 {
+			if k := indexOfKey(base, cond.Content[i].Value); k >= 0 {
+				base.Content[k+1] = merge(base.Content[k+1], cond.Content[i+1])
+			}
+		}
+	}
+	return merge(base, over)
+}
