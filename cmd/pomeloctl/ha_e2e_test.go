@@ -143,8 +143,7 @@ func TestMasterFailover(t *testing.T) {
 	t.Logf("failover after kill -9: %s (session timeout %s); handover on SIGTERM: %s; promotion: %s; %d requests answered, none failed",
 		failover.Round(time.Millisecond), timeout, handover.Round(time.Millisecond), promotion.Round(time.Millisecond), answered)
 
-	c.must("down")
-	waitGoneAll(t, c)
+	c.downHA(t, 3)
 }
 
 // chatAcross has 20 players chat in a room for d, 5 messages a second:
@@ -286,8 +285,7 @@ func TestFrozenLeader(t *testing.T) {
 	if !strings.Contains(string(log), "no longer the leader") {
 		t.Errorf("the old leader's log does not say it stopped acting:\n%s", tail(string(log), 20))
 	}
-	c.must("down")
-	waitGoneAll(t, c)
+	c.downHA(t, 2)
 }
 
 // waitGoneAll waits until nothing of the cluster runs any more: servers,
@@ -429,7 +427,7 @@ func TestZooKeeperRestartUnderACluster(t *testing.T) {
 		t.Error("the standby does not stand by after the restart")
 	}
 	l.check(t, "a ZooKeeper restart")
-	c.must("down")
+	c.downHA(t, 1)
 }
 
 // The leader cut off from ZooKeeper (a fault proxy between them), while
@@ -462,7 +460,7 @@ func TestLeaderCutOffFromZooKeeper(t *testing.T) {
 	waitWithin(t, 15*time.Second, "the old leader to stand by", func() bool { return c.standingBy(3005) })
 	l.check(t, "the leader cut off")
 	t.Logf("the old leader stopped acting %s before the new one was elected", elected.Sub(stepped).Round(time.Millisecond))
-	c.must("down")
+	c.downHA(t, 2)
 }
 
 // killStandby kills the standby master id that up started.
@@ -525,7 +523,7 @@ func TestTwentyHandovers(t *testing.T) {
 		t.Errorf("the masters' sequence numbers %v did not cross 9 → 10 and 99 → 100", seqs)
 	}
 	l.check(t, "twenty handovers")
-	c.must("down")
+	c.downHA(t, 21)
 }
 
 // padSequence makes and removes n sequential nodes under path, moving
@@ -596,8 +594,7 @@ func TestManagedZookeeper(t *testing.T) {
 	waitWithin(t, 20*time.Second, "ZooKeeper to run again", func() bool {
 		return len(mentioning(filepath.Join(string(c.runDir()), "zookeeper", "zoo.cfg"))) > 0 && zookeeperReady(c.port(2281))
 	})
-	c.must("down")
-	waitGoneAll(t, c)
+	c.downHA(t, 1)
 }
 
 func zookeeperReady(addr string) bool { return zookeeper.Ready(addr) }
@@ -623,8 +620,7 @@ func TestEnsembleFailover(t *testing.T) {
 	stillOne(t, c, before, "master-server-2")
 	t.Logf("failover on two of three ZooKeeper nodes: %s (session timeout %s)", time.Since(killed).Round(time.Millisecond), timeout)
 	l.check(t, "a ZooKeeper node and the leader killed")
-	c.must("down")
-	waitGoneAll(t, c)
+	c.downHA(t, 2)
 }
 
 // down while the leader is dead and before a standby is elected stops
@@ -688,7 +684,7 @@ func TestImportedLordofpomeloRunsWithHA(t *testing.T) {
 			t.Errorf("%s across the failover: %+v; want pid %d", id, s, b.Pid)
 		}
 	}
-	c.must("down")
+	c.downHA(t, 2)
 	waitGoneAll(t, c)
 }
 
@@ -704,6 +700,69 @@ func upHA(t *testing.T, topology, upWithin string, standbyWithin time.Duration) 
 	before := c.servers()
 	waitWithin(t, standbyWithin, "the standby to stand by", func() bool { return c.standingBy(3006) })
 	return c, before
+}
+
+// downHA brings the cluster down, waits until nothing of it runs, and
+// checks the masters' logs (those of the run directory, those started by
+// hand in the cluster's folder, and extra): at least leaders masters
+// acted, one at a time (oneActingAtATime).
+func (c *testCluster) downHA(t *testing.T, leaders int, extra ...string) {
+	t.Helper()
+	c.must("down")
+	waitGoneAll(t, c)
+	logs, _ := filepath.Glob(filepath.Join(string(c.runDir()), "logs", "master*.log"))
+	byHand, _ := filepath.Glob(filepath.Join(c.dir, "*.log"))
+	oneActingAtATime(t, leaders, append(append(logs, byHand...), extra...)...)
+}
+
+// oneActingAtATime checks the masters' logs: every action a master took
+// on the cluster (a launch, a stop, a kill, a restart scheduled: "leader
+// acting"; an admin command answered), all masters' together in time
+// order, carries an epoch no lower than the one before, and each epoch is
+// one master's. So no master acted once a newer leader had, and never two
+// at once. At least leaders masters must have acted.
+func oneActingAtATime(t testing.TB, leaders int, logs ...string) {
+	t.Helper()
+	type action struct {
+		at     time.Time
+		master string
+		epoch  int
+		line   string
+	}
+	re := regexp.MustCompile(`^time=(\S+) .*msg="?(leader acting|admin command)"? .*\bmaster=(\S+)\b.*\bepoch=(\d+)`)
+	var all []action
+	for _, path := range logs {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("a master's log: %v", err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			m := re.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			at, err := time.Parse(time.RFC3339Nano, m[1])
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			epoch, _ := strconv.Atoi(m[4])
+			all = append(all, action{at, m[3], epoch, line})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b action) int { return a.at.Compare(b.at) })
+	owner := map[int]string{}
+	for i, a := range all {
+		if o, ok := owner[a.epoch]; ok && o != a.master {
+			t.Errorf("epoch %d acted as %s and as %s:\n%s", a.epoch, o, a.master, a.line)
+		}
+		owner[a.epoch] = a.master
+		if i > 0 && a.epoch < all[i-1].epoch && a.at.After(all[i-1].at) {
+			t.Errorf("%s (epoch %d) acted after %s (epoch %d) had:\n%s\n%s", a.master, a.epoch, all[i-1].master, all[i-1].epoch, all[i-1].line, a.line)
+		}
+	}
+	if len(owner) < leaders {
+		t.Errorf("the masters' logs show %d leaders acting, want at least %d: %v", len(owner), leaders, owner)
+	}
 }
 
 // killLeader kills the master the run directory records with -9, and
@@ -725,4 +784,41 @@ func (c *testCluster) killLeader() (master.MasterRecord, time.Time) {
 // answers as a standby.
 func (c *testCluster) standingBy(port int) bool {
 	return strings.Contains(httpGet(c.port(port)), "is a standby master")
+}
+
+// errorsOf records a test's errors instead of failing it.
+type errorsOf struct {
+	testing.TB
+	errs []string
+}
+
+func (e *errorsOf) Errorf(format string, args ...any) { e.errs = append(e.errs, fmt.Sprintf(format, args...)) }
+
+// The check of the masters' logs catches a master that acted after a
+// newer leader had, and an epoch two masters claim.
+func TestOneActingAtATimeCatchesTwoLeaders(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := write("a.log", `time=2026-12-07T05:00:00.000Z level=INFO msg="leader acting" master=m1 server=s action=launch epoch=1
+time=2026-12-07T05:00:02.000Z level=INFO msg="leader acting" master=m1 server=s action=kill epoch=1
+`)
+	b := write("b.log", `time=2026-12-07T05:00:01.000Z level=INFO msg="admin command" master=m2 epoch=2 user=admin module=kill args={}
+time=2026-12-07T05:00:03.000Z level=INFO msg="leader acting" master=m3 server=s action=stop epoch=2
+`)
+	rec := &errorsOf{TB: t}
+	oneActingAtATime(rec, 2, a, b)
+	if got := strings.Join(rec.errs, "\n"); !strings.Contains(got, "m1 (epoch 1) acted after m2 (epoch 2)") || !strings.Contains(got, "epoch 2 acted as m2 and as m3") {
+		t.Errorf("the check said:\n%s", got)
+	}
+	rec = &errorsOf{TB: t}
+	oneActingAtATime(rec, 2, b)
+	if len(rec.errs) != 2 { // m2 and m3 in one epoch; one epoch, not two
+		t.Errorf("the check of one log said: %q", rec.errs)
+	}
 }

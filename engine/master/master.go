@@ -267,7 +267,8 @@ func (m *Master) Run(ctx context.Context) error {
 		Settle:           settle,
 		Logger:           m.log,
 	})
-	api := admin.NewServer(adminUsers(t), m, m.log, m.cfg.Modules...)
+	// The commands it answers carry its epoch, as its actions do (see do).
+	api := admin.NewServer(adminUsers(t), m, m.log.With("epoch", m.epoch), m.cfg.Modules...)
 	api.Handle("/monitor", m.hub)
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
 	go func() { _ = srv.Serve(ln) }()

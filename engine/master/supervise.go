@@ -253,6 +253,11 @@ func (m *Master) do(mem *member, act lifecycle.Action) {
 		m.log.Warn("not acting: this master's term as leader has ended", "server", id, "action", act.Kind)
 		return
 	}
+	if act.Kind != lifecycle.NoAction && m.cfg.Term != nil {
+		// With its epoch, so that the masters' logs show which leader did
+		// what, and when (the HA tests check that one did at a time).
+		m.log.Info("leader acting", "server", id, "action", act.Kind.String(), "epoch", m.epoch)
+	}
 	switch act.Kind {
 	case lifecycle.Launch:
 		m.launch(mem)
