@@ -792,7 +792,9 @@ type errorsOf struct {
 	errs []string
 }
 
-func (e *errorsOf) Errorf(format string, args ...any) { e.errs = append(e.errs, fmt.Sprintf(format, args...)) }
+func (e *errorsOf) Errorf(format string, args ...any) {
+	e.errs = append(e.errs, fmt.Sprintf(format, args...))
+}
 
 // The check of the masters' logs catches a master that acted after a
 // newer leader had, and an epoch two masters claim.
