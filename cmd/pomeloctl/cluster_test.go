@@ -22,6 +22,7 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/proc"
 	"github.com/pomeloctl/pomeloctl/internal/freeport"
 	"github.com/pomeloctl/pomeloctl/internal/testbin"
+	"github.com/pomeloctl/pomeloctl/internal/testlog"
 )
 
 // These tests run the real thing: the pomeloctl binary, a master process
@@ -354,9 +355,25 @@ func TestClusterLifecycle(t *testing.T) {
 		!strings.Contains(chunk.Data, `msg="server stopped"`) || chunk.Next <= 0 || !strings.HasSuffix(chunk.Path, "chat-server-1.log") {
 		t.Errorf("logs -o json: %+v %v", chunk, err)
 	}
+	// logs -f streams what the master writes from then on.
+	follow := exec.Command(c.bin, "logs", "master", "-f", "-n", "1", "--port-offset", strconv.Itoa(c.offset))
+	follow.Env = append(os.Environ(), "POMELOCTL_TOPOLOGY="+c.file)
+	followed := &testlog.Buffer{}
+	follow.Stdout = followed
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "logs -f to print the last line", func() bool { return followed.String() != "" })
 	code, _, errOut = c.run("kill", "nosuch")
 	if code != 1 || !strings.Contains(errOut, `no server "nosuch"`) {
 		t.Errorf("kill nosuch: exit %d, %s", code, errOut)
+	}
+	waitFor(t, "logs -f to print the refused kill", func() bool {
+		return strings.Contains(followed.String(), `msg="admin command failed"`) && strings.Contains(followed.String(), "module=kill")
+	})
+	_ = follow.Process.Signal(os.Interrupt)
+	if err := follow.Wait(); err != nil {
+		t.Errorf("logs -f after Ctrl-C: %v; want exit 0", err)
 	}
 
 	// A client of the gate, which must not notice the master's death.

@@ -322,42 +322,34 @@ func newLogsCmd(g *globals) *cobra.Command {
 		}
 		ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		req := admin.LogRequest{ID: args[0], Offset: -1, Tail: max(lines, 1)}
-		if lines == 0 {
-			req = admin.LogRequest{ID: args[0], Offset: -1, Tail: 1}
+		show := func(chunk admin.LogChunk) error {
+			if output == "json" {
+				return json.NewEncoder(c.OutOrStdout()).Encode(chunk)
+			}
+			_, err := io.WriteString(c.OutOrStdout(), chunk.Data)
+			return err
 		}
-		first := true
-		for {
-			chunk, err := tg.client.Logs(ctx, req)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
+		chunk, err := tg.client.Logs(ctx, admin.LogRequest{ID: args[0], Offset: -1, Tail: max(lines, 1)})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if lines > 0 {
+			if err := show(chunk); err != nil {
 				return err
 			}
-			switch {
-			case first && lines == 0:
-			case output == "json":
-				if err := json.NewEncoder(c.OutOrStdout()).Encode(chunk); err != nil {
-					return err
-				}
-			default:
-				io.WriteString(c.OutOrStdout(), chunk.Data)
-			}
-			first = false
-			req.Offset = chunk.Next
-			if !follow {
-				return nil
-			}
-			if chunk.Data != "" {
-				continue // more may be waiting
-			}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(250 * time.Millisecond):
-			}
 		}
+		if !follow {
+			return nil
+		}
+		// The master streams what the server writes from there on.
+		err = tg.client.FollowLogs(ctx, args[0], chunk.Next, 0, show)
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
 	})
 }
 
@@ -429,15 +421,12 @@ func managedZookeeperGone(h *topology.HA, dir master.RunDir) bool {
 }
 
 // waitMasterGone waits (at most 10s) for a master that has answered down
-// to exit: it does once the answer is out.
+// to go: its event stream ends once it has cleared its record, just
+// before it stops answering.
 func waitMasterGone(ctx context.Context, cl *admin.Client) {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := cl.Info(ctx); err != nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, _ = cl.Events(ctx, "", func(admin.Event) error { return nil })
 }
 
 // downWithoutMaster stops the servers a dead master left, from their

@@ -389,37 +389,29 @@ func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upO
 	}
 	go func() { _, _ = p.Wait() }() // reaped if it dies while we wait
 	cl := admin.NewClient(masterAddr(t), user, password)
-	deadline := time.Now().Add(o.timeout)
-	for {
-		info, err := cl.Info(c.Context())
-		if err == nil && info.Pid == p.Pid && info.Ready {
-			break
-		}
-		if !proc.Alive(p.Pid, p.StartTime) {
-			text, _ := master.TailLog(dir.Log("master"), 15)
-			return fmt.Errorf("the master exited; the end of its log (%s):\n%s", dir.Log("master"), text)
-		}
-		headline := ""
-		if time.Now().After(deadline) {
+	ctx, cancel := context.WithTimeout(c.Context(), o.timeout)
+	defer cancel()
+	headline, err := waitReady(ctx, cl, p)
+	if err != nil {
+		text, _ := master.TailLog(dir.Log("master"), 15)
+		return fmt.Errorf("%w; the end of its log (%s):\n%s", err, dir.Log("master"), text)
+	}
+	if headline != "" {
+		if ctx.Err() != nil {
 			headline = "not ready within " + o.timeout.String()
-		} else if err == nil && info.Pid == p.Pid {
-			headline = given(c, cl)
 		}
-		if headline != "" {
-			failed := notReady(c, cl.Servers, headline, func(id string) (string, error) {
-				chunk, err := cl.Logs(c.Context(), admin.LogRequest{ID: id, Offset: -1, Tail: 10})
-				return chunk.Data, err
-			})
-			if err := cl.Down(c.Context()); err != nil {
-				// The master does not answer: it is ours, stop it the
-				// other way (it stops the cluster on SIGTERM).
-				c.PrintErrf("could not stop the cluster through the admin API (%v); sending SIGTERM to the master, pid %d\n", err, p.Pid)
-				_ = proc.Signal(p.Pid, p.StartTime, syscall.SIGTERM)
-			}
-			waitMasterGone(c.Context(), cl)
-			return failed
+		failed := notReady(c, cl.Servers, headline, func(id string) (string, error) {
+			chunk, err := cl.Logs(c.Context(), admin.LogRequest{ID: id, Offset: -1, Tail: 10})
+			return chunk.Data, err
+		})
+		if err := cl.Down(c.Context()); err != nil {
+			// The master does not answer: it is ours, stop it the
+			// other way (it stops the cluster on SIGTERM).
+			c.PrintErrf("could not stop the cluster through the admin API (%v); sending SIGTERM to the master, pid %d\n", err, p.Pid)
+			_ = proc.Signal(p.Pid, p.StartTime, syscall.SIGTERM)
 		}
-		time.Sleep(25 * time.Millisecond)
+		waitMasterGone(c.Context(), cl)
+		return failed
 	}
 	list, err := cl.Servers(c.Context())
 	if err != nil {
@@ -463,24 +455,81 @@ func startStandbys(c *cobra.Command, t *topology.Topology, dir master.RunDir, o 
 	return nil
 }
 
+// waitReady follows the cluster that master process p runs through its
+// event stream until every server runs at once. It gives a headline
+// when the cluster will not come up, a server having exited or failed
+// for good, or ctx having ended; an error when the master itself exited.
+func waitReady(ctx context.Context, cl *admin.Client, p *proc.Process) (headline string, err error) {
+	gone := func() error {
+		if proc.Alive(p.Pid, p.StartTime) {
+			return nil
+		}
+		return errors.New("the master exited")
+	}
+	// Until the master listens there is no stream to read: it does within
+	// milliseconds of its start.
+	for {
+		info, err := cl.Info(ctx)
+		if err == nil && info.Pid == p.Pid {
+			break
+		}
+		if err := gone(); err != nil {
+			return "", err
+		}
+		select {
+		case <-ctx.Done():
+			return "not ready", nil
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	ready := errors.New("ready")
+	since := ""
+	for {
+		since, err = cl.Events(ctx, since, func(e admin.Event) error {
+			switch e.Kind {
+			case admin.KindReady:
+				return ready
+			case admin.KindSnapshot, admin.KindStats:
+				if e.Master != nil && e.Master.Ready {
+					return ready
+				}
+				for _, s := range e.Servers {
+					if over(s) {
+						headline = fmt.Sprintf("not ready: %s is %s and will not be restarted", s.ID, s.State)
+						return errReported
+					}
+				}
+			case admin.KindServer:
+				if to := e.Server.To; to == lifecycle.Exited.String() || to == lifecycle.Failed.String() {
+					headline = fmt.Sprintf("not ready: %s is %s and will not be restarted", e.Server.ID, to)
+					return errReported
+				}
+			}
+			return nil
+		})
+		switch {
+		case errors.Is(err, ready):
+			return "", nil
+		case headline != "":
+			return headline, nil
+		case ctx.Err() != nil:
+			return "not ready", nil
+		}
+		if err := gone(); err != nil {
+			return "", err
+		}
+		// The stream broke with the master alive: read on from there.
+		select {
+		case <-ctx.Done():
+			return "not ready", nil
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // over reports a server that will not come up unless an operator starts it.
 func over(s admin.ServerStatus) bool {
 	return s.State == lifecycle.Exited.String() || s.State == lifecycle.Failed.String()
-}
-
-// given says why up can stop waiting before --timeout: a server exited (or
-// failed) and will not be restarted. "" while every server may still come up.
-func given(c *cobra.Command, cl *admin.Client) string {
-	list, err := cl.Servers(c.Context())
-	if err != nil {
-		return ""
-	}
-	for _, s := range list {
-		if over(s) {
-			return fmt.Sprintf("not ready: %s is %s and will not be restarted", s.ID, s.State)
-		}
-	}
-	return ""
 }
 
 // actingUser is the topology's first level-1 user and password, whom `up

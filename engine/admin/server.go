@@ -19,6 +19,7 @@ const maxBody = 1 << 20
 // Server serves the admin API over HTTP.
 type Server struct {
 	users   []User
+	cluster Cluster
 	modules map[string]Module
 	log     *slog.Logger
 	mux     *http.ServeMux
@@ -27,7 +28,7 @@ type Server struct {
 // NewServer serves the built-in modules over cluster, and the extra modules a
 // game adds (which may replace a built-in of the same name).
 func NewServer(users []User, cluster Cluster, log *slog.Logger, extra ...Module) *Server {
-	s := &Server{users: users, modules: map[string]Module{}, log: log, mux: http.NewServeMux()}
+	s := &Server{users: users, cluster: cluster, modules: map[string]Module{}, log: log, mux: http.NewServeMux()}
 	for _, m := range append(builtins(cluster), extra...) {
 		s.modules[m.Name] = m
 	}
@@ -47,6 +48,7 @@ func NewServer(users []User, cluster Cluster, log *slog.Logger, extra ...Module)
 		args, _ := json.Marshal(map[string]any{"id": r.PathValue("id"), "ids": []string{r.PathValue("id")}})
 		s.call(w, r, action, args)
 	})
+	s.mux.HandleFunc("GET /api/v1/logs/{id}/stream", s.followLogs)
 	s.mux.HandleFunc("POST /api/v1/down", func(w http.ResponseWriter, r *http.Request) { s.call(w, r, "down", []byte("{}")) })
 	s.mux.HandleFunc("POST /api/v1/masters/{id}/promote", func(w http.ResponseWriter, r *http.Request) {
 		args, _ := json.Marshal(map[string]string{"id": r.PathValue("id")})
@@ -59,6 +61,19 @@ func NewServer(users []User, cluster Cluster, log *slog.Logger, extra ...Module)
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// authorize returns the user a request's credentials name, or answers 401
+// (and logs the refusal of what was asked).
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, what string) (User, bool) {
+	user, ok := s.authenticate(r)
+	if !ok {
+		s.log.Warn("admin request refused: wrong or missing credentials", "remote", r.RemoteAddr, "module", what)
+		w.Header().Set("WWW-Authenticate", `Basic realm="pomeloctl"`)
+		writeError(w, Errorf(http.StatusUnauthorized, "wrong or missing credentials: pass --user and --password (or POMELOCTL_USER and POMELOCTL_PASSWORD)"))
+		return User{}, false
+	}
+	return user, true
+}
 
 // authenticate returns the user the request's basic credentials name.
 func (s *Server) authenticate(r *http.Request) (User, bool) {
@@ -77,11 +92,8 @@ func (s *Server) authenticate(r *http.Request) (User, bool) {
 }
 
 func (s *Server) call(w http.ResponseWriter, r *http.Request, name string, args []byte) {
-	user, ok := s.authenticate(r)
+	user, ok := s.authorize(w, r, name)
 	if !ok {
-		s.log.Warn("admin request refused: wrong or missing credentials", "remote", r.RemoteAddr, "module", name)
-		w.Header().Set("WWW-Authenticate", `Basic realm="pomeloctl"`)
-		writeError(w, Errorf(http.StatusUnauthorized, "wrong or missing credentials: pass --user and --password (or POMELOCTL_USER and POMELOCTL_PASSWORD)"))
 		return
 	}
 	m, ok := s.modules[name]
@@ -126,9 +138,7 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, name string, args 
 }
 
 func (s *Server) listModules(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.authenticate(r); !ok {
-		w.Header().Set("WWW-Authenticate", `Basic realm="pomeloctl"`)
-		writeError(w, Errorf(http.StatusUnauthorized, "wrong or missing credentials"))
+	if _, ok := s.authorize(w, r, "modules"); !ok {
 		return
 	}
 	type entry struct {

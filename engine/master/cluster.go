@@ -71,10 +71,7 @@ func (m *Master) status(mem *member, stats map[string]monitor.Member) admin.Serv
 		}
 	}
 	if p := mem.proc; p != nil {
-		st.Pid, st.Started = p.pid, p.started
-		if p.linkOnly() {
-			st.Pid = p.remotePid // on its host
-		}
+		st.Pid, st.Started = p.shownPid(), p.started
 	}
 	if mb, ok := stats[s.ID]; ok && mem.current(mb.Pid) {
 		st.CPU = mb.Stats.CPU

@@ -96,6 +96,7 @@ type Master struct {
 	dir       RunDir
 	addr      string // the admin address it listens on
 	hub       *monitor.Hub
+	journal   *admin.Journal // the events the admin API streams
 	tokens    map[string]string
 	epoch     uint64
 	started   time.Time
@@ -268,7 +269,9 @@ func (m *Master) Run(ctx context.Context) error {
 		Logger:           m.log,
 	})
 	// The commands it answers carry its epoch, as its actions do (see do).
+	m.journal = admin.NewJournal(m.epoch, journalKeep, journalBuffer)
 	api := admin.NewServer(adminUsers(t), m, m.log.With("epoch", m.epoch), m.cfg.Modules...)
+	api.ServeEvents(m.journal)
 	api.Handle("/monitor", m.hub)
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
 	go func() { _ = srv.Serve(ln) }()
@@ -278,6 +281,7 @@ func (m *Master) Run(ctx context.Context) error {
 	if err := m.begin(adopt); err != nil {
 		m.log.Error("could not start the cluster", "err", err)
 	}
+	go m.publishStats(loopCtx)
 	abdicated := m.loop(ctx, events)
 
 	close(m.quit)
@@ -285,9 +289,12 @@ func (m *Master) Run(ctx context.Context) error {
 	m.hub.Close()
 	shutCtx, shutCancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer shutCancel()
+	// The event streams end before the admin API shuts down, which waits
+	// for them; a reader told the master stopped finds no record of it.
 	if abdicated {
 		// Every server runs on, and the next leader adopts them: the run
 		// directory stays as it is, and nothing here waits for them.
+		m.journal.Close("this master is no longer the leader")
 		_ = srv.Shutdown(shutCtx)
 		m.log.Warn("no longer the leader: stopped acting; the servers run on for the next leader", "why", m.cfg.Term.Err())
 		return nil
@@ -297,6 +304,7 @@ func (m *Master) Run(ctx context.Context) error {
 	if err := m.dir.clear(); err != nil {
 		m.log.Warn("could not clear the run directory", "err", err)
 	}
+	m.journal.Close("the master stopped")
 	_ = srv.Shutdown(shutCtx)
 	m.bg.Wait()
 	m.log.Info("master stopped")
@@ -315,6 +323,40 @@ func (m *Master) shareFile(name string) {
 	}
 	if err != nil {
 		m.log.Warn("could not share a file of the run directory in ZooKeeper: a next leader on another host will not know what it holds", "file", name, "err", err)
+	}
+}
+
+// The event stream: server events kept for readers that resume, and how
+// many a reader may leave unread before it is dropped.
+const (
+	journalKeep   = 4096
+	journalBuffer = 1024
+)
+
+// publishStats streams every server and the master once a second while
+// anyone listens: what changes without an event (cpu, rss, connections,
+// requests).
+func (m *Master) publishStats(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !m.journal.Listening() {
+			continue
+		}
+		servers, err := m.Servers(ctx)
+		if err != nil {
+			continue
+		}
+		info, err := m.Info(ctx)
+		if err != nil {
+			continue
+		}
+		m.journal.Publish(admin.Event{Kind: admin.KindStats, Servers: servers, Master: &info})
 	}
 }
 

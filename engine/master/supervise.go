@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pomeloctl/pomeloctl/engine/admin"
 	"github.com/pomeloctl/pomeloctl/engine/lifecycle"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/engine/proc"
@@ -52,6 +53,15 @@ type process struct {
 // (adoptLinked): no local ssh client of its launch stands for it, but an
 // ssh session that watches it there (watchRemote).
 func (p *process) linkOnly() bool { return p.pid == 0 }
+
+// shownPid is the pid operators see: the process's, or for one watched
+// only through its link, its pid on its host.
+func (p *process) shownPid() int {
+	if p.linkOnly() {
+		return p.remotePid
+	}
+	return p.pid
+}
 
 type exitMsg struct {
 	id   string
@@ -225,6 +235,11 @@ func (m *Master) apply(mem *member, c lifecycle.Cause) {
 			mem.restartTimer = nil
 		}
 		m.log.Log(context.Background(), eventLevel(e), "server "+e.To.String(), "server", e.Server, "from", e.From.String(), "reason", e.Reason)
+		se := &admin.ServerEvent{ID: e.Server, Type: mem.srv.Type, From: e.From.String(), To: e.To.String(), Reason: e.Reason, Restarts: e.Restarts}
+		if p := mem.proc; p != nil {
+			se.Pid = p.shownPid()
+		}
+		m.journal.Publish(admin.Event{Kind: admin.KindServer, At: e.At, Server: se})
 		if m.cfg.OnEvent != nil {
 			m.cfg.OnEvent(e)
 		}
@@ -539,6 +554,7 @@ func (m *Master) checkReady() {
 	}
 	m.isReady = true
 	close(m.ready)
+	m.journal.Publish(admin.Event{Kind: admin.KindReady})
 	m.log.Info("cluster ready", "servers", len(m.members), "took", time.Since(m.started).Round(time.Millisecond))
 	for _, mem := range m.members {
 		id := mem.srv.ID
