@@ -56,6 +56,9 @@ func (f *fakeCluster) Promote(_ context.Context, id string) error {
 func (f *fakeCluster) Logs(_ context.Context, r LogRequest) (LogChunk, error) {
 	return LogChunk{ID: r.ID, Data: "line\n", Next: 5}, nil
 }
+func (f *fakeCluster) Config(_ context.Context, id string) (any, error) {
+	return map[string]any{"id": id, "type": "chat", "port": 6050}, nil
+}
 func (f *fakeCluster) Info(context.Context) (MasterInfo, error) {
 	return MasterInfo{ID: "master-server-1", Pid: 7}, nil
 }

@@ -51,6 +51,21 @@ func builtins(c Cluster) []Module {
 		{Name: "master", Level: LevelRead, Handle: func(ctx context.Context, _ User, _ json.RawMessage) (any, error) {
 			return c.Info(ctx)
 		}},
+		{Name: "whoami", Level: LevelRead, Handle: func(_ context.Context, u User, _ json.RawMessage) (any, error) {
+			return Whoami{Name: u.Name, Level: u.Level}, nil
+		}},
+		{Name: "config", Level: LevelRead, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {
+			var a struct {
+				ID string `json:"id"`
+			}
+			if err := decodeArgs(raw, &a); err != nil {
+				return nil, err
+			}
+			if a.ID == "" {
+				return nil, Errorf(http.StatusBadRequest, "config: name the server (id)")
+			}
+			return c.Config(ctx, a.ID)
+		}},
 		{Name: "logs", Level: LevelRead, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {
 			var a LogRequest
 			if err := decodeArgs(raw, &a); err != nil {

@@ -132,3 +132,16 @@ func (c *Client) Info(ctx context.Context) (MasterInfo, error) {
 	var out MasterInfo
 	return out, c.Call(ctx, "master", struct{}{}, &out)
 }
+
+// Whoami is the user this client calls the master as, with its level.
+func (c *Client) Whoami(ctx context.Context) (Whoami, error) {
+	var out Whoami
+	return out, c.Call(ctx, "whoami", struct{}{}, &out)
+}
+
+// Config is server id's resolved configuration (secrets redacted), as
+// JSON.
+func (c *Client) Config(ctx context.Context, id string) (json.RawMessage, error) {
+	var out json.RawMessage
+	return out, c.Call(ctx, "config", map[string]string{"id": id}, &out)
+}

@@ -16,6 +16,8 @@ type ServerStatus struct {
 	Host        string    `json:"host"`
 	Port        int       `json:"port,omitempty"`
 	ClientPort  int       `json:"clientPort,omitempty"`
+	Frontend    bool      `json:"frontend,omitempty"`
+	CPUs        string    `json:"cpus,omitempty"` // the CPUs it is pinned to, "0-1,3"
 	Started     time.Time `json:"started,omitzero"`
 	CPU         float64   `json:"cpu"`
 	RSS         int64     `json:"rss"`
@@ -56,6 +58,8 @@ type LogChunk struct {
 
 // MasterInfo describes the master itself.
 type MasterInfo struct {
+	// Name is the cluster's (the topology's name).
+	Name      string    `json:"name,omitempty"`
 	ID        string    `json:"id"`
 	Pid       int       `json:"pid"`
 	StartTime uint64    `json:"startTime"`
@@ -123,4 +127,12 @@ type Cluster interface {
 	Info(ctx context.Context) (MasterInfo, error)
 	// Promote hands the lead to the standby master id (master HA).
 	Promote(ctx context.Context, id string) error
+	// Config is server id's resolved configuration, secrets redacted.
+	Config(ctx context.Context, id string) (any, error)
+}
+
+// Whoami is the user a request authenticated as.
+type Whoami struct {
+	Name  string `json:"name"`
+	Level int    `json:"level"`
 }

@@ -60,7 +60,11 @@ func (m *Master) status(mem *member, stats map[string]monitor.Member) admin.Serv
 		Host:       s.Host,
 		Port:       s.Port,
 		ClientPort: s.ClientPort,
+		Frontend:   s.Frontend,
 		Restarts:   mem.m.Restarts(),
+	}
+	if s.CPU != nil {
+		st.CPUs = s.CPU.String()
 	}
 	switch mem.m.State() {
 	case lifecycle.Exited, lifecycle.Failed, lifecycle.Backoff, lifecycle.Stopping:
@@ -380,13 +384,32 @@ func tailOffset(f *os.File, size int64, n int) int64 {
 
 // Info describes the master.
 func (m *Master) Info(ctx context.Context) (admin.MasterInfo, error) {
-	info := admin.MasterInfo{ID: m.cfg.ID, Pid: os.Getpid(), StartTime: m.startTime, Addr: m.addr, Epoch: m.epoch,
+	info := admin.MasterInfo{Name: m.cfg.Topology.Name, ID: m.cfg.ID, Pid: os.Getpid(), StartTime: m.startTime, Addr: m.addr, Epoch: m.epoch,
 		Topology: m.cfg.Topology.File, RunDir: string(m.dir), Started: m.started}
 	err := m.exec(ctx, func() { info.Ready = m.isReady })
 	if m.cfg.masters != nil {
 		info.Masters = m.cfg.masters()
 	}
 	return info, err
+}
+
+// Config is server id's resolved configuration, as the topology (and a
+// runtime add) made it; secrets are redacted when marshalled.
+func (m *Master) Config(ctx context.Context, id string) (any, error) {
+	var srv topology.Server
+	var found bool
+	err := m.exec(ctx, func() {
+		if mem := m.byID[id]; mem != nil {
+			srv, found = *mem.srv, true
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, admin.Errorf(http.StatusNotFound, "no server %q in this cluster (`pomeloctl ls` lists them)", id)
+	}
+	return srv, nil
 }
 
 // Promote hands the lead to the standby master id: at once, the servers
