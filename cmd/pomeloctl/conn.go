@@ -67,13 +67,19 @@ type target struct {
 	// host's run directory does not record: it leads from another host,
 	// or from another run directory.
 	elsewhere bool
+	// topology is the cluster's, when one was read; user and password
+	// what the client calls the master as; fixed that the master was
+	// named (--master, $POMELOCTL_MASTER), not found.
+	topology       *topology.Topology
+	user, password string
+	fixed          bool
 }
 
 func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
 	addr := firstOf(c.master, os.Getenv("POMELOCTL_MASTER"))
 	user := firstOf(c.user, os.Getenv("POMELOCTL_USER"))
 	password := firstOf(c.password, os.Getenv("POMELOCTL_PASSWORD"))
-	tg := &target{runDir: master.RunDir(c.runDir)}
+	tg := &target{runDir: master.RunDir(c.runDir), fixed: addr != ""}
 	path := firstOf(c.topology, os.Getenv("POMELOCTL_TOPOLOGY"))
 	noDefaults := os.Getenv(envNoDefaults) != ""
 	if path == "" && !noDefaults {
@@ -89,7 +95,7 @@ func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
 		if tg.runDir == "" {
 			tg.runDir = master.DefaultRunDir(t)
 		}
-		tg.ha = t.HA
+		tg.ha, tg.topology = t.HA, t
 		if addr == "" && t.HA != nil {
 			addr, tg.elsewhere = leaderAddr(cmd.Context(), t, tg.runDir)
 		}
@@ -117,7 +123,7 @@ func (c *conn) resolve(cmd *cobra.Command) (*target, error) {
 	if user == "" {
 		user, password = d.Username, firstOf(password, d.Password.Value)
 	}
-	tg.addr = addr
+	tg.addr, tg.user, tg.password = addr, user, password
 	tg.client = admin.NewClient(addr, user, password)
 	return tg, nil
 }
@@ -170,4 +176,17 @@ func leaderAddr(ctx context.Context, t *topology.Topology, dir master.RunDir) (a
 		return master.DialAddr(l.Addr), true
 	}
 	return "", false
+}
+
+// leader is a client of the cluster's leading master, found again: with
+// master HA and no master named, the one ZooKeeper (or this host's run
+// directory) says leads now; else the master resolved at the start.
+func (tg *target) leader(ctx context.Context) (*admin.Client, string) {
+	addr := tg.addr
+	if !tg.fixed && tg.topology != nil && tg.topology.HA != nil {
+		if a, _ := leaderAddr(ctx, tg.topology, tg.runDir); a != "" {
+			addr = a
+		}
+	}
+	return admin.NewClient(addr, tg.user, tg.password), addr
 }

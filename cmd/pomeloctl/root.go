@@ -66,6 +66,7 @@ Documentation: docs/topology.md (every key, its default, an example).`,
 		newRestartCmd(g),
 		newAddCmd(g),
 		newLogsCmd(g),
+		newTuiCmd(g),
 		newDownCmd(g),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

@@ -35,6 +35,7 @@ type upOptions struct {
 	detach   bool
 	timeout  time.Duration
 	runDir   string
+	noTUI    bool
 	machine  topology.Machine // which hosts are this one (globals.machine)
 }
 
@@ -49,8 +50,11 @@ monitor link to it. Each server logs to its own file in the run directory
 (.pomeloctl/PORT beside the topology); servers outlive the master, and 'up' on a
 cluster whose master was killed adopts the servers still running.
 
-In the foreground, 'up' prints every server's log lines under its name and the
-servers as they come up, then a table once all run; Ctrl-C stops the cluster.
+In the foreground on a terminal, 'up' opens the terminal UI (pomeloctl tui) on
+the cluster it starts; quitting it brings the cluster down. With --no-tui, in CI,
+or when its output is not a terminal, it prints every server's log lines under its
+name and the servers as they come up, then a table once all run; Ctrl-C stops the
+cluster.
 With -d it starts the master in the background and returns once every server
 runs. Either way, a server that has not come up within --timeout is named with
 the end of its log, the cluster is stopped, and 'up' exits 1.
@@ -90,6 +94,9 @@ topology is invalid.`,
 			if o.detach {
 				return upDetached(c, t, dir, o)
 			}
+			if wantsTUI(c, o) {
+				return upTUI(c, t, dir, o)
+			}
 			return upForeground(c, t, dir, o)
 		},
 	}
@@ -98,6 +105,7 @@ topology is invalid.`,
 	f.BoolVarP(&o.detach, "detach", "d", false, "run the master in the background; return once every server runs")
 	f.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long every server has to come up")
 	f.StringVar(&o.runDir, "run-dir", "", "the run directory (default .pomeloctl/PORT beside the topology)")
+	f.BoolVar(&o.noTUI, "no-tui", false, "in the foreground on a terminal, print the servers' logs instead of opening the terminal UI")
 	return cmd
 }
 
