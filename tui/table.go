@@ -47,7 +47,7 @@ func columns() []column {
 		{title: "STATE", width: 8, priority: 1, show: func(r row, _ time.Time) string { return r.state }, compare: func(a, b row) int { return strings.Compare(a.state, b.state) }},
 		{title: "PID", width: 7, priority: 4, right: true, show: func(r row, _ time.Time) string { return orDash(r.pid != 0, strconv.Itoa(r.pid)) }, compare: func(a, b row) int { return cmp.Compare(a.pid, b.pid) }},
 		{title: "CPU%", width: 6, priority: 5, right: true, show: func(r row, _ time.Time) string { return orDash(!r.master, fmt.Sprintf("%.1f", r.cpu)) }, compare: func(a, b row) int { return cmp.Compare(a.cpu, b.cpu) }},
-		{title: "RSS", width: 7, priority: 6, right: true, show: func(r row, _ time.Time) string { return orDash(!r.master, bytes(r.rss)) }, compare: func(a, b row) int { return cmp.Compare(a.rss, b.rss) }},
+		{title: "RSS", width: 7, priority: 6, right: true, show: func(r row, _ time.Time) string { return orDash(!r.master, size(r.rss)) }, compare: func(a, b row) int { return cmp.Compare(a.rss, b.rss) }},
 		{title: "CONNS", width: 6, priority: 7, right: true, show: func(r row, _ time.Time) string { return orDash(!r.master, strconv.Itoa(r.conns)) }, compare: func(a, b row) int { return cmp.Compare(a.conns, b.conns) }},
 		{title: "REQ/S", width: 7, priority: 8, right: true, show: func(r row, _ time.Time) string { return orDash(!r.master, fmt.Sprintf("%.0f", r.reqs)) }, compare: func(a, b row) int { return cmp.Compare(a.reqs, b.reqs) }},
 		{title: "RESTARTS", width: 8, priority: 9, right: true, show: func(r row, _ time.Time) string { return orDash(!r.master, strconv.Itoa(r.restarts)) }, compare: func(a, b row) int { return cmp.Compare(a.restarts, b.restarts) }},
@@ -205,8 +205,8 @@ func orDash(ok bool, s string) string {
 	return s
 }
 
-// bytes is a size as ls shows it: 12.8M.
-func bytes(n int64) string {
+// size is a byte count as ls shows it: 12.8M.
+func size(n int64) string {
 	switch {
 	case n <= 0:
 		return "-"

@@ -49,7 +49,7 @@ func (m *Model) header() string {
 	if name == "" {
 		name = "cluster"
 	}
-	parts := []string{m.styles.title.Render("pomeloctl ▸ " + name)}
+	parts := []string{m.styles.title.Render("▸ " + name)}
 	switch {
 	case !m.connected && m.addr == "":
 		parts = append(parts, m.styles.errStatus.Render("connecting…"))
@@ -58,10 +58,10 @@ func (m *Model) header() string {
 	default:
 		leader := fmt.Sprintf("master %s at %s", mi.ID, m.addr)
 		if len(mi.Masters) > 0 {
-			leader = fmt.Sprintf("leader %s at %s (epoch %d)", mi.ID, m.addr, mi.Epoch)
+			leader = fmt.Sprintf("leader %s at %s · epoch %d", mi.ID, m.addr, mi.Epoch)
 			for _, ms := range mi.Masters {
 				if ms.Role == "leader" {
-					leader += " · zookeeper " + ms.Session
+					leader += " · zk " + ms.Session
 				}
 			}
 		}
@@ -74,7 +74,7 @@ func (m *Model) header() string {
 		}
 		restarts += s.Restarts
 	}
-	parts = append(parts, fmt.Sprintf("%d servers · %d running · %d restarts", len(m.c.servers), running, restarts))
+	parts = append(parts, fmt.Sprintf("%d/%d running · %d restarts", running, len(m.c.servers), restarts))
 	return strings.Join(parts, "  ")
 }
 
@@ -173,6 +173,15 @@ func (m *Model) helpScreen() string {
 	return b.String()
 }
 
+// leftWidth is the detail view's left part: all of it on a narrow
+// terminal, else three fifths, the config beside it.
+func (m *Model) leftWidth() int {
+	if m.width >= 100 {
+		return m.width * 3 / 5
+	}
+	return m.width
+}
+
 // detailTop is how many lines the detail view gives its top part before
 // the log tail.
 func detailTop(height int) int { return max(8, height/2+2) }
@@ -189,21 +198,23 @@ func (m *Model) detailScreen() string {
 		if s.Frontend {
 			role = "frontend"
 		}
-		line := fmt.Sprintf("%s · %s · %s · %s", m.styles.header.Render(s.ID), s.Type, role, m.styles.stateStyle(s.State).Render(s.State))
+		left = append(left, fmt.Sprintf("%s · %s · %s · %s", m.styles.header.Render(s.ID), s.Type, role, m.styles.stateStyle(s.State).Render(s.State)))
+		where := addrOf(s.ServerStatus)
 		if s.Pid != 0 {
-			line += fmt.Sprintf(" · pid %d", s.Pid)
+			where = fmt.Sprintf("pid %d · %s", s.Pid, where)
 		}
-		line += " · " + addrOf(s.ServerStatus)
 		if s.CPUs != "" {
-			line += " · cpus " + s.CPUs
+			where += " · pinned to cpus " + s.CPUs
 		}
-		left = append(left, line)
+		left = append(left, where)
 		if s.Reason != "" {
 			left = append(left, m.styles.dim.Render(s.Reason))
 		}
+		// Two sparklines a line, in what the config leaves of the width.
+		w := max(8, (m.leftWidth()-36)/2)
 		left = append(left,
-			fmt.Sprintf("cpu   %s %5.1f%%   rss   %s %s", sparkline(s.cpu, 20), s.CPU, sparkline(s.rss, 20), bytes(s.RSS)),
-			fmt.Sprintf("conns %s %6d   req/s %s %.0f", sparkline(s.conns, 20), s.Connections, sparkline(s.reqs, 20), s.RequestsPerSecond),
+			fmt.Sprintf("cpu   %s %5.1f%%   rss   %s %s", sparkline(s.cpu, w), s.CPU, sparkline(s.rss, w), size(s.RSS)),
+			fmt.Sprintf("conns %s %6d   req/s %s %.0f", sparkline(s.conns, w), s.Connections, sparkline(s.reqs, w), s.RequestsPerSecond),
 			m.styles.header.Render(fmt.Sprintf("recent changes (%d restarts)", s.Restarts)))
 		for i := max(0, len(s.changes)-4); i < len(s.changes); i++ {
 			ch := s.changes[i]
@@ -218,8 +229,8 @@ func (m *Model) detailScreen() string {
 		right = append(right, strings.Split(m.config, "\n")...)
 	}
 	lw := m.width
-	if len(right) > 0 && m.width >= 100 {
-		lw = m.width * 3 / 5
+	if len(right) > 0 {
+		lw = m.leftWidth()
 	}
 	for i := 0; i < top-2; i++ {
 		l := ""
