@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,12 +139,9 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 	}
 	con := newConsole(c.OutOrStdout(), names)
 	defer con.close() // last: after the tailer and the master are done with it
-	if err := os.MkdirAll(filepath.Dir(dir.Log("master")), 0o755); err != nil {
-		return err
-	}
-	logFile, err := os.OpenFile(dir.Log("master"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logFile, err := openMasterLog(dir)
 	if err != nil {
-		return fmt.Errorf("open the master's log: %w", err)
+		return err
 	}
 	defer logFile.Close()
 	total := len(names) - 1
@@ -181,21 +177,11 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 	go func() { defer close(tailed); tailLogs(tailCtx, dir, con) }()
 	defer func() { stopTail(); <-tailed }()
 
-	if t.HA != nil && t.HA.Managed {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		if err := startManagedZookeeper(ctx, t, dir, exe, o.profiles); err != nil {
-			return err
-		}
-		// Stopped last, once every master has left (the cluster is down).
-		defer func() {
-			if rec, err := dir.Master(); err != nil || !rec.Alive() {
-				stopManagedZookeeper(dir)
-			}
-		}()
+	stopZookeeper, err := managedZookeeperFor(ctx, t, dir, o.profiles)
+	if err != nil {
+		return err
 	}
+	defer stopZookeeper()
 	done := make(chan error, 1)
 	m, stopCluster, err := startMaster(ctx, t, cfg, done)
 	if err != nil {

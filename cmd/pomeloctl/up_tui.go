@@ -31,29 +31,17 @@ func wantsTUI(c *cobra.Command, o upOptions) bool {
 func upTUI(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upOptions) error {
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := os.MkdirAll(filepath.Dir(dir.Log("master")), 0o755); err != nil {
-		return err
-	}
-	logFile, err := os.OpenFile(dir.Log("master"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logFile, err := openMasterLog(dir)
 	if err != nil {
-		return fmt.Errorf("open the master's log: %w", err)
+		return err
 	}
 	defer logFile.Close()
 	cfg := master.Config{Topology: t, RunDir: dir, Machine: o.machine, Logger: slog.New(engine.LogHandler(t, logFile, slog.LevelDebug))}
-	if t.HA != nil && t.HA.Managed {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		if err := startManagedZookeeper(ctx, t, dir, exe, o.profiles); err != nil {
-			return err
-		}
-		defer func() {
-			if rec, err := dir.Master(); err != nil || !rec.Alive() {
-				stopManagedZookeeper(dir)
-			}
-		}()
+	stopZookeeper, err := managedZookeeperFor(ctx, t, dir, o.profiles)
+	if err != nil {
+		return err
 	}
+	defer stopZookeeper()
 	done := make(chan error, 1)
 	m, stopCluster, err := startMaster(ctx, t, cfg, done)
 	if err != nil {
@@ -106,3 +94,37 @@ func discard(c *cobra.Command) *cobra.Command {
 type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// managedZookeeperFor starts the managed ZooKeeper a topology asks for
+// (ha.zookeeper: managed) before the masters, and gives what stops it
+// last, once every master has left (the cluster is down).
+func managedZookeeperFor(ctx context.Context, t *topology.Topology, dir master.RunDir, profiles []string) (func(), error) {
+	if t.HA == nil || !t.HA.Managed {
+		return func() {}, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	if err := startManagedZookeeper(ctx, t, dir, exe, profiles); err != nil {
+		return nil, err
+	}
+	return func() {
+		if rec, err := dir.Master(); err != nil || !rec.Alive() {
+			stopManagedZookeeper(dir)
+		}
+	}, nil
+}
+
+// openMasterLog opens the master's log in the run directory, to append
+// to.
+func openMasterLog(dir master.RunDir) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(dir.Log("master")), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(dir.Log("master"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open the master's log: %w", err)
+	}
+	return f, nil
+}
