@@ -67,6 +67,8 @@ run_tests() {
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_install nodejs npm
   # The HA tests run a real ZooKeeper (internal/zktest), never a fake one.
   [ -f /usr/share/java/zookeeper.jar ] || apt_install zookeeper
+  # Global channels are tested against a real Redis (internal/redistest).
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
   # The terminal UI's end-to-end test drives it in a tmux of its own.
   command -v tmux >/dev/null 2>&1 || apt_install tmux
   say "gofmt"
