@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -614,15 +615,20 @@ func TestUpTimeout(t *testing.T) {
 	}
 }
 
-func TestUpRefusesWhatIsNotBuilt(t *testing.T) {
-	top := strings.Replace(chatTopology(t), "servers:\n", "globalChannel: {redis: 127.0.0.1:6379}\nservers:\n", 1)
-	c := newTestCluster(t, top)
-	code, _, errOut := c.run("up", c.file, "-d")
-	if code != 1 || !strings.Contains(errOut, "globalChannel: channels in Redis are not built yet; remove it to run this topology now") {
-		t.Errorf("up with globalChannel: exit %d\n%s", code, errOut)
+// A cluster whose Redis (globalChannel) does not answer does not come up,
+// and up says why: the servers' logs name the Redis they could not reach.
+func TestUpWithRedisUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(c.dir, ".pomeloctl")); err == nil {
-		t.Error("a refused up made a run directory")
+	closed := ln.Addr().String()
+	ln.Close()
+	top := strings.Replace(chatTopology(t), "servers:\n", "globalChannel: {redis: "+closed+"}\nservers:\n", 1)
+	c := newTestCluster(t, top)
+	code, _, errOut := c.run("up", c.file, "-d", "--timeout", "5s")
+	if want := "Redis at " + closed + " (db 0) does not answer"; code != 1 || !strings.Contains(errOut, want) {
+		t.Errorf("up with Redis unreachable: exit %d; want 1 and %q in:\n%s", code, want, errOut)
 	}
 }
 

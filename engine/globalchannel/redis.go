@@ -187,6 +187,22 @@ func (r *Redis) deleteMatching(ctx context.Context, match, what string) (int, er
 	return n, nil
 }
 
+// Instance says which run of Redis answers (its run_id, new at every
+// start): a different one than before has restarted, empty unless it
+// persists its data.
+func (r *Redis) Instance(ctx context.Context) (string, error) {
+	info, err := r.c.Info(ctx, "server").Result()
+	if err != nil {
+		return "", r.wrap("ask who it is", err)
+	}
+	for line := range strings.Lines(info) {
+		if id, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
+			return id, nil
+		}
+	}
+	return "", r.wrap("ask who it is", errors.New("INFO server has no run_id"))
+}
+
 func (r *Redis) Close() error { return r.c.Close() }
 
 // escapeGlob quotes the characters SCAN's MATCH treats as a pattern.

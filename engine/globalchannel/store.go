@@ -36,6 +36,9 @@ type Store interface {
 	// Clean removes every channel of this cluster (its prefix), as when
 	// the cluster starts.
 	Clean(ctx context.Context) (int, error)
+	// Instance names the run of the store that answers: another than
+	// before means it restarted (and may have lost what it held).
+	Instance(ctx context.Context) (string, error)
 	Close() error
 }
 

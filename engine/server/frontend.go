@@ -30,6 +30,7 @@ const (
 type frontend struct {
 	srv     *connector.Server
 	filters *filters
+	gc      *GlobalChannels // nil without topology.globalChannel
 }
 
 func (f *frontend) Name() string { return "frontend" }

@@ -72,7 +72,7 @@ func NewPlan(t *topology.Topology, id string, app *App) (*Plan, error) {
 // keeps any from starting, and what t declares that the runtime does not
 // do yet, each at its place in the file; nil when every server can start.
 func Check(t *topology.Topology, app *App) error {
-	list := notBuilt(t)
+	var list topology.ErrorList
 	seen := map[string]bool{}
 	for _, s := range t.AllServers() {
 		_, err := NewPlan(t, s.ID, app)
@@ -116,15 +116,3 @@ func declaredTwice(t *topology.Topology, app *App) error {
 	return nil
 }
 
-// notBuilt lists what t asks for that the runtime does not do yet, so
-// that a topology is refused rather than run without what it declares.
-func notBuilt(t *topology.Topology) topology.ErrorList {
-	var list topology.ErrorList
-	notYet := func(pos topology.Pos, path, what string) {
-		list = append(list, &topology.Error{Pos: pos, Path: path, Msg: what + " not built yet", Hint: "remove it to run this topology now"})
-	}
-	if t.GlobalChannel != nil {
-		notYet(t.At.Of("globalChannel"), "globalChannel", "channels in Redis are")
-	}
-	return list
-}

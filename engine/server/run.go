@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/pomeloctl/pomeloctl/engine/connector"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
@@ -61,10 +62,24 @@ func Run(ctx context.Context, cfg Config) error {
 	sv.routers, sv.scripts, sv.self = plan.routers, plan.scripts, declared(s, StateRunning)
 	cfg.Hooks = sv.scripts.lifeHooks(sv, cfg.App.hooksFor(s.Type, sv, cfg.Hooks))
 	node := sv.node
-	comps := []Component{&rpcLink{node: node}}
+	var comps []Component
+	if t.GlobalChannel != nil {
+		// First: Redis is reached before the server takes anything.
+		sv.gchans = &GlobalChannels{sv: sv, cfg: t.GlobalChannel, log: log, held: map[string]map[string]bool{}}
+		comps = append(comps, &gcLink{g: sv.gchans, frontend: s.Frontend})
+	}
+	comps = append(comps, &rpcLink{node: node})
 	counters := &monitor.Counters{}
 	if s.Frontend {
 		fe = newFrontend(plan, log, counters, sv)
+		if g := sv.gchans; g != nil {
+			fe.gc = g
+			sessions := fe.srv.Sessions()
+			fe.srv.OnClose(func(cs *connector.Session) {
+				uid := cs.UID()
+				g.sessionClosed(uid, len(sessions.ByUID(uid)))
+			})
+		}
 		comps = append(comps, fe)
 	}
 	var mon *monitorLink

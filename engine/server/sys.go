@@ -46,6 +46,12 @@ func serveSys(fe *frontend, r *rpc.Request) ([]byte, error) {
 		return nil, fmt.Errorf("%s: this server is not a frontend", r.Route)
 	}
 	sessions := fe.srv.Sessions()
+	if strings.HasPrefix(r.Route, "sys.gc.") {
+		if fe.gc == nil {
+			return nil, fmt.Errorf("%s: %w", r.Route, ErrNoGlobalChannels)
+		}
+		return nil, fe.gc.serveGC(r.Route, r.Body)
+	}
 	if r.Route == routePush {
 		var p sysPush
 		if err := json.Unmarshal(r.Body, &p); err != nil {
@@ -102,6 +108,7 @@ type Services struct {
 	id      string
 	node    *rpc.Node
 	chans   *Channels
+	gchans  *GlobalChannels // nil without topology.globalChannel
 	peers   *peers
 	app     *App
 	routers map[string]typeRouter // by server type; none: DefaultPick
