@@ -115,4 +115,3 @@ func declaredTwice(t *topology.Topology, app *App) error {
 	}
 	return nil
 }
-
