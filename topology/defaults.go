@@ -20,7 +20,7 @@ const (
 	DefaultHAPath         = "/pomelo/master"
 	DefaultSessionTimeout = Duration(5 * time.Second)
 	DefaultRedis          = "127.0.0.1:6379"
-	DefaultChannelPrefix  = "pomelo:globalchannel"
+	DefaultChannelPrefix  = "POMELO:CHANNEL" // pomelo-globalchannel-plugin's
 	DefaultMaxPackageSize = Size(64 << 10)
 	// MaxPackageSizeLimit is the largest body a 3-byte length header can announce.
 	MaxPackageSizeLimit = Size(1<<24 - 1)

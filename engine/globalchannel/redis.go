@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/pomeloctl/pomeloctl/topology"
 )
 
 // DefaultPrefix is pomelo-globalchannel-plugin's.
-const DefaultPrefix = "POMELO:CHANNEL"
+const DefaultPrefix = topology.DefaultChannelPrefix
 
 // RedisConfig is how to reach the Redis that keeps the channels.
 type RedisConfig struct {

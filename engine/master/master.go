@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/admin"
+	"github.com/pomeloctl/pomeloctl/engine/globalchannel"
 	"github.com/pomeloctl/pomeloctl/engine/ha"
 	"github.com/pomeloctl/pomeloctl/engine/lifecycle"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
@@ -97,6 +98,8 @@ type Master struct {
 	addr      string // the admin address it listens on
 	hub       *monitor.Hub
 	journal   *admin.Journal // the events the admin API streams
+	gcMu      sync.Mutex
+	gc        globalchannel.Store // the master's link to global channels; nil until used
 	tokens    map[string]string
 	epoch     uint64
 	started   time.Time
@@ -296,6 +299,7 @@ func (m *Master) Run(ctx context.Context) error {
 		// directory stays as it is, and nothing here waits for them.
 		m.journal.Close("this master is no longer the leader")
 		_ = srv.Shutdown(shutCtx)
+		m.closeChannels()
 		m.log.Warn("no longer the leader: stopped acting; the servers run on for the next leader", "why", m.cfg.Term.Err())
 		return nil
 	}
@@ -307,6 +311,7 @@ func (m *Master) Run(ctx context.Context) error {
 	m.journal.Close("the master stopped")
 	_ = srv.Shutdown(shutCtx)
 	m.bg.Wait()
+	m.closeChannels()
 	m.log.Info("master stopped")
 	return nil
 }

@@ -119,6 +119,11 @@ func (m *Master) begin(adopt map[string]ServerRecord) error {
 		}
 	}
 	m.checkReach()
+	if len(adopt) == 0 && !m.cfg.awaitLinks {
+		// The cluster starts afresh: whatever an earlier run left in its
+		// channels is nobody's.
+		m.cleanChannels()
+	}
 	var launch []*member
 	for _, mem := range m.members {
 		switch r, ok := adopt[mem.srv.ID]; {
@@ -426,6 +431,9 @@ func (m *Master) onExit(e exitMsg) {
 	}
 	if err := m.dir.removeServer(e.id); err != nil {
 		m.log.Warn("could not remove a server's record", "server", e.id, "err", err)
+	}
+	if mem.srv.Frontend && m.cfg.Topology.GlobalChannel != nil {
+		m.background(func() { m.dropChannels(e.id) })
 	}
 	m.apply(mem, e.exit)
 }
