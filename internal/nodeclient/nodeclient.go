@@ -100,6 +100,22 @@ type Client struct {
 	exited  chan struct{}
 }
 
+// Eval runs JavaScript code under Node with the installed packages
+// (require finds them), and gives what it printed on its standard output;
+// a failure carries what it printed on its standard error.
+func (e *Env) Eval(ctx context.Context, code string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, e.Node, "-e", code)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(e.Dir, "node_modules"))
+	cmd.WaitDelay = 2 * time.Second
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("nodeclient: node -e: %w\n%s", err, stderr.String())
+	}
+	return out, nil
+}
+
 // Start starts script with scenario and returns at once; events arrive in
 // the background. The caller must call Wait.
 func (e *Env) Start(ctx context.Context, script string, scenario any) (*Client, error) {

@@ -30,6 +30,9 @@ const (
 	pkgWS       = "ws@8.23.0"
 	pkgProtocol = "pomelo-protocol@0.1.6"
 	pkgJSClient = "pomelo-jsclient-websocket@0.1.1"
+	// The global channel plugin, whose Redis keys pomeloctl's global
+	// channels share (its manager is run alone: no Pomelo server needed).
+	pkgGlobalChannel = "pomelo-globalchannel-plugin@0.0.7"
 	// pomelo itself is only packed, never installed: its dependencies are
 	// a server's, and the one file wanted is the template's browser bundle.
 	pkgPomelo     = "pomelo@2.2.7"
@@ -97,7 +100,7 @@ func Setup(ctx context.Context) (*Env, error) {
 
 // packagesKey names the install folder after what goes into it.
 func packagesKey() string {
-	h := sha256.Sum256([]byte(strings.Join([]string{layoutVersion, pkgWS, pkgProtocol, pkgJSClient, pkgPomelo, buildJSMember}, "\n")))
+	h := sha256.Sum256([]byte(strings.Join([]string{layoutVersion, pkgWS, pkgProtocol, pkgJSClient, pkgGlobalChannel, pkgPomelo, buildJSMember}, "\n")))
 	return hex.EncodeToString(h[:6])
 }
 
@@ -127,6 +130,7 @@ func complete(dir string) bool {
 		filepath.Join("node_modules", "ws", "package.json"),
 		filepath.Join("node_modules", "pomelo-protocol", "package.json"),
 		filepath.Join("node_modules", "pomelo-jsclient-websocket", "lib", "pomelo-client.js"),
+		filepath.Join("node_modules", "pomelo-globalchannel-plugin", "package.json"),
 	} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 			return false
@@ -163,7 +167,7 @@ func install(ctx context.Context, npm, dir string) error {
 	// --prefer-offline: npm's cache answers first, so a machine that has
 	// installed these once needs no registry, and a warm run is quicker.
 	if _, err := runNpm(ctx, npm, tmp, "install", "--no-audit", "--no-fund", "--no-save",
-		"--no-package-lock", "--prefer-offline", "--prefix", tmp, pkgWS, pkgProtocol, pkgJSClient); err != nil {
+		"--no-package-lock", "--prefer-offline", "--prefix", tmp, pkgWS, pkgProtocol, pkgJSClient, pkgGlobalChannel); err != nil {
 		return err
 	}
 	out, err := runNpm(ctx, npm, tmp, "pack", "--json", "--prefer-offline", pkgPomelo)
@@ -184,7 +188,7 @@ func install(ctx context.Context, npm, dir string) error {
 		return fmt.Errorf("nodeclient: %w", err)
 	}
 	note, err := json.MarshalIndent(map[string]any{
-		"packages":  []string{pkgWS, pkgProtocol, pkgJSClient, pkgPomelo + ":" + buildJSMember},
+		"packages":  []string{pkgWS, pkgProtocol, pkgJSClient, pkgGlobalChannel, pkgPomelo + ":" + buildJSMember},
 		"installed": time.Now().UTC().Format(time.RFC3339),
 		"took":      time.Since(start).Round(time.Millisecond).String(),
 	}, "", "  ")
