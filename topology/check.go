@@ -142,7 +142,9 @@ func (l *loader) checkGlobalChannel(gc *GlobalChannel) {
 	if gc == nil {
 		return
 	}
-	l.checkAddr(gc.Redis, gc.At.Of("redis"), "globalChannel.redis", "a Redis server", DefaultRedis)
+	if gc.Redis != "managed" { // up runs it (see expand)
+		l.checkAddr(gc.Redis, gc.At.Of("redis"), "globalChannel.redis", "a Redis server", DefaultRedis+" (or managed, for one up runs)")
+	}
 	if gc.DB < 0 {
 		l.errs.add(gc.At.Of("db"), "globalChannel.db", fmt.Sprintf("Redis database %d does not exist", gc.DB), "write 0 or a higher number")
 	}

@@ -34,6 +34,11 @@ func (l *loader) expand(t *Topology) {
 			s.Port = l.offsetPort(s.Port, off, s.At, "port", fmt.Sprintf("ha.standbys[%d]", i))
 		}
 	}
+	if gc := t.GlobalChannel; gc != nil && gc.Redis == "managed" {
+		gc.Managed = true
+		port := l.shiftPort(ManagedRedisPort, off, gc.At.Of("redis"), "globalChannel.redis")
+		gc.Redis = "127.0.0.1:" + strconv.Itoa(port)
+	}
 	for _, st := range t.Types {
 		path := "servers." + st.Name
 		for i, in := range st.Instances {

@@ -248,8 +248,9 @@ func TestSourceLoadsTheSame(t *testing.T) {
 	}
 }
 
-// The dev profile runs master HA on a managed ZooKeeper, only for a
-// topology that declares ha: it does not turn HA on for one without.
+// The dev profile runs master HA on a managed ZooKeeper and global
+// channels on a managed Redis, only for a topology that declares them: it
+// turns neither on for one without.
 func TestDevProfileManagesZookeeperOnlyWithHA(t *testing.T) {
 	opts := testOptions()
 	opts.Profiles = []string{"dev"}
@@ -259,8 +260,12 @@ func TestDevProfileManagesZookeeperOnlyWithHA(t *testing.T) {
 		t.Errorf("dev over a topology with ha: %+v; want a managed ZooKeeper on loopback", top.HA)
 	}
 	without := mustLoad(t, "plain.yaml", "name: t\nservers: {chat: {instances: [{id: chat-server-1, port: 6050}]}}\n", opts)
-	if without.HA != nil {
-		t.Errorf("dev over a topology without ha: %+v; want none", without.HA)
+	if without.HA != nil || without.GlobalChannel != nil {
+		t.Errorf("dev over a topology without ha or globalChannel: %+v %+v; want neither", without.HA, without.GlobalChannel)
+	}
+	channels := mustLoad(t, "gc.yaml", "name: t\nglobalChannel: {redis: 10.0.0.9:6379, prefix: t}\nservers: {chat: {instances: [{id: chat-server-1, port: 6050}]}}\n", opts)
+	if gc := channels.GlobalChannel; gc == nil || !gc.Managed || gc.Redis != "127.0.0.1:6479" || gc.Prefix != "t" {
+		t.Errorf("dev over a topology with globalChannel: %+v; want a managed Redis on 127.0.0.1:6479, the prefix kept", gc)
 	}
 	if strings.Contains(string(top.Source), "ifDeclared") {
 		t.Errorf("the resolved topology still holds ifDeclared:\n%s", top.Source)

@@ -104,6 +104,10 @@ type GlobalChannel struct {
 	DB       int    `yaml:"db" json:"db"`
 	Prefix   string `yaml:"prefix" json:"prefix"`
 	Password Secret `yaml:"password" json:"password,omitzero"`
+	// Managed is `redis: managed`: up runs a Redis on loopback in the run
+	// directory, at ManagedRedisPort shifted by portOffset, which Redis
+	// then names.
+	Managed bool `yaml:"-" json:"managed,omitempty"`
 
 	At Positions `yaml:"-" json:"-"`
 }

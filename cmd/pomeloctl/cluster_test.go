@@ -75,7 +75,7 @@ type testCluster struct {
 }
 
 // chatPorts are the ports the chat example uses, before the offset.
-var chatPorts = []int{2281, 3005, 3006, 3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052, 6053, 3053, 4053}
+var chatPorts = []int{2281, 6479, 3005, 3006, 3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052, 6053, 3053, 4053}
 
 func newTestCluster(t testing.TB, topology string) *testCluster {
 	t.Helper()

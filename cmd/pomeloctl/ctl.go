@@ -20,7 +20,6 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/admin"
 	"github.com/pomeloctl/pomeloctl/engine/ha"
 	"github.com/pomeloctl/pomeloctl/engine/master"
-	"github.com/pomeloctl/pomeloctl/topology"
 )
 
 // The control commands: each is a thin shell over the admin API client.
@@ -364,8 +363,9 @@ down stops the servers it left, from the run directory's records.
 		Args: cobra.NoArgs,
 	}
 	return ctlCmd(g, cmd, func(c *cobra.Command, _ []string, tg *target) error {
-		// A managed ZooKeeper goes last, once the masters have left.
-		defer stopManagedZookeeper(tg.runDir)
+		// Managed helpers (ZooKeeper, Redis) go last, once the masters
+		// have left.
+		defer stopHelpers(tg.runDir)
 		if h := tg.ha; h != nil && !managedZookeeperGone(h, tg.runDir) {
 			// Marked down before anything stops, whoever stops it: no
 			// standby then takes over to start it again, and each leaves.
@@ -408,16 +408,6 @@ down stops the servers it left, from the run directory's records.
 		c.Printf("cluster down (master %s, pid %d)\n", info.ID, info.Pid)
 		return nil
 	})
-}
-
-// managedZookeeperGone reports a managed ZooKeeper that does not run: no
-// master can be elected without it, and up starts the cluster afresh.
-func managedZookeeperGone(h *topology.HA, dir master.RunDir) bool {
-	if !h.Managed {
-		return false
-	}
-	rec, err := dir.ZooKeeper()
-	return err != nil || !rec.Alive()
 }
 
 // waitMasterGone waits (at most 10s) for a master that has answered down

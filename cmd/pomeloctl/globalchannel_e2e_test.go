@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,5 +56,38 @@ func TestMasterCleansGlobalChannels(t *testing.T) {
 	}
 	if log := c.must("logs", "master", "-n", "200"); !strings.Contains(log, "global channels: took the members of a frontend that ended out of its channels") {
 		t.Errorf("the master's log does not say it took the members out:\n%s", log)
+	}
+}
+
+// With globalChannel.redis: managed, up runs a Redis in the run directory
+// before the master (the servers reach it as they start), runs it again
+// when it dies, and down stops it last.
+func TestManagedRedis(t *testing.T) {
+	top := strings.Replace(chatTopology(t), "servers:\n", "globalChannel: {redis: managed}\nservers:\n", 1)
+	c := newTestCluster(t, top)
+	t.Cleanup(func() { killMentioning(c.dir) })
+	c.must("up", c.file, "-d")
+	addr := c.port(6479)
+	rec, err := c.runDir().Helper("redis")
+	if err != nil || !rec.Alive() || rec.Addr != addr {
+		t.Fatalf("the managed Redis's record: %+v %v; want a live one on %s", rec, err, addr)
+	}
+	raw := redis.NewClient(&redis.Options{Addr: addr})
+	defer raw.Close()
+	if err := raw.Ping(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// The redis-server killed: the supervisor runs it again.
+	for _, pid := range mentioning("redis-server " + addr) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	waitWithin(t, 10*time.Second, "Redis to run again", func() bool { return raw.Ping(context.Background()).Err() == nil })
+	if log, err := os.ReadFile(c.runDir().Log("redis")); err != nil || !strings.Contains(string(log), "Redis exited; starting it again") {
+		t.Errorf("the Redis supervisor's log does not say it ran Redis again: %v\n%s", err, log)
+	}
+	c.must("down")
+	waitWithin(t, 10*time.Second, "the managed Redis to stop", func() bool { return raw.Ping(context.Background()).Err() != nil })
+	if _, err := c.runDir().Helper("redis"); err == nil {
+		t.Error("the managed Redis is still recorded after down")
 	}
 }

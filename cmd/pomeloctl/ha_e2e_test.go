@@ -580,7 +580,7 @@ func (quietZK) Printf(string, ...any) {}
 func TestManagedZookeeper(t *testing.T) {
 	text := strings.Replace(chatTopology(t), "# Every server runs", "ha:\n  zookeeper: managed\n  standbys:\n    - {id: master-server-2, host: 127.0.0.1, port: 3006}\n\n# Every server runs", 1)
 	c, _ := upHA(t, text, "60s", 15*time.Second)
-	rec, err := c.runDir().ZooKeeper()
+	rec, err := c.runDir().Helper("zookeeper")
 	if err != nil || !rec.Alive() || rec.Addr != c.port(2281) {
 		t.Fatalf("the managed ZooKeeper's record: %+v %v; want a live one on %s", rec, err, c.port(2281))
 	}

@@ -177,11 +177,11 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 	go func() { defer close(tailed); tailLogs(tailCtx, dir, con) }()
 	defer func() { stopTail(); <-tailed }()
 
-	stopZookeeper, err := managedZookeeperFor(ctx, t, dir, o.profiles)
+	stopHelpersLast, err := startHelpers(ctx, t, dir, o.profiles)
 	if err != nil {
 		return err
 	}
-	defer stopZookeeper()
+	defer stopHelpersLast()
 	done := make(chan error, 1)
 	m, stopCluster, err := startMaster(ctx, t, cfg, done)
 	if err != nil {
@@ -366,10 +366,8 @@ func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upO
 		args = append(args, "--profile", p) // as written: resolved from this folder again
 	}
 	started := time.Now()
-	if t.HA != nil && t.HA.Managed {
-		if err := startManagedZookeeper(c.Context(), t, dir, exe, o.profiles); err != nil {
-			return err
-		}
+	if _, err := startHelpers(c.Context(), t, dir, o.profiles); err != nil {
+		return err
 	}
 	first := args
 	if t.HA != nil {

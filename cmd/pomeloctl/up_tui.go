@@ -37,11 +37,11 @@ func upTUI(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upOption
 	}
 	defer logFile.Close()
 	cfg := master.Config{Topology: t, RunDir: dir, Machine: o.machine, Logger: slog.New(engine.LogHandler(t, logFile, slog.LevelDebug))}
-	stopZookeeper, err := managedZookeeperFor(ctx, t, dir, o.profiles)
+	stopHelpersLast, err := startHelpers(ctx, t, dir, o.profiles)
 	if err != nil {
 		return err
 	}
-	defer stopZookeeper()
+	defer stopHelpersLast()
 	done := make(chan error, 1)
 	m, stopCluster, err := startMaster(ctx, t, cfg, done)
 	if err != nil {
@@ -94,27 +94,6 @@ func discard(c *cobra.Command) *cobra.Command {
 type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
-
-// managedZookeeperFor starts the managed ZooKeeper a topology asks for
-// (ha.zookeeper: managed) before the masters, and gives what stops it
-// last, once every master has left (the cluster is down).
-func managedZookeeperFor(ctx context.Context, t *topology.Topology, dir master.RunDir, profiles []string) (func(), error) {
-	if t.HA == nil || !t.HA.Managed {
-		return func() {}, nil
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	if err := startManagedZookeeper(ctx, t, dir, exe, profiles); err != nil {
-		return nil, err
-	}
-	return func() {
-		if rec, err := dir.Master(); err != nil || !rec.Alive() {
-			stopManagedZookeeper(dir)
-		}
-	}, nil
-}
 
 // openMasterLog opens the master's log in the run directory, to append
 // to.

@@ -182,8 +182,8 @@ func (d RunDir) write(name string, v any, mode os.FileMode) error {
 	return nil
 }
 
-// ProcessRecord is a helper process of the cluster's: a managed ZooKeeper's
-// supervisor (zookeeper.json).
+// ProcessRecord is a helper process of the cluster's: the supervisor of a
+// managed ZooKeeper (zookeeper.json) or Redis (redis.json).
 type ProcessRecord struct {
 	Pid       int    `json:"pid"`
 	StartTime uint64 `json:"startTime"`
@@ -197,18 +197,21 @@ type ProcessRecord struct {
 // Alive reports whether the recorded process still runs.
 func (r ProcessRecord) Alive() bool { return r.Pid > 0 && proc.Alive(r.Pid, r.StartTime) }
 
-// ZooKeeper reads zookeeper.json: the managed ZooKeeper's supervisor.
-func (d RunDir) ZooKeeper() (ProcessRecord, error) {
+// Helper reads NAME.json: the supervisor of the managed helper name
+// (zookeeper, redis) that up started.
+func (d RunDir) Helper(name string) (ProcessRecord, error) {
 	var r ProcessRecord
-	return r, d.read("zookeeper.json", &r)
+	return r, d.read(name+".json", &r)
 }
 
-// WriteZooKeeper records the managed ZooKeeper's supervisor.
-func (d RunDir) WriteZooKeeper(r ProcessRecord) error { return d.write("zookeeper.json", r, 0o644) }
+// WriteHelper records the supervisor of helper name.
+func (d RunDir) WriteHelper(name string, r ProcessRecord) error {
+	return d.write(name+".json", r, 0o644)
+}
 
-// ClearZooKeeper forgets it.
-func (d RunDir) ClearZooKeeper() error {
-	err := os.Remove(filepath.Join(string(d), "zookeeper.json"))
+// ClearHelper forgets it.
+func (d RunDir) ClearHelper(name string) error {
+	err := os.Remove(filepath.Join(string(d), name+".json"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

@@ -10,9 +10,11 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -33,12 +35,18 @@ func (s Server) Command() (*exec.Cmd, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis-server is not installed (./install.sh --deps installs it): %w", err)
 	}
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("redis-server's folder: %w", err)
+	}
 	args := []string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.Dir,
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""}
 	if s.Password != "" {
 		args = append(args, "--requirepass", s.Password)
 	}
-	return exec.Command(path, args...), nil
+	cmd := exec.Command(path, args...)
+	// A group of its own: its supervisor stops the group (proc.Supervise).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd, nil
 }
 
 // Ready reports whether a Redis answers at addr (a refusal to a client

@@ -1,7 +1,8 @@
 // Package zookeeper runs a ZooKeeper server for pomeloctl: Debian's
 // zookeeper package, started as a Java process with a config of its own (a
 // data directory, a port on loopback). `zookeeper: managed` clusters run
-// one in their run directory for development (Supervise), and the HA tests
+// one in their run directory for development (supervised by
+// proc.Supervise), and the HA tests
 // run one each (internal/zktest).
 package zookeeper
 
@@ -10,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -126,58 +126,4 @@ func FourLetters(addr, word string) (string, error) {
 		b.WriteString(sc.Text() + "\n")
 	}
 	return b.String(), nil
-}
-
-// Supervise runs the server until ctx ends, and runs it again with a
-// capped back-off each time it exits, as the master does a server. The
-// first start must become ready, or Supervise fails.
-func Supervise(ctx context.Context, s Server, log *slog.Logger) error {
-	backoff := 100 * time.Millisecond
-	for first := true; ; first = false {
-		cmd, err := s.Command()
-		if err != nil {
-			return err
-		}
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("start ZooKeeper: %w", err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		started := time.Now()
-		if first {
-			if err := WaitReady(ctx, s.Addr(), 30*time.Second); err != nil {
-				stop(cmd, exited)
-				return err
-			}
-			log.Info("ZooKeeper ready", "addr", s.Addr(), "pid", cmd.Process.Pid, "dir", s.Dir)
-		}
-		select {
-		case <-ctx.Done():
-			stop(cmd, exited)
-			log.Info("ZooKeeper stopped", "addr", s.Addr())
-			return nil
-		case err := <-exited:
-			if time.Since(started) > time.Minute {
-				backoff = 100 * time.Millisecond
-			}
-			log.Warn("ZooKeeper exited; starting it again", "err", err, "in", backoff, "log", s.Log())
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 5*time.Second)
-		}
-	}
-}
-
-// stop ends the server's process group: SIGTERM, then SIGKILL.
-func stop(cmd *exec.Cmd, exited <-chan error) {
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}
 }
