@@ -23,7 +23,7 @@ const (
 	// ManagedRedisPort is where a managed Redis (globalChannel.redis:
 	// managed) listens, before portOffset: apart from 6379, where a
 	// developer's own Redis may run.
-	ManagedRedisPort = 6479
+	ManagedRedisPort      = 6479
 	DefaultChannelPrefix  = "POMELO:CHANNEL" // pomelo-globalchannel-plugin's
 	DefaultMaxPackageSize = Size(64 << 10)
 	// MaxPackageSizeLimit is the largest body a 3-byte length header can announce.

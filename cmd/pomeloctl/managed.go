@@ -218,4 +218,3 @@ func managedZookeeperGone(h *topology.HA, dir master.RunDir) bool {
 	rec, err := dir.Helper("zookeeper")
 	return err != nil || !rec.Alive()
 }
-
