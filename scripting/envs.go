@@ -18,58 +18,63 @@ type HandlerEnv struct {
 	// Msg is the request body, decoded: a map, or nil. An expression that
 	// only hands it on whole may be given it as the client's JSON, a
 	// json.RawMessage (see Program.PassesMsg).
-	Msg     any          `expr:"msg"`
-	Route   string       `expr:"route"`
-	Session *LiveSession `expr:"session"`
-	Server  Server       `expr:"server"` // the server running it
-	Channel ChannelFuncs `expr:"channel"`
+	Msg           any                `expr:"msg"`
+	Route         string             `expr:"route"`
+	Session       *LiveSession       `expr:"session"`
+	Server        Server             `expr:"server"` // the server running it
+	Channel       ChannelFuncs       `expr:"channel"`
+	GlobalChannel GlobalChannelFuncs `expr:"globalChannel"`
 }
 
 // RemoteEnv is what a remote sees: the arguments another server called it
 // with. The remote's value is the answer.
 type RemoteEnv struct {
-	Ctx     *Call        `expr:"ctx"`
-	Args    any          `expr:"args"`
-	Route   string       `expr:"route"`
-	Server  Server       `expr:"server"`
-	Channel ChannelFuncs `expr:"channel"`
+	Ctx           *Call              `expr:"ctx"`
+	Args          any                `expr:"args"`
+	Route         string             `expr:"route"`
+	Server        Server             `expr:"server"`
+	Channel       ChannelFuncs       `expr:"channel"`
+	GlobalChannel GlobalChannelFuncs `expr:"globalChannel"`
 }
 
 // FilterEnv is what a before filter sees: a request about to be handled.
 // The filter lets it through when its value is true.
 type FilterEnv struct {
-	Ctx     *Call          `expr:"ctx"`
-	Msg     map[string]any `expr:"msg"`
-	Route   string         `expr:"route"`
-	Session *LiveSession   `expr:"session"`
-	Server  Server         `expr:"server"`
-	Channel ChannelFuncs   `expr:"channel"`
+	Ctx           *Call              `expr:"ctx"`
+	Msg           map[string]any     `expr:"msg"`
+	Route         string             `expr:"route"`
+	Session       *LiveSession       `expr:"session"`
+	Server        Server             `expr:"server"`
+	Channel       ChannelFuncs       `expr:"channel"`
+	GlobalChannel GlobalChannelFuncs `expr:"globalChannel"`
 }
 
 // AfterEnv is what an after filter sees: a request once it was answered.
 // Its value is not used.
 type AfterEnv struct {
-	Ctx     *Call          `expr:"ctx"`
-	Msg     map[string]any `expr:"msg"`
-	Route   string         `expr:"route"`
-	Session *LiveSession   `expr:"session"`
-	Server  Server         `expr:"server"`
-	Channel ChannelFuncs   `expr:"channel"`
-	Reply   any            `expr:"reply"` // the response body; nil when it failed
-	Err     *ErrInfo       `expr:"err"`   // why it failed; nil when it did not
-	Ms      float64        `expr:"ms"`    // how long it took, in milliseconds
+	Ctx           *Call              `expr:"ctx"`
+	Msg           map[string]any     `expr:"msg"`
+	Route         string             `expr:"route"`
+	Session       *LiveSession       `expr:"session"`
+	Server        Server             `expr:"server"`
+	Channel       ChannelFuncs       `expr:"channel"`
+	GlobalChannel GlobalChannelFuncs `expr:"globalChannel"`
+	Reply         any                `expr:"reply"` // the response body; nil when it failed
+	Err           *ErrInfo           `expr:"err"`   // why it failed; nil when it did not
+	Ms            float64            `expr:"ms"`    // how long it took, in milliseconds
 }
 
 // ErrorEnv is what an error handler sees: a request that failed. Its value
 // is the response the client gets instead of {code, msg}; nil keeps that.
 type ErrorEnv struct {
-	Ctx     *Call          `expr:"ctx"`
-	Msg     map[string]any `expr:"msg"`
-	Route   string         `expr:"route"`
-	Session *LiveSession   `expr:"session"`
-	Server  Server         `expr:"server"`
-	Channel ChannelFuncs   `expr:"channel"`
-	Err     *ErrInfo       `expr:"err"`
+	Ctx           *Call              `expr:"ctx"`
+	Msg           map[string]any     `expr:"msg"`
+	Route         string             `expr:"route"`
+	Session       *LiveSession       `expr:"session"`
+	Server        Server             `expr:"server"`
+	Channel       ChannelFuncs       `expr:"channel"`
+	GlobalChannel GlobalChannelFuncs `expr:"globalChannel"`
+	Err           *ErrInfo           `expr:"err"`
 }
 
 // ErrInfo is a failed request's error as the client would get it.
@@ -81,27 +86,30 @@ type ErrInfo struct {
 // HookEnv is what a lifecycle hook sees (afterStart, afterStartAll,
 // beforeStop): the server it runs on.
 type HookEnv struct {
-	Ctx     *Call        `expr:"ctx"`
-	Server  Server       `expr:"server"`
-	Channel ChannelFuncs `expr:"channel"`
+	Ctx           *Call              `expr:"ctx"`
+	Server        Server             `expr:"server"`
+	Channel       ChannelFuncs       `expr:"channel"`
+	GlobalChannel GlobalChannelFuncs `expr:"globalChannel"`
 }
 
 // SessionHookEnv is what onSessionBind and onSessionClose see: the
 // session, as it is (bound) or was (closed).
 type SessionHookEnv struct {
-	Ctx     *Call        `expr:"ctx"`
-	Server  Server       `expr:"server"`
-	Channel ChannelFuncs `expr:"channel"`
-	Session Session      `expr:"session"`
+	Ctx           *Call              `expr:"ctx"`
+	Server        Server             `expr:"server"`
+	Channel       ChannelFuncs       `expr:"channel"`
+	GlobalChannel GlobalChannelFuncs `expr:"globalChannel"`
+	Session       Session            `expr:"session"`
 }
 
 // PeerHookEnv is what onServerAdded and onServerRemoved see: the server
 // that joined or left the cluster.
 type PeerHookEnv struct {
-	Ctx     *Call        `expr:"ctx"`
-	Server  Server       `expr:"server"`
-	Channel ChannelFuncs `expr:"channel"`
-	Peer    Server       `expr:"peer"`
+	Ctx           *Call              `expr:"ctx"`
+	Server        Server             `expr:"server"`
+	Channel       ChannelFuncs       `expr:"channel"`
+	GlobalChannel GlobalChannelFuncs `expr:"globalChannel"`
+	Peer          Server             `expr:"peer"`
 }
 
 // LiveSession is the session a request arrived on, which a handler or a
@@ -145,6 +153,22 @@ type ChannelFuncs struct {
 	Push    func(ctx context.Context, name, route string, msg any, uids ...any) (any, error) `expr:"push"`
 	Destroy func(ctx context.Context, name string) (any, error)                              `expr:"destroy"`
 }
+
+// GlobalChannelFuncs are the cluster's channels in Redis, as expressions
+// call them: globalChannel.add("world", session.uid, session.frontendId).
+type GlobalChannelFuncs struct {
+	Add     func(ctx context.Context, name, uid, frontend string) (any, error)               `expr:"add"`
+	Leave   func(ctx context.Context, name, uid, frontend string) (any, error)               `expr:"leave"`
+	Members func(ctx context.Context, name string) (map[string]any, error)                   `expr:"members"`
+	Push    func(ctx context.Context, name, route string, msg any, uids ...any) (any, error) `expr:"push"`
+	Destroy func(ctx context.Context, name string) (any, error)                              `expr:"destroy"`
+}
+
+var globalChannelFuncs = GlobalChannelFuncs{Add: globalAdd, Leave: globalLeave, Members: globalMembers, Push: globalPush, Destroy: globalDestroy}
+
+// GlobalChannelFunctions are the functions on the cluster's global
+// channels, for an env's GlobalChannel.
+func GlobalChannelFunctions() GlobalChannelFuncs { return globalChannelFuncs }
 
 // channelFuncs are the same for every run.
 var channelFuncs = ChannelFuncs{Add: channelAdd, Leave: channelLeave, Members: channelMembers, Member: channelMember, Push: channelPush, Destroy: channelDestroy}
@@ -290,29 +314,9 @@ func channelPush(ctx context.Context, name, route string, msg any, uids ...any) 
 	if route == "" {
 		return nil, errors.New("channel.push: the route is empty")
 	}
-	var only []string
-	switch {
-	case len(uids) > 1:
-		return nil, fmt.Errorf("channel.push: %d lists of uids; give one list, e.g. [uid1, uid2]", len(uids))
-	case len(uids) == 1:
-		switch list := uids[0].(type) {
-		case []string: // channel.members(name)
-			only = list
-		case []any:
-			only = make([]string, 0, len(list))
-			for _, u := range list {
-				s, ok := u.(string)
-				if !ok {
-					return nil, fmt.Errorf("channel.push: uids must be strings, not %T %v", u, u)
-				}
-				only = append(only, s)
-			}
-		default:
-			return nil, fmt.Errorf("channel.push: uids must be a list of uids, not %T %v", uids[0], uids[0])
-		}
-		if only == nil {
-			only = []string{}
-		}
+	only, err := uidList("channel.push", uids)
+	if err != nil {
+		return nil, err
 	}
 	return nil, c.Host.Channels().Push(c, name, route, msg, only)
 }
@@ -334,4 +338,103 @@ func channelArgs(name, uid string) error {
 		return errors.New("the uid is empty")
 	}
 	return nil
+}
+
+// uidList reads push's optional list of uids: nil for none given (every
+// member), else the uids.
+func uidList(fn string, uids []any) ([]string, error) {
+	var only []string
+	switch {
+	case len(uids) > 1:
+		return nil, fmt.Errorf("%s: %d lists of uids; give one list, e.g. [uid1, uid2]", fn, len(uids))
+	case len(uids) == 1:
+		switch list := uids[0].(type) {
+		case []string: // channel.members(name)
+			only = list
+		case []any:
+			only = make([]string, 0, len(list))
+			for _, u := range list {
+				s, ok := u.(string)
+				if !ok {
+					return nil, fmt.Errorf("%s: uids must be strings, not %T %v", fn, u, u)
+				}
+				only = append(only, s)
+			}
+		default:
+			return nil, fmt.Errorf("%s: uids must be a list of uids, not %T %v", fn, uids[0], uids[0])
+		}
+		if only == nil {
+			only = []string{}
+		}
+	}
+	return only, nil
+}
+
+// globalChannels is the run's host's global channels, or why there are
+// none.
+func globalChannels(ctx context.Context, fn string) (*Call, GlobalChannels, error) {
+	c, err := call(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	gc := c.Host.GlobalChannels()
+	if gc == nil {
+		return nil, nil, fmt.Errorf("globalChannel.%s: the topology declares no globalChannel (channels in Redis)", fn)
+	}
+	return c, gc, nil
+}
+
+func globalAdd(ctx context.Context, name, uid, frontend string) (any, error) {
+	c, gc, err := globalChannels(ctx, "add")
+	if err != nil {
+		return nil, err
+	}
+	return nil, gc.Add(c, name, uid, frontend)
+}
+
+func globalLeave(ctx context.Context, name, uid, frontend string) (any, error) {
+	c, gc, err := globalChannels(ctx, "leave")
+	if err != nil {
+		return nil, err
+	}
+	return nil, gc.Leave(c, name, uid, frontend)
+}
+
+func globalMembers(ctx context.Context, name string) (map[string]any, error) {
+	c, gc, err := globalChannels(ctx, "members")
+	if err != nil {
+		return nil, err
+	}
+	m, err := gc.Members(c, name)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(m))
+	for fe, uids := range m {
+		out[fe] = uids
+	}
+	return out, nil
+}
+
+func globalPush(ctx context.Context, name, route string, msg any, uids ...any) (any, error) {
+	c, gc, err := globalChannels(ctx, "push")
+	if err != nil {
+		return nil, err
+	}
+	if route == "" {
+		return nil, errors.New("globalChannel.push: the route is empty")
+	}
+	only, err := uidList("globalChannel.push", uids)
+	if err != nil {
+		return nil, err
+	}
+	return nil, gc.Push(c, name, route, msg, only)
+}
+
+func globalDestroy(ctx context.Context, name string) (any, error) {
+	c, gc, err := globalChannels(ctx, "destroy")
+	if err != nil {
+		return nil, err
+	}
+	return nil, gc.Destroy(c, name)
 }

@@ -19,6 +19,23 @@ type Host interface {
 	Push(ctx context.Context, route string, msg any, targets []Target) error
 	// Channels are this server's channels.
 	Channels() Channels
+	// GlobalChannels are the cluster's channels in Redis; nil when the
+	// topology declares none.
+	GlobalChannels() GlobalChannels
+}
+
+// GlobalChannels are the cluster's channels in Redis (topology
+// globalChannel): members connected to any frontend, pushed to from any
+// server.
+type GlobalChannels interface {
+	Add(ctx context.Context, name, uid, frontend string) error
+	Leave(ctx context.Context, name, uid, frontend string) error
+	// Members are the channel's uids by the frontend they are connected to.
+	Members(ctx context.Context, name string) (map[string][]string, error)
+	// Push pushes msg on route to the members (only those of uids, when
+	// uids is not nil).
+	Push(ctx context.Context, name, route string, msg any, uids []string) error
+	Destroy(ctx context.Context, name string) error
 }
 
 // Channels are a server's named groups of users (Pomelo's ChannelService).

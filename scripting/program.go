@@ -290,8 +290,9 @@ func takesCtx(callee ast.Node) bool {
 var (
 	actingNames   = functionNames(contextFunctions())
 	actingMembers = map[string]map[string]bool{
-		"session": ctxFields(reflect.TypeFor[LiveSession]()),
-		"channel": ctxFields(reflect.TypeFor[ChannelFuncs]()),
+		"session":       ctxFields(reflect.TypeFor[LiveSession]()),
+		"channel":       ctxFields(reflect.TypeFor[ChannelFuncs]()),
+		"globalChannel": ctxFields(reflect.TypeFor[GlobalChannelFuncs]()),
 	}
 )
 

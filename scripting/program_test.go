@@ -31,6 +31,8 @@ func (h *fakeHost) Push(_ context.Context, route string, msg any, targets []Targ
 
 func (h *fakeHost) Channels() Channels { return (*fakeChannels)(h) }
 
+func (h *fakeHost) GlobalChannels() GlobalChannels { return nil }
+
 type fakeChannels fakeHost
 
 func (c *fakeChannels) Add(name, uid, fe string) bool {

@@ -216,7 +216,7 @@ func blacklistFilter(uids []string) filter {
 func exprBefore(sc *script[scripting.FilterEnv], code int, message string) filter {
 	return filter{before: func(fc *filterCall) error {
 		r := fc.expr(sc.logger(fc.sv.log))
-		env := scripting.FilterEnv{Ctx: &r.call, Msg: fc.msg, Route: fc.Route, Session: &r.live, Server: fc.sv.self, Channel: scripting.ChannelFunctions()}
+		env := scripting.FilterEnv{Ctx: &r.call, Msg: fc.msg, Route: fc.Route, Session: &r.live, Server: fc.sv.self, Channel: scripting.ChannelFunctions(), GlobalChannel: scripting.GlobalChannelFunctions()}
 		out, err := sc.run(fc.sv.log, fc.Route, &env)
 		if err != nil {
 			return err
@@ -238,7 +238,7 @@ func exprAfter(sc *script[scripting.AfterEnv]) filter {
 	reply := sc.prog.Reads("reply")
 	return filter{after: func(fc *filterCall, res any, err error) {
 		r := fc.expr(sc.logger(fc.sv.log))
-		env := scripting.AfterEnv{Ctx: &r.call, Msg: fc.msg, Route: fc.Route, Session: &r.live, Server: fc.sv.self, Channel: scripting.ChannelFunctions(),
+		env := scripting.AfterEnv{Ctx: &r.call, Msg: fc.msg, Route: fc.Route, Session: &r.live, Server: fc.sv.self, Channel: scripting.ChannelFunctions(), GlobalChannel: scripting.GlobalChannelFunctions(),
 			Ms: float64(time.Since(fc.Start).Microseconds()) / 1000}
 		if err != nil {
 			info := errInfo(err)
@@ -256,7 +256,7 @@ func exprOnError(sc *script[scripting.ErrorEnv]) func(fc *filterCall, err error)
 	return func(fc *filterCall, err error) (any, error) {
 		r := fc.expr(sc.logger(fc.sv.log))
 		info := errInfo(err)
-		env := scripting.ErrorEnv{Ctx: &r.call, Msg: fc.msg, Route: fc.Route, Session: &r.live, Server: fc.sv.self, Channel: scripting.ChannelFunctions(), Err: &info}
+		env := scripting.ErrorEnv{Ctx: &r.call, Msg: fc.msg, Route: fc.Route, Session: &r.live, Server: fc.sv.self, Channel: scripting.ChannelFunctions(), GlobalChannel: scripting.GlobalChannelFunctions(), Err: &info}
 		out, herr := sc.run(fc.sv.log, fc.Route, &env)
 		switch {
 		case herr != nil:

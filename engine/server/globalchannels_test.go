@@ -34,6 +34,10 @@ servers:
       - {id: connector-1, port: C1, clientPort: K1}
       - {id: connector-2, port: C2, clientPort: K2}
   game:
+    handlers:
+      gameHandler.shout: 'globalChannel.push("room", "onShout", msg)'
+      gameHandler.who: 'globalChannel.members("room")'
+      gameHandler.enter: 'globalChannel.add("hall", session.uid, session.frontendId); globalChannel.members("hall")'
     instances: [{id: game-1, port: GAME}]
 `
 
@@ -142,6 +146,18 @@ func TestGlobalChannels(t *testing.T) {
 		waitFor(t, uid+" to get the push", func() bool { return slices.Contains(pl.got(), `onChat {"text":"hello"}`) })
 	}
 
+	// The same from expressions: globalChannel.push, .members, .add.
+	request(t, players["u2"].cl, "game.gameHandler.shout", `{"text":"hey"}`)
+	for uid, pl := range players {
+		waitFor(t, uid+" to get the shout", func() bool { return slices.Contains(pl.got(), `onShout {"text":"hey"}`) })
+	}
+	if got := request(t, players["u1"].cl, "game.gameHandler.who", `{}`); got != `{"connector-1":["u1"],"connector-2":["u2","u3"]}` && got != `{"connector-1":["u1"],"connector-2":["u3","u2"]}` {
+		t.Errorf("globalChannel.members: %s", got)
+	}
+	if got := request(t, players["u3"].cl, "game.gameHandler.enter", `{}`); got != `{"connector-2":["u3"]}` {
+		t.Errorf("globalChannel.add, then members: %s", got)
+	}
+
 	for _, c := range []struct{ args, want string }{
 		{`{"Name":"","Frontend":"connector-1"}`, "the channel has no name"},
 		{`{"Name":"room","Frontend":"connector-9"}`, "no frontend connector-9 in the cluster"},
@@ -152,9 +168,12 @@ func TestGlobalChannels(t *testing.T) {
 		}
 	}
 
-	// A player that leaves is taken out of the channel, by its frontend.
+	// A player that leaves is taken out of its channels, by its frontend:
+	// one added from Go, one from an expression.
 	players["u3"].cl.Close()
-	waitFor(t, "u3 to leave the channel", func() bool { return slices.Equal(members("connector-2"), []string{"u2"}) })
+	waitFor(t, "u3 to leave the channels", func() bool {
+		return slices.Equal(members("connector-2"), []string{"u2"}) && raw.Exists(context.Background(), "test:gc:hall:connector-2").Val() == 0
+	})
 
 	// Redis restarts empty: each frontend puts its members back.
 	rs.Restart()

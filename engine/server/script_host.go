@@ -34,6 +34,24 @@ func (h exprHost) Push(ctx context.Context, route string, msg any, targets []scr
 
 func (h exprHost) Channels() scripting.Channels { return exprChannels{h.sv.chans} }
 
+func (h exprHost) GlobalChannels() scripting.GlobalChannels {
+	if h.sv.gchans == nil {
+		return nil // an interface holding a nil pointer would not be nil
+	}
+	return exprGlobalChannels{h.sv.gchans}
+}
+
+// exprGlobalChannels are the cluster's global channels as expressions use
+// them: push to every member, or to those of uids.
+type exprGlobalChannels struct{ *GlobalChannels }
+
+func (g exprGlobalChannels) Push(ctx context.Context, name, route string, msg any, uids []string) error {
+	if uids == nil {
+		return g.GlobalChannels.Push(ctx, name, route, msg)
+	}
+	return g.PushTo(ctx, name, route, msg, uids)
+}
+
 // exprChannels are a server's channels as expressions use them: by name,
 // a channel that does not exist being one without members.
 type exprChannels struct{ cs *Channels }

@@ -210,7 +210,7 @@ func (sv *Services) newRun(ctx context.Context, s scripting.Session, host script
 
 // handle runs an expression handler for a request.
 func (sv *Services) handle(sc *script[scripting.HandlerEnv], r *exprRun, route string, body []byte) (any, error) {
-	env := scripting.HandlerEnv{Ctx: &r.call, Route: route, Session: &r.live, Server: sv.self, Channel: scripting.ChannelFunctions()}
+	env := scripting.HandlerEnv{Ctx: &r.call, Route: route, Session: &r.live, Server: sv.self, Channel: scripting.ChannelFunctions(), GlobalChannel: scripting.GlobalChannelFunctions()}
 	switch {
 	case sc.prog.PassesMsg() && isObject(body):
 		// Handed on whole: the client's JSON goes as it came, neither
@@ -242,7 +242,7 @@ func (sv *Services) remote(ctx context.Context, sc *script[scripting.RemoteEnv],
 		}
 	}
 	call := sc.call(ctx, sv)
-	env := scripting.RemoteEnv{Ctx: call, Args: args, Route: route, Server: sv.self, Channel: scripting.ChannelFunctions()}
+	env := scripting.RemoteEnv{Ctx: call, Args: args, Route: route, Server: sv.self, Channel: scripting.ChannelFunctions(), GlobalChannel: scripting.GlobalChannelFunctions()}
 	out, err := sc.run(sv.log, route, &env)
 	if err != nil {
 		return nil, err
@@ -272,7 +272,7 @@ func appendLifeHook(list []func(context.Context) error, sv *Services, sc *script
 	}
 	return append(list, func(ctx context.Context) error {
 		call := sc.call(ctx, sv)
-		_, err := sc.run(sv.log, "", &scripting.HookEnv{Ctx: call, Server: sv.self, Channel: scripting.ChannelFunctions()})
+		_, err := sc.run(sv.log, "", &scripting.HookEnv{Ctx: call, Server: sv.self, Channel: scripting.ChannelFunctions(), GlobalChannel: scripting.GlobalChannelFunctions()})
 		return err
 	})
 }
@@ -293,7 +293,7 @@ func (sc *scripts) sessionHooks(sv *Services, srv *connector.Server) {
 				info := sessionInfo(cs)
 				call := h.sc.call(context.Background(), sv)
 				call.By = info
-				_, _ = h.sc.run(sv.log, "", &scripting.SessionHookEnv{Ctx: call, Server: sv.self, Channel: scripting.ChannelFunctions(), Session: info})
+				_, _ = h.sc.run(sv.log, "", &scripting.SessionHookEnv{Ctx: call, Server: sv.self, Channel: scripting.ChannelFunctions(), GlobalChannel: scripting.GlobalChannelFunctions(), Session: info})
 			})
 		}
 	}
@@ -345,7 +345,7 @@ func (sc *scripts) runPeerHooks(sv *Services, joined, left []scripting.Server) {
 			}
 			for _, peer := range h.peers {
 				call := h.sc.call(context.Background(), sv)
-				_, _ = h.sc.run(sv.log, "", &scripting.PeerHookEnv{Ctx: call, Server: sv.self, Channel: scripting.ChannelFunctions(), Peer: peer})
+				_, _ = h.sc.run(sv.log, "", &scripting.PeerHookEnv{Ctx: call, Server: sv.self, Channel: scripting.ChannelFunctions(), GlobalChannel: scripting.GlobalChannelFunctions(), Peer: peer})
 			}
 		}
 	}
