@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/internal/nodeclient"
+
+	"github.com/redis/go-redis/v9"
 )
 
 type step = nodeclient.Step
@@ -119,4 +121,84 @@ func playChat(ctx context.Context, t *testing.T, env *nodeclient.Env, topology s
 			}
 		})
 	}
+}
+
+// The chat demo with its global profile (rooms are global channels in a
+// managed Redis), played by NetEase's browser client: alice and erin land
+// on different connectors (the gate hashes their names to
+// connector-server-3 and connector-server-1), each gets the other's
+// messages through the room in Redis, and once both have left no member
+// is left in Redis.
+func TestChatDemoGlobalRooms(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	env, err := nodeclient.Setup(ctx)
+	if err != nil {
+		t.Fatalf("this test needs Node and npm's Pomelo clients: %v", err)
+	}
+	c := newTestCluster(t, chatTopology(t))
+	t.Cleanup(func() { killMentioning(c.dir) })
+	profile, err := os.ReadFile(filepath.Join(filepath.Dir(chat), "profiles", "global.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(c.dir, "profiles"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.dir, "profiles", "global.yaml"), profile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.must("up", c.file, "-d", "-p", "global", "--timeout", "30s")
+	defer c.must("down")
+	raw := redis.NewClient(&redis.Options{Addr: c.port(6479)})
+	defer raw.Close()
+	gate := 3014 + c.offset
+
+	alice, err := env.Start(ctx, nodeclient.WSClient, nodeclient.Scenario{TimeoutMs: 30000, Steps: append(login(gate, "alice", "lobby"),
+		step{Op: "waitPush", Route: "onAdd", TimeoutMs: 15000},
+		step{Op: "waitPush", Route: "onChat", TimeoutMs: 15000},
+		step{Op: "request", Route: "chat.chatHandler.send", Msg: map[string]string{"rid": "lobby", "content": "hi erin", "from": "alice", "target": "*"}},
+		step{Op: "waitSignal", Name: "done"},
+	)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Await(ctx, nodeclient.Match(nodeclient.KindResponse, "connector.entryHandler.enter")); err != nil {
+		t.Fatalf("alice did not enter: %v\n%s", err, alice.Events())
+	}
+	if got := raw.SMembers(ctx, "chat:room:lobby:connector-server-3").Val(); len(got) != 1 || got[0] != "alice*lobby" {
+		t.Errorf("alice in Redis: chat:room:lobby:connector-server-3 holds %v; want alice*lobby", got)
+	}
+	erin, err := env.Run(ctx, nodeclient.WSClient, nodeclient.Scenario{TimeoutMs: 30000, Steps: append(login(gate, "erin", "lobby"),
+		step{Op: "request", Route: "chat.chatHandler.send", Msg: map[string]string{"rid": "lobby", "content": "hello from erin", "from": "erin", "target": "*"}},
+		step{Op: "waitPush", Route: "onChat", TimeoutMs: 15000}, // her own
+		step{Op: "waitPush", Route: "onChat", TimeoutMs: 15000}, // alice's
+	)})
+	if err != nil {
+		t.Fatalf("erin: %v\n%s", err, erin)
+	}
+	if err := alice.Signal("done"); err != nil {
+		t.Fatal(err)
+	}
+	aliceEvents, err := alice.Wait()
+	if err != nil {
+		t.Fatalf("alice: %v\n%s", err, aliceEvents)
+	}
+	has := func(evs nodeclient.Events, who, kind, route, body string) {
+		t.Helper()
+		for _, e := range evs {
+			if e.Kind == kind && e.Route == route && string(e.Body) == body {
+				return
+			}
+		}
+		t.Errorf("%s: no %s %s %s in:\n%s", who, kind, route, body, evs)
+	}
+	has(erin, "erin", nodeclient.KindResponse, "connector.entryHandler.enter", `{"users":["alice","erin"]}`)
+	has(erin, "erin", nodeclient.KindPush, "onChat", `{"msg":"hi erin","from":"alice","target":"*"}`)
+	has(aliceEvents, "alice", nodeclient.KindPush, "onAdd", `{"user":"erin"}`)
+	has(aliceEvents, "alice", nodeclient.KindPush, "onChat", `{"msg":"hello from erin","from":"erin","target":"*"}`)
+	waitWithin(t, 10*time.Second, "no member left in Redis", func() bool {
+		keys, _, err := raw.Scan(ctx, 0, "chat:room:*", 100).Result()
+		return err == nil && len(keys) == 0
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,12 +85,23 @@ func add(ctx context.Context, sv *server.Services, args json.RawMessage) (any, e
 	if err := json.Unmarshal(args, &m); err != nil {
 		return nil, err
 	}
-	ch := sv.Channels().Get(m.Room, true)
-	if err := ch.Push(ctx, "onAdd", map[string]string{"user": username(m.UID)}); err != nil {
+	r := roomOf(sv, m.Room)
+	if err := r.push(ctx, "onAdd", map[string]string{"user": username(m.UID)}); err != nil {
 		return nil, err
 	}
-	ch.Add(m.UID, m.Frontend)
-	return usernames(ch), nil
+	if err := r.add(ctx, m.UID, m.Frontend); err != nil {
+		return nil, err
+	}
+	uids, err := r.members(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(uids))
+	for uid := range uids {
+		out = append(out, username(uid))
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // kick takes a user out of a room and tells those who remain.
@@ -98,21 +110,11 @@ func kick(ctx context.Context, sv *server.Services, args json.RawMessage) (any, 
 	if err := json.Unmarshal(args, &m); err != nil {
 		return nil, err
 	}
-	ch := sv.Channels().Get(m.Room, false)
-	if ch == nil {
-		return nil, nil
+	r := roomOf(sv, m.Room)
+	if err := r.leave(ctx, m.UID, m.Frontend); err != nil {
+		return nil, err
 	}
-	ch.Leave(m.UID)
-	return nil, ch.Push(ctx, "onLeave", map[string]string{"user": username(m.UID)})
-}
-
-func usernames(ch *server.Channel) []string {
-	uids := ch.Members()
-	out := make([]string, len(uids))
-	for i, uid := range uids {
-		out[i] = username(uid)
-	}
-	return out
+	return nil, r.push(ctx, "onLeave", map[string]string{"user": username(m.UID)})
 }
 
 // send is chat.chatHandler.send {rid, content, from, target}: to everyone
@@ -127,20 +129,101 @@ func send(ctx context.Context, s *server.BackendSession, msg json.RawMessage) (a
 		return nil, err
 	}
 	rid, _ := s.Get("rid").(string)
-	ch := s.Services().Channels().Get(rid, false)
-	if ch == nil {
-		return nil, fmt.Errorf("no room %q on this server", rid)
-	}
+	r := roomOf(s.Services(), rid)
 	out := map[string]string{"msg": m.Content, "from": username(s.UID()), "target": m.Target}
 	if m.Target == "*" {
-		return map[string]string{"route": m.Route}, ch.Push(ctx, "onChat", out)
+		return map[string]string{"route": m.Route}, r.push(ctx, "onChat", out)
 	}
 	to := m.Target + "*" + rid
-	fe, ok := ch.Member(to)
+	uids, err := r.members(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fe, ok := uids[to]
 	if !ok {
 		return nil, fmt.Errorf("%s is not in room %s", m.Target, rid)
 	}
 	return map[string]string{"route": m.Route}, s.Services().PushToUIDs(ctx, "onChat", out, []server.Target{{UID: to, Frontend: fe}})
+}
+
+// room is a chat room: a channel of the chat server its router picks, or,
+// when the topology declares globalChannel (profiles/global.yaml), a
+// global channel in Redis, whose members any server can push to.
+type room interface {
+	add(ctx context.Context, uid, frontend string) error
+	leave(ctx context.Context, uid, frontend string) error
+	// members are the room's uids, with the frontend each is connected to.
+	members(ctx context.Context) (map[string]string, error)
+	push(ctx context.Context, route string, msg any) error
+}
+
+func roomOf(sv *server.Services, name string) room {
+	if gc := sv.GlobalChannels(); gc != nil {
+		return globalRoom{gc: gc, name: name}
+	}
+	return localRoom{cs: sv.Channels(), name: name}
+}
+
+type localRoom struct {
+	cs   *server.Channels
+	name string
+}
+
+func (r localRoom) add(_ context.Context, uid, frontend string) error {
+	r.cs.Get(r.name, true).Add(uid, frontend)
+	return nil
+}
+
+func (r localRoom) leave(_ context.Context, uid, _ string) error {
+	if ch := r.cs.Get(r.name, false); ch != nil {
+		ch.Leave(uid)
+	}
+	return nil
+}
+
+func (r localRoom) members(context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	if ch := r.cs.Get(r.name, false); ch != nil {
+		for _, uid := range ch.Members() {
+			out[uid], _ = ch.Member(uid)
+		}
+	}
+	return out, nil
+}
+
+func (r localRoom) push(ctx context.Context, route string, msg any) error {
+	if ch := r.cs.Get(r.name, false); ch != nil {
+		return ch.Push(ctx, route, msg)
+	}
+	return nil
+}
+
+type globalRoom struct {
+	gc   *server.GlobalChannels
+	name string
+}
+
+func (r globalRoom) add(ctx context.Context, uid, frontend string) error {
+	return r.gc.Add(ctx, r.name, uid, frontend)
+}
+
+func (r globalRoom) leave(ctx context.Context, uid, frontend string) error {
+	return r.gc.Leave(ctx, r.name, uid, frontend)
+}
+
+func (r globalRoom) members(ctx context.Context) (map[string]string, error) {
+	byFrontend, err := r.gc.Members(ctx, r.name)
+	out := map[string]string{}
+	for fe, uids := range byFrontend {
+		for _, uid := range uids {
+			out[uid] = fe
+		}
+	}
+	return out, err
+}
+
+func (r globalRoom) push(ctx context.Context, route string, msg any) error {
+	return r.gc.Push(ctx, r.name, route, msg)
 }
 
 // echo answers with what it got and where it ran, for benchmarks; after
