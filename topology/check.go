@@ -145,6 +145,12 @@ func (l *loader) checkGlobalChannel(gc *GlobalChannel) {
 	if gc.Redis != "managed" { // up runs it (see expand)
 		l.checkAddr(gc.Redis, gc.At.Of("redis"), "globalChannel.redis", "a Redis server", DefaultRedis+" (or managed, for one up runs)")
 	}
+	if gc.TLSCA != "" && !gc.TLS {
+		l.errs.add(gc.At.Of("tlsCA"), "globalChannel.tlsCA", "a CA for TLS, but tls is not on", "write tls: true, or remove tlsCA")
+	}
+	if gc.TLS && gc.Redis == "managed" {
+		l.errs.add(gc.At.Of("tls"), "globalChannel.tls", "a managed Redis listens without TLS, on loopback", "remove tls, or point redis at a Redis with TLS")
+	}
 	if gc.DB < 0 {
 		l.errs.add(gc.At.Of("db"), "globalChannel.db", fmt.Sprintf("Redis database %d does not exist", gc.DB), "write 0 or a higher number")
 	}

@@ -104,6 +104,11 @@ type GlobalChannel struct {
 	DB       int    `yaml:"db" json:"db"`
 	Prefix   string `yaml:"prefix" json:"prefix"`
 	Password Secret `yaml:"password" json:"password,omitzero"`
+	// TLS connects to Redis over TLS; TLSCA, a PEM file (beside the
+	// topology when relative), is the CA its certificate must chain to,
+	// instead of the system's.
+	TLS   bool   `yaml:"tls" json:"tls,omitempty"`
+	TLSCA string `yaml:"tlsCA" json:"tlsCA,omitempty"`
 	// Managed is `redis: managed`: up runs a Redis on loopback in the run
 	// directory, at ManagedRedisPort shifted by portOffset, which Redis
 	// then names.

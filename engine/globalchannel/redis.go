@@ -3,8 +3,11 @@ package globalchannel
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -25,6 +28,29 @@ type RedisConfig struct {
 	// Prefix starts every key: PREFIX:CHANNEL:FRONTEND-ID holds the uids
 	// of a channel's members on that frontend, as the plugin keeps them.
 	Prefix string
+}
+
+// ConfigOf is how to reach the Redis of a topology's globalChannel: its
+// TLS CA read from its file.
+func ConfigOf(t *topology.Topology) (RedisConfig, error) {
+	gc := t.GlobalChannel
+	cfg := RedisConfig{Addr: gc.Redis, DB: gc.DB, Password: gc.Password.Value, Prefix: gc.Prefix}
+	if gc.TLS {
+		host, _, _ := net.SplitHostPort(gc.Redis)
+		cfg.TLS = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+		if gc.TLSCA != "" {
+			pem, err := os.ReadFile(t.Path(gc.TLSCA))
+			if err != nil {
+				return RedisConfig{}, fmt.Errorf("global channels: the Redis CA (globalChannel.tlsCA): %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return RedisConfig{}, fmt.Errorf("global channels: the Redis CA %s holds no PEM certificate", t.Path(gc.TLSCA))
+			}
+			cfg.TLS.RootCAs = pool
+		}
+	}
+	return cfg, nil
 }
 
 // Redis is the Store in Redis, with pomelo-globalchannel-plugin's keys.

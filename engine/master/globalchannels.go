@@ -22,8 +22,11 @@ func (m *Master) channels(ctx context.Context) (globalchannel.Store, error) {
 	if m.gc != nil {
 		return m.gc, nil
 	}
-	gc := m.cfg.Topology.GlobalChannel
-	store, err := globalchannel.DialRedis(ctx, globalchannel.RedisConfig{Addr: gc.Redis, DB: gc.DB, Password: gc.Password.Value, Prefix: gc.Prefix})
+	cfg, err := globalchannel.ConfigOf(m.cfg.Topology)
+	if err != nil {
+		return nil, err
+	}
+	store, err := globalchannel.DialRedis(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,9 @@ type Server struct {
 	Dir      string
 	Port     int
 	Password string // requirepass, when not empty
+	// TLSCert and TLSKey, PEM files, make it listen with TLS on Port (and
+	// without it on none).
+	TLSCert, TLSKey string
 }
 
 // Addr is where clients reach it.
@@ -42,6 +45,11 @@ func (s Server) Command() (*exec.Cmd, error) {
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""}
 	if s.Password != "" {
 		args = append(args, "--requirepass", s.Password)
+	}
+	if s.TLSCert != "" {
+		args[1] = "0" // --port: no plain listener
+		args = append(args, "--tls-port", strconv.Itoa(s.Port), "--tls-cert-file", s.TLSCert, "--tls-key-file", s.TLSKey,
+			"--tls-ca-cert-file", s.TLSCert, "--tls-auth-clients", "no")
 	}
 	cmd := exec.Command(path, args...)
 	// A group of its own: its supervisor stops the group (proc.Supervise).

@@ -276,8 +276,11 @@ const watchEvery = 250 * time.Millisecond
 func (l *gcLink) Name() string { return "globalchannel" }
 
 func (l *gcLink) Provision(ctx context.Context) error {
-	gc := l.g.cfg
-	store, err := globalchannel.DialRedis(ctx, globalchannel.RedisConfig{Addr: gc.Redis, DB: gc.DB, Password: gc.Password.Value, Prefix: gc.Prefix})
+	cfg, err := globalchannel.ConfigOf(l.g.sv.peers.t)
+	if err != nil {
+		return err
+	}
+	store, err := globalchannel.DialRedis(ctx, cfg)
 	if err != nil {
 		return err
 	}
