@@ -311,10 +311,7 @@ func channelPush(ctx context.Context, name, route string, msg any, uids ...any) 
 	if err != nil {
 		return nil, err
 	}
-	if route == "" {
-		return nil, errors.New("channel.push: the route is empty")
-	}
-	only, err := uidList("channel.push", uids)
+	only, err := pushArgs("channel.push", route, uids)
 	if err != nil {
 		return nil, err
 	}
@@ -340,9 +337,12 @@ func channelArgs(name, uid string) error {
 	return nil
 }
 
-// uidList reads push's optional list of uids: nil for none given (every
-// member), else the uids.
-func uidList(fn string, uids []any) ([]string, error) {
+// pushArgs checks a push's route and reads its optional list of uids: nil
+// for none given (every member), else the uids.
+func pushArgs(fn, route string, uids []any) ([]string, error) {
+	if route == "" {
+		return nil, fmt.Errorf("%s: the route is empty", fn)
+	}
 	var only []string
 	switch {
 	case len(uids) > 1:
@@ -421,10 +421,7 @@ func globalPush(ctx context.Context, name, route string, msg any, uids ...any) (
 	if err != nil {
 		return nil, err
 	}
-	if route == "" {
-		return nil, errors.New("globalChannel.push: the route is empty")
-	}
-	only, err := uidList("globalChannel.push", uids)
+	only, err := pushArgs("globalChannel.push", route, uids)
 	if err != nil {
 		return nil, err
 	}
