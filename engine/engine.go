@@ -55,10 +55,6 @@ func run(args []string, app *server.App, stdin io.Reader, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "serve:", err)
 		return 2
 	}
-	// A server on another host writes its log through the master's ssh
-	// client: when that host goes, the server runs on (for the next leader)
-	// rather than die of the broken pipe at its next line.
-	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := Serve(ctx, t, spec.ID, app, stderr); err != nil {
@@ -134,6 +130,10 @@ func validate(prog string, args []string, app *server.App, stdout, stderr io.Wri
 // added at runtime, which t does not declare, is described by
 // launch.EnvAdd.
 func Serve(ctx context.Context, t *topology.Topology, id string, app *server.App, w io.Writer) error {
+	// A server on another host writes its log through the master's ssh
+	// client: when that host goes, the server runs on (for the next leader)
+	// rather than die of the broken pipe at its next line.
+	signal.Ignore(syscall.SIGPIPE)
 	if add := os.Getenv(launch.EnvAdd); add != "" && t.Server(id) == nil {
 		var spec topology.AddSpec
 		if err := json.Unmarshal([]byte(add), &spec); err != nil {

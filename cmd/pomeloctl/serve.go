@@ -46,10 +46,6 @@ topology over ssh.`,
 			if err != nil {
 				return err
 			}
-			// A server on another host writes its log through the master's ssh
-			// client: when that host goes, the server runs on (for the next leader)
-			// rather than die of the broken pipe at its next line.
-			signal.Ignore(syscall.SIGPIPE)
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			// pomeloctl has no game code: frontends, the gate and
