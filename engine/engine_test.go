@@ -41,7 +41,7 @@ func TestMainValidates(t *testing.T) {
 	out.Reset()
 	errOut.Reset()
 	code := run([]string{"validate", filepath.Join(dir, "routed.yaml"), "--port-offset", "100"}, app, nil, &out, &errOut)
-	if code != 2 || !strings.Contains(errOut.String(), "routed.yaml:46:13: servers.chat.router: the game's Go code routes chat too (App.Route); keep one of the two") || !strings.Contains(errOut.String(), ": 1 error\n") {
+	if code != 2 || !strings.Contains(errOut.String(), "routed.yaml:49:13: servers.chat.router: the game's Go code routes chat too (App.Route); keep one of the two") || !strings.Contains(errOut.String(), ": 1 error\n") {
 		t.Errorf("a type routed twice: exit %d, %q", code, errOut.String())
 	}
 	if code := run([]string{"validate"}, app, nil, &out, &errOut); code != 2 {

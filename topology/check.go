@@ -294,6 +294,10 @@ func (l *loader) checkPorts(st *ServerType, at Positions, path string) {
 	}
 }
 
+// maxFlushInterval bounds how long a push may wait for others: past it,
+// players would see the delay.
+const maxFlushInterval = time.Second
+
 func (l *loader) checkConnector(c *Connector, path string) {
 	seen := map[string]bool{}
 	for i, tr := range c.Transports {
@@ -314,6 +318,9 @@ func (l *loader) checkConnector(c *Connector, path string) {
 	}
 	if c.MaxConnections < 0 {
 		l.errs.add(c.At.Of("maxConnections"), path+".maxConnections", fmt.Sprintf("maxConnections %d is negative", c.MaxConnections), "write 0 for no limit, or the limit")
+	}
+	if c.FlushInterval < 0 || c.FlushInterval > Duration(maxFlushInterval) {
+		l.errs.add(c.At.Of("flushInterval"), path+".flushInterval", fmt.Sprintf("flushInterval %s is outside 0 to %s", c.FlushInterval.D(), maxFlushInterval), "write 0 to push at once, or a few milliseconds (e.g. 5ms) to gather a client's pushes into one write")
 	}
 	if c.MaxPackageSize < 16 || c.MaxPackageSize > MaxPackageSizeLimit {
 		l.errs.add(c.At.Of("maxPackageSize"), path+".maxPackageSize", fmt.Sprintf("maxPackageSize %d is outside what the protocol can carry", c.MaxPackageSize), "write a size between 16 and 16777215 bytes (the 3-byte length limit), e.g. 64KiB")

@@ -208,6 +208,7 @@ type Connector struct {
 	UseDict        bool     `yaml:"useDict" json:"useDict"`
 	UseProtobuf    bool     `yaml:"useProtobuf" json:"useProtobuf"`
 	SingleSession  bool     `yaml:"singleSession" json:"singleSession,omitempty"`
+	FlushInterval  Duration `yaml:"flushInterval" json:"flushInterval,omitzero"`
 
 	At Positions `yaml:"-" json:"-"`
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
@@ -48,8 +49,9 @@ type ConnectResult struct {
 func Connect(ctx context.Context, cfg ConnectConfig) (*ConnectResult, error) {
 	login := Login{Gate: cfg.Gate, QueryRoute: cfg.QueryRoute, EnterRoute: cfg.EnterRoute, Options: client.Options{TCP: cfg.TCP}}
 	cfg.RoomSize = max(cfg.RoomSize, 1)
+	prefix := runPrefix("bench")
 	return connectRun(ctx, cfg, "connect", func(ctx context.Context, i int) (io.Closer, error) {
-		return login.Player(ctx, "bench-"+strconv.Itoa(i), "bench-room-"+strconv.Itoa(i/cfg.RoomSize))
+		return login.Player(ctx, prefix+strconv.Itoa(i), prefix+"room-"+strconv.Itoa(i/cfg.RoomSize))
 	})
 }
 
@@ -113,6 +115,15 @@ type Login struct {
 	QueryRoute string // default gate.gateHandler.queryEntry
 	EnterRoute string // default connector.entryHandler.enter
 	Options    client.Options
+}
+
+// runPrefix starts the names of a run's players and rooms. Each run takes
+// names of its own: a player of the run before may still be leaving its room
+// (its session's close on its way to the chat server) when the next run's
+// player of the same name enters, and that late leave would take the new one
+// out of the room.
+func runPrefix(kind string) string {
+	return kind + "-" + strconv.FormatUint(rand.Uint64N(1<<30), 36) + "-"
 }
 
 // Player logs one player in as uid and returns its connection to the

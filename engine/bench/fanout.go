@@ -121,6 +121,7 @@ func (f *fanout) login(ctx context.Context) ([]*client.Client, error) {
 	var once sync.Once
 	stop := progress(f.cfg.Progress, "fanout login", "login", time.Now(), &loggedIn, &failed)
 	next := atomic.Int64{}
+	prefix := runPrefix("fan")
 	var wg sync.WaitGroup
 	for range min(f.cfg.Concurrency, f.cfg.Users) {
 		wg.Go(func() {
@@ -129,7 +130,7 @@ func (f *fanout) login(ctx context.Context) ([]*client.Client, error) {
 				if i >= f.cfg.Users {
 					return
 				}
-				c, err := login.Player(ctx, "fan-"+strconv.Itoa(i), "fan-room-"+strconv.Itoa(i/f.cfg.RoomSize))
+				c, err := login.Player(ctx, prefix+strconv.Itoa(i), prefix+"room-"+strconv.Itoa(i/f.cfg.RoomSize))
 				if err != nil {
 					failed.Add(1)
 					once.Do(func() { firstErr = err })

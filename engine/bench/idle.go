@@ -51,15 +51,16 @@ func Idle(ctx context.Context, cfg IdleConfig) (*IdleResult, error) {
 	start := time.Now()
 	var n atomic.Int64
 	login := Login{Gate: cfg.Gate, Options: client.Options{TCP: cfg.TCP}}
+	prefix := runPrefix("idle")
 	clients, err := dialAll(ctx, cfg.Clients, func(ctx context.Context) (*client.Client, error) {
 		i := int(n.Add(1)) - 1
 		switch {
 		case cfg.Gate == "":
 			return client.Dial(ctx, cfg.Addr, login.Options)
 		case cfg.RoomSize > 0:
-			return login.Player(ctx, "idle-"+strconv.Itoa(i), "idle-room-"+strconv.Itoa(i/cfg.RoomSize))
+			return login.Player(ctx, prefix+strconv.Itoa(i), prefix+"room-"+strconv.Itoa(i/cfg.RoomSize))
 		}
-		return login.Player(ctx, "idle-"+strconv.Itoa(i), "")
+		return login.Player(ctx, prefix+strconv.Itoa(i), "")
 	})
 	res.DialSeconds = time.Since(start).Seconds()
 	defer func() {

@@ -5,15 +5,22 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/client"
 )
 
 // Pushes queued faster than the writer writes go out in batches; over
 // WebSocket each must still arrive as its own message, in order, before the
-// response that followed them.
+// response that followed them; also when pushes wait for a flush interval.
 func TestBurstOfPushesArrivesInOrder(t *testing.T) {
-	s, _ := start(t, Config{})
+	for _, flush := range []time.Duration{0, 5 * time.Millisecond} {
+		t.Run(fmt.Sprint("flush=", flush), func(t *testing.T) { burstArrivesInOrder(t, flush) })
+	}
+}
+
+func burstArrivesInOrder(t *testing.T, flush time.Duration) {
+	s, _ := start(t, Config{FlushInterval: flush})
 	const n = 500
 	s.Handle("entryHandler.burst", func(_ context.Context, sess *Session, _ *Request) (any, error) {
 		p, err := s.EncodePush("onBurst", map[string]string{"shared": "yes"})

@@ -32,6 +32,11 @@ type Config struct {
 	// WriteQueue is how many packages may wait to be written to one client before
 	// it is kicked for not keeping up. 0 is 512.
 	WriteQueue int
+	// FlushInterval, when set, lets a push wait up to this long for the
+	// pushes that follow it, so that they reach the client in one write
+	// (Pomelo's buffered push scheduler). Replies never wait. 0 writes each
+	// push at once.
+	FlushInterval time.Duration
 	// HandshakeTimeout bounds how long a new connection may take to handshake.
 	// 0 is 10s.
 	HandshakeTimeout time.Duration

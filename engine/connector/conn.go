@@ -39,7 +39,7 @@ type conn struct {
 }
 
 func newConn(srv *Server, t transport) *conn {
-	c := &conn{srv: srv, t: t, w: newWriter(t, srv.cfg.WriteQueue)}
+	c := &conn{srv: srv, t: t, w: newWriter(t, srv.cfg.WriteQueue, srv.cfg.FlushInterval)}
 	c.sess = &Session{srv: srv, c: c}
 	srv.sessions.add(c.sess)
 	c.w.onError = func(err error) {
@@ -307,12 +307,18 @@ func (c *conn) push(route string, msg any) error {
 	if err != nil {
 		return err
 	}
-	return c.send(p.pkt)
+	return c.sendPush(p.pkt)
 }
 
-// send queues a package; a client whose queue is full is kicked.
-func (c *conn) send(pkt []byte) error {
-	err := c.w.send(pkt)
+// send queues a package to be written at once; a client whose queue is full
+// is kicked.
+func (c *conn) send(pkt []byte) error { return c.queued(c.w.send(pkt)) }
+
+// sendPush queues a push, which may wait for the flush interval.
+func (c *conn) sendPush(pkt []byte) error { return c.queued(c.w.push(pkt)) }
+
+// queued kicks a client whose queue was full.
+func (c *conn) queued(err error) error {
 	if errors.Is(err, errSlowClient) {
 		c.logger().Warn("client kicked: it does not read fast enough", "queue", c.srv.cfg.WriteQueue)
 		c.kick("too slow", websocket.ClosePolicyViolation)

@@ -168,7 +168,7 @@ func (s *Session) PushEncoded(p *EncodedPush) error {
 	if s.isClosed() {
 		return ErrSessionClosed
 	}
-	return s.c.send(p.pkt)
+	return s.c.sendPush(p.pkt)
 }
 
 // Kick tells the client why and closes its connection.

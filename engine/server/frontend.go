@@ -66,6 +66,7 @@ func newFrontend(p *Plan, log *slog.Logger, counters *monitor.Counters, sv *Serv
 		MaxConnections: c.MaxConnections,
 		MaxPackageSize: int(c.MaxPackageSize),
 		SingleSession:  c.SingleSession,
+		FlushInterval:  c.FlushInterval.D(),
 		Logger:         log,
 		OnHandled: func(err error) {
 			counters.AddRequests(1)
