@@ -14,6 +14,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/charmbracelet/bubbles/progress"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/term"
+	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
 	"github.com/pomeloctl/pomeloctl/engine/admin"
@@ -25,7 +29,8 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Load a frontend with clients that speak Pomelo's protocol",
 		Long: `Load a frontend with clients that speak Pomelo's protocol, in bounded numbers
-for a bounded time, with a progress line and a table (or -o json) at the end.
+for a bounded time, with its progress on standard error (a bar on a terminal,
+a line every few seconds elsewhere) and a table (or -o json) at the end.
 
 echo and idle, without --addr, start what they measure themselves: an echo
 frontend in this process (echo), or in a child process whose memory idle reads.
@@ -110,17 +115,116 @@ func newBenchEchoCmd() *cobra.Command {
 	return cmd
 }
 
-// benchStart checks -o, and returns the run's context (ended by Ctrl-C) and where
-// progress lines go: standard error for a table, nowhere for JSON.
-func benchStart(c *cobra.Command, output string) (context.Context, context.CancelFunc, io.Writer, error) {
+// benchStart checks -o, and returns the run's context (ended by Ctrl-C) and how
+// its progress is shown: on standard error, whatever -o is, so that standard
+// output holds only the table or the JSON.
+func benchStart(c *cobra.Command, output string) (context.Context, context.CancelFunc, bench.Progress, error) {
 	if err := checkOutput(output, "table", "json"); err != nil {
 		return nil, nil, nil, usageError{c, err}
 	}
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt)
-	if output == "json" {
-		return ctx, stop, nil, nil
+	return ctx, stop, benchProgress(c.ErrOrStderr()), nil
+}
+
+// benchProgress shows progress on w: a bar redrawn in place when w is a
+// terminal; elsewhere (CI, a pipe, a file) plain lines, a few of them, which a
+// log keeps readable where a carriage return or an escape code would not be.
+func benchProgress(w io.Writer) bench.Progress {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(f.Fd()) {
+		width, _, err := term.GetSize(f.Fd())
+		if err != nil || width <= 0 {
+			width = 80
+		}
+		return newBarProgress(w, width, termenv.NewOutput(f).EnvColorProfile())
 	}
-	return ctx, stop, c.ErrOrStderr(), nil
+	return &lineProgress{w: w}
+}
+
+// lineProgress writes a phase's figures every few seconds, and once at its
+// end: each second when the phase is planned to last less than 10 s, so that
+// a short run shows some, else every 5 s.
+type lineProgress struct {
+	w    io.Writer
+	next time.Duration // the phase's time of its next line
+}
+
+func (l *lineProgress) Update(s bench.Status) {
+	every := 5 * time.Second
+	if s.Total > 0 && s.Total < 10*time.Second {
+		every = time.Second
+	}
+	if l.next == 0 {
+		l.next = every
+	}
+	if s.Elapsed < l.next {
+		return
+	}
+	// Late samples must not push every later line back.
+	l.next = s.Elapsed.Truncate(every) + every
+	fmt.Fprintf(l.w, "%s: %s\n", s.Phase, progressFigures(s))
+}
+
+func (l *lineProgress) End(s bench.Status) {
+	l.next = 0
+	fmt.Fprintf(l.w, "%s: %s\n", s.Phase, progressEnd(s))
+}
+
+// barProgress redraws one line in place: the phase, a bar and its figures,
+// cut to the terminal's width because a line that wrapped could not be
+// redrawn with a carriage return.
+type barProgress struct {
+	w     io.Writer
+	width int
+	bar   progress.Model
+}
+
+func newBarProgress(w io.Writer, width int, profile termenv.Profile) *barProgress {
+	return &barProgress{w: w, width: width, bar: progress.New(
+		progress.WithSolidFill("12"), // the TUI's title colour
+		progress.WithColorProfile(profile),
+		progress.WithWidth(min(30, max(10, width/3))),
+	)}
+}
+
+func (b *barProgress) Update(s bench.Status) {
+	line := s.Phase + " " + b.bar.ViewAs(s.Fraction()) + "  " + progressFigures(s)
+	fmt.Fprint(b.w, "\r"+ansi.Truncate(line, b.width-1, "…")+ansi.EraseLineRight)
+}
+
+// End clears the bar and leaves the phase's last figures as a plain line.
+func (b *barProgress) End(s bench.Status) {
+	fmt.Fprintf(b.w, "\r%s%s: %s\n", ansi.EraseLineRight, s.Phase, progressEnd(s))
+}
+
+// progressFigures are a running phase's figures: how far it is, and for what
+// it counts, how many so far, their rate and the errors.
+func progressFigures(s bench.Status) string {
+	var b strings.Builder
+	elapsed := fmt.Sprintf("%.1fs", s.Elapsed.Seconds())
+	if s.Total > 0 {
+		fmt.Fprintf(&b, "%s of %s", elapsed, s.Total)
+	} else {
+		fmt.Fprintf(&b, "%d of %d %s in %s", s.Done, s.Of, s.Unit, elapsed)
+	}
+	if s.Unit != "" {
+		if s.Total > 0 {
+			fmt.Fprintf(&b, ", %d %s", s.Done, s.Unit)
+		}
+		fmt.Fprintf(&b, ", %.0f %s/s, %d errors", s.Rate(), s.Unit, s.Errors)
+	}
+	return b.String()
+}
+
+// progressEnd is a finished phase's line.
+func progressEnd(s bench.Status) string {
+	if s.Unit == "" {
+		return fmt.Sprintf("done in %.1fs", s.Elapsed.Seconds())
+	}
+	done := fmt.Sprintf("%d %s", s.Done, s.Unit)
+	if s.Of > 0 {
+		done = fmt.Sprintf("%d of %d %s", s.Done, s.Of, s.Unit)
+	}
+	return fmt.Sprintf("done in %.1fs: %s, %.0f %s/s, %d errors", s.Elapsed.Seconds(), done, s.Rate(), s.Unit, s.Errors)
 }
 
 func writeEchoResults(w io.Writer, results []*bench.EchoResult, output string) error {

@@ -28,7 +28,7 @@ type ConnectConfig struct {
 	RoomSize    int
 	QueryRoute  string // default gate.gateHandler.queryEntry
 	EnterRoute  string // default connector.entryHandler.enter
-	Progress    io.Writer
+	Progress    Progress
 }
 
 // ConnectResult is what a connect run measured: logins per second, and the
@@ -72,7 +72,7 @@ func connectRun(ctx context.Context, cfg ConnectConfig, name string, login func(
 		}
 	}()
 	start := time.Now()
-	stop := progress(cfg.Progress, name, "login", start, &loggedIn, &failed)
+	stop := progress(cfg.Progress, Status{Phase: name, Unit: "logins", Of: int64(cfg.Clients)}, &loggedIn, &failed)
 	next := atomic.Int64{}
 	var wg sync.WaitGroup
 	for range cfg.Concurrency {

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,8 +21,8 @@ type EchoConfig struct {
 	InFlight int
 	Duration time.Duration
 	Route    string
-	Size     int       // bytes of payload in each request's msg
-	Progress io.Writer // a progress line each second; nil for none
+	Size     int      // bytes of payload in each request's msg
+	Progress Progress // nil for none
 }
 
 // EchoResult is what an echo run measured.
@@ -101,7 +100,7 @@ func run(ctx context.Context, cfg EchoConfig, worker func(ctx context.Context, i
 		lat.add(d)
 	}
 	start := time.Now()
-	stopProgress := progress(cfg.Progress, cfg.Name, "req", start, &done, &failed)
+	stopProgress := progress(cfg.Progress, Status{Phase: cfg.Name, Unit: "req", Total: cfg.Duration}, &done, &failed)
 	var wg sync.WaitGroup
 	for i := range cfg.Clients * cfg.InFlight {
 		wg.Add(1)
@@ -124,34 +123,6 @@ func run(ctx context.Context, cfg EchoConfig, worker func(ctx context.Context, i
 	}
 	res.FirstErr, _ = firstErr.Load().(string)
 	return res, nil
-}
-
-// progress prints a line each second, counting done in unit per second, until
-// the returned func is called.
-func progress(w io.Writer, name, unit string, start time.Time, done, failed *atomic.Int64) func() {
-	if w == nil {
-		return func() {}
-	}
-	stop := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		var last int64
-		for {
-			select {
-			case <-stop:
-				fmt.Fprintln(w)
-				return
-			case <-tick.C:
-				n := done.Load()
-				fmt.Fprintf(w, "\r%s: %5.1fs  %8d %s/s  %10d done  %d errors ", name, time.Since(start).Seconds(), n-last, unit, n, failed.Load())
-				last = n
-			}
-		}
-	}()
-	return func() { close(stop); <-finished }
 }
 
 // dialAll connects n clients, 64 at a time.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -32,7 +31,7 @@ type FanoutConfig struct {
 	// Drain is how long to wait after the last send for pushes still on
 	// their way; default 2 s. What has not arrived by then is lost.
 	Drain    time.Duration
-	Progress io.Writer
+	Progress Progress
 }
 
 // FanoutResult is what a fan-out run measured. Latency is from the send to
@@ -119,7 +118,7 @@ func (f *fanout) login(ctx context.Context) ([]*client.Client, error) {
 	var loggedIn, failed atomic.Int64
 	var firstErr error
 	var once sync.Once
-	stop := progress(f.cfg.Progress, "fanout login", "login", time.Now(), &loggedIn, &failed)
+	stop := progress(f.cfg.Progress, Status{Phase: "fanout login", Unit: "logins", Of: int64(f.cfg.Users)}, &loggedIn, &failed)
 	next := atomic.Int64{}
 	prefix := runPrefix("fan")
 	var wg sync.WaitGroup
@@ -215,7 +214,7 @@ func (f *fanout) send(ctx context.Context, users []*client.Client) *FanoutResult
 	wctx, cancel := context.WithTimeout(ctx, f.cfg.Duration)
 	defer cancel()
 	start := time.Now()
-	stop := progress(f.cfg.Progress, "fanout", "push", start, &f.delivered, &sendErrs)
+	stop := progress(f.cfg.Progress, Status{Phase: "fanout", Unit: "pushes", Total: f.cfg.Duration}, &f.delivered, &sendErrs)
 	interval := time.Duration(float64(time.Second) / f.cfg.Rate)
 	var wg, inflight sync.WaitGroup
 	for i, u := range users {

@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -26,7 +24,7 @@ type IdleConfig struct {
 	Clients  int
 	Hold     time.Duration
 	Pids     []int // the server processes whose PSS is measured; none to skip
-	Progress io.Writer
+	Progress Progress
 }
 
 // IdleResult is what an idle run measured.
@@ -49,11 +47,19 @@ func Idle(ctx context.Context, cfg IdleConfig) (*IdleResult, error) {
 		return nil, err
 	}
 	start := time.Now()
-	var n atomic.Int64
+	var n, connected, failed atomic.Int64
 	login := Login{Gate: cfg.Gate, Options: client.Options{TCP: cfg.TCP}}
 	prefix := runPrefix("idle")
-	clients, err := dialAll(ctx, cfg.Clients, func(ctx context.Context) (*client.Client, error) {
+	stop := progress(cfg.Progress, Status{Phase: "idle connect", Unit: "clients", Of: int64(cfg.Clients)}, &connected, &failed)
+	clients, err := dialAll(ctx, cfg.Clients, func(ctx context.Context) (c *client.Client, err error) {
 		i := int(n.Add(1)) - 1
+		defer func() {
+			if err != nil {
+				failed.Add(1)
+			} else {
+				connected.Add(1)
+			}
+		}()
 		switch {
 		case cfg.Gate == "":
 			return client.Dial(ctx, cfg.Addr, login.Options)
@@ -63,6 +69,7 @@ func Idle(ctx context.Context, cfg IdleConfig) (*IdleResult, error) {
 		return login.Player(ctx, prefix+strconv.Itoa(i), "")
 	})
 	res.DialSeconds = time.Since(start).Seconds()
+	stop()
 	defer func() {
 		for _, c := range clients {
 			_ = c.Close()
@@ -72,12 +79,12 @@ func Idle(ctx context.Context, cfg IdleConfig) (*IdleResult, error) {
 	if err != nil {
 		return res, err
 	}
-	if cfg.Progress != nil {
-		fmt.Fprintf(cfg.Progress, "idle: %d clients connected in %.1fs; holding %s\n", len(clients), res.DialSeconds, cfg.Hold)
-	}
+	stop = progress(cfg.Progress, Status{Phase: "idle hold", Total: cfg.Hold}, nil, nil)
 	select {
 	case <-time.After(cfg.Hold):
+		stop()
 	case <-ctx.Done():
+		stop()
 		return res, ctx.Err()
 	}
 	if len(cfg.Pids) > 0 {
