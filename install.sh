@@ -7,9 +7,11 @@
 #   ./install.sh --deps   also install ZooKeeper and Redis from the OS packages when
 #                         missing (needed only for master HA and global channels)
 #   ./install.sh --test   run every test: format, vet, staticcheck, the Go tests
-#                         (with the race detector) and the fuzz targets' seed corpora;
+#                         (with the race detector) and the fuzz targets' seed corpora,
+#                         then the chat demo's smoke run (pomeloctl smoke -p ci);
 #                         installs Node and npm when missing, for the interop tests,
-#                         and ZooKeeper, which the HA tests start on loopback
+#                         ZooKeeper and Redis, which the tests start on loopback, and
+#                         the other tools the tests use (tmux, xmllint)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -71,6 +73,8 @@ run_tests() {
   command -v redis-server >/dev/null 2>&1 || apt_install redis-server
   # The terminal UI's end-to-end test drives it in a tmux of its own.
   command -v tmux >/dev/null 2>&1 || apt_install tmux
+  # pomeloctl smoke's JUnit XML is checked against a schema with xmllint.
+  command -v xmllint >/dev/null 2>&1 || apt_install libxml2-utils
   say "gofmt"
   local unformatted
   unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
@@ -83,6 +87,13 @@ run_tests() {
   # Tests touch only what they start: the sentinel, a cluster like a user's own,
   # must be untouched after them.
   bash .ci/sentinel.sh go test -race -count=1 ./...
+  say "pomeloctl smoke examples/chat/topology.yaml --profile ci (what a game's CI runs before it deploys)"
+  local out
+  out=$(mktemp -d)
+  go build -o "$out/pomeloctl" ./cmd/pomeloctl
+  go build -o examples/chat/chat ./examples/chat
+  bash .ci/sentinel.sh "$out/pomeloctl" smoke examples/chat/topology.yaml --profile ci --junit "$out/smoke-junit.xml"
+  rm -rf "$out"
 }
 
 case "${1:-}" in

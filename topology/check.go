@@ -63,6 +63,7 @@ func (l *loader) check(t *Topology) {
 	l.checkProtoFile(t, t.Protos.Client, t.Protos.At.Of("client"), "protos.client")
 	l.checkFilters(t.Filters, "filters")
 	l.checkHooks(t.Hooks, "hooks")
+	l.checkSmoke(t)
 	for _, st := range t.Types {
 		l.checkType(t, st)
 	}

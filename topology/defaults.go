@@ -81,6 +81,9 @@ func setDefaults(t *Topology) {
 		gc.Redis = or(gc.Redis, DefaultRedis)
 		gc.Prefix = or(gc.Prefix, DefaultChannelPrefix)
 	}
+	if t.Smoke != nil {
+		t.Smoke.setDefaults()
+	}
 	t.Log.Level = or(t.Log.Level, "info")
 	t.Log.Format = or(t.Log.Format, "text")
 	for _, st := range t.Types {

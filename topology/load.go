@@ -122,6 +122,7 @@ func (l *loader) load(name string, data []byte) (*Topology, []Warning, error) {
 	l.check(t)
 	l.expand(t)
 	l.crossCheck(t)
+	l.checkChaosTargets(t)
 	if err := l.result(); err != nil {
 		return nil, l.warnings, err
 	}

@@ -26,7 +26,7 @@ type Topology struct {
 	Protos        Protos         `yaml:"protos" json:"protos,omitzero"`
 	Filters       Filters        `yaml:"filters" json:"filters,omitzero"`
 	Hooks         Hooks          `yaml:"hooks" json:"hooks,omitzero"`
-	Smoke         map[string]any `yaml:"smoke" json:"smoke,omitempty"`
+	Smoke         *Smoke         `yaml:"smoke" json:"smoke,omitempty"`
 	// Defaults is merged under every server type before decoding (see load.go);
 	// it is named here so that a misspelt "defaults" gets a suggestion.
 	Defaults struct{}    `yaml:"defaults" json:"-"`

@@ -362,52 +362,57 @@ down stops the servers it left, from the run directory's records.
 ` + connHelp,
 		Args: cobra.NoArgs,
 	}
-	return ctlCmd(g, cmd, func(c *cobra.Command, _ []string, tg *target) error {
-		// Managed helpers (ZooKeeper, Redis) go last, once the masters
-		// have left.
-		defer stopHelpers(tg.runDir)
-		if h := tg.ha; h != nil && !managedZookeeperGone(h, tg.runDir) {
-			// Marked down before anything stops, whoever stops it: no
-			// standby then takes over to start it again, and each leaves.
-			if err := ha.MarkDownAt(c.Context(), h.Zookeeper, h.Path, h.Auth.Value); err != nil {
-				// What runs is stopped all the same; a standby that can
-				// reach ZooKeeper later could start it again.
-				c.PrintErrf("warning: could not mark the cluster down in ZooKeeper (%v): a standby master may start it again when it can reach ZooKeeper\n", err)
-			}
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-				defer cancel()
-				ha.WaitElectionEmpty(ctx, h.Zookeeper, h.Path, h.Auth.Value)
-			}()
+	return ctlCmd(g, cmd, func(c *cobra.Command, _ []string, tg *target) error { return downCluster(c, tg) })
+}
+
+// downCluster stops tg's cluster, whoever's it is: through its leading
+// master, or from the run directory's records when the master is dead;
+// then its managed helpers.
+func downCluster(c *cobra.Command, tg *target) error {
+	// Managed helpers (ZooKeeper, Redis) go last, once the masters
+	// have left.
+	defer stopHelpers(tg.runDir)
+	if h := tg.ha; h != nil && !managedZookeeperGone(h, tg.runDir) {
+		// Marked down before anything stops, whoever stops it: no
+		// standby then takes over to start it again, and each leaves.
+		if err := ha.MarkDownAt(c.Context(), h.Zookeeper, h.Path, h.Auth.Value); err != nil {
+			// What runs is stopped all the same; a standby that can
+			// reach ZooKeeper later could start it again.
+			c.PrintErrf("warning: could not mark the cluster down in ZooKeeper (%v): a standby master may start it again when it can reach ZooKeeper\n", err)
 		}
-		if tg.runDir != "" && !tg.elsewhere {
-			if rec, err := tg.runDir.Master(); err == nil && !rec.Alive() {
-				// The run directory's master is dead: whatever answers on
-				// its address now is another process, perhaps another
-				// cluster's master, which must not be sent down.
-				return downWithoutMaster(c, tg.runDir)
-			}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			ha.WaitElectionEmpty(ctx, h.Zookeeper, h.Path, h.Auth.Value)
+		}()
+	}
+	if tg.runDir != "" && !tg.elsewhere {
+		if rec, err := tg.runDir.Master(); err == nil && !rec.Alive() {
+			// The run directory's master is dead: whatever answers on
+			// its address now is another process, perhaps another
+			// cluster's master, which must not be sent down.
+			return downWithoutMaster(c, tg.runDir)
 		}
-		info, err := tg.client.Info(c.Context())
-		if err != nil {
-			if tg.reached(err) != err && tg.runDir != "" {
-				return downWithoutMaster(c, tg.runDir)
-			}
-			return err
+	}
+	info, err := tg.client.Info(c.Context())
+	if err != nil {
+		if tg.reached(err) != err && tg.runDir != "" {
+			return downWithoutMaster(c, tg.runDir)
 		}
-		// A leader ZooKeeper named for this cluster's ha.path keeps its
-		// run directory on its own host.
-		if mine, _ := filepath.Abs(string(tg.runDir)); tg.runDir != "" && !tg.elsewhere && info.RunDir != "" && filepath.Clean(info.RunDir) != mine {
-			return fmt.Errorf("the master on %s runs another cluster (topology %s, run directory %s), not the one whose run directory is %s: nothing was sent; to stop that cluster, name its run directory with --run-dir",
-				tg.addr, info.Topology, info.RunDir, mine)
-		}
-		if err := tg.client.Down(c.Context()); err != nil {
-			return err
-		}
-		waitMasterGone(c.Context(), tg.client)
-		c.Printf("cluster down (master %s, pid %d)\n", info.ID, info.Pid)
-		return nil
-	})
+		return err
+	}
+	// A leader ZooKeeper named for this cluster's ha.path keeps its
+	// run directory on its own host.
+	if mine, _ := filepath.Abs(string(tg.runDir)); tg.runDir != "" && !tg.elsewhere && info.RunDir != "" && filepath.Clean(info.RunDir) != mine {
+		return fmt.Errorf("the master on %s runs another cluster (topology %s, run directory %s), not the one whose run directory is %s: nothing was sent; to stop that cluster, name its run directory with --run-dir",
+			tg.addr, info.Topology, info.RunDir, mine)
+	}
+	if err := tg.client.Down(c.Context()); err != nil {
+		return err
+	}
+	waitMasterGone(c.Context(), tg.client)
+	c.Printf("cluster down (master %s, pid %d)\n", info.ID, info.Pid)
+	return nil
 }
 
 // waitMasterGone waits (at most 10s) for a master that has answered down

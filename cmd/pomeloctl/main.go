@@ -37,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case errors.Is(err, topology.ErrInvalid):
 		return exitInvalid
+	case errors.Is(err, errNotUp):
+		return exitNotUp
 	case errors.Is(err, errReported):
 		return exitFailure
 	case errors.Is(err, errUnreachable):

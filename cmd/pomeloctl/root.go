@@ -69,6 +69,7 @@ Documentation: docs/topology.md (every key, its default, an example).`,
 		newLogsCmd(g),
 		newTuiCmd(g),
 		newDownCmd(g),
+		newSmokeCmd(g),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{c, err}

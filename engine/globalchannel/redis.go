@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -229,6 +230,44 @@ func (r *Redis) Instance(ctx context.Context) (string, error) {
 		}
 	}
 	return "", r.wrap("ask who it is", errors.New("INFO server has no run_id"))
+}
+
+// CountMembers counts the members of every channel under the prefix, on
+// every frontend: what a check that nothing was lost compares.
+func (r *Redis) CountMembers(ctx context.Context) (int, error) {
+	var keys []string
+	iter := r.c.Scan(ctx, 0, escapeGlob(r.prefix)+":*", 512).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return 0, r.wrap("count the channels' members", err)
+	}
+	pipe := r.c.Pipeline()
+	cards := make([]*redis.IntCmd, len(keys))
+	for i, k := range keys {
+		cards[i] = pipe.SCard(ctx, k)
+	}
+	if len(keys) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return 0, r.wrap("count the channels' members", err)
+		}
+	}
+	n := 0
+	for _, c := range cards {
+		n += int(c.Val())
+	}
+	return n, nil
+}
+
+// ShutdownNoSave stops the Redis, saving nothing: a managed one's
+// supervisor starts it again, empty (the smoke run's chaos).
+func (r *Redis) ShutdownNoSave(ctx context.Context) error {
+	err := r.c.ShutdownNoSave(ctx).Err()
+	if err == nil || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "connection reset") {
+		return nil // the connection goes with the server: what success looks like
+	}
+	return r.wrap("shut it down", err)
 }
 
 func (r *Redis) Close() error { return r.c.Close() }
