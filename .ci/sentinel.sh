@@ -51,6 +51,8 @@ servers() {
 go build -o "$tmp/pomeloctl" ./cmd/pomeloctl
 ports=$("$tmp/pomeloctl" validate "$topology" --print 2>/dev/null |
   awk 'NR > 1 { if ($4 != "-") print $4; if ($5 != "-") { sub(/.*:/, "", $5); print $5 } }')
+# and the web page's port (its web: section), which --print does not list
+ports+=$'\n'$(sed -n 's/^web:.*port: *\([0-9]*\).*/\1/p' "$topology")
 [ -n "$ports" ] || { say "no ports in $topology"; exit 1; }
 taken=$(listening | sort -un | grep -Fxf <(echo "$ports") | paste -sd ' ' || true)
 if [ -n "$taken" ]; then

@@ -34,6 +34,9 @@ func TestMainValidates(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "serverProtos.json"), mustRead(t, "../examples/chat/serverProtos.json"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Mkdir(filepath.Join(dir, "web"), 0o755); err != nil { // the folder its web section serves
+		t.Fatal(err)
+	}
 	var out, errOut bytes.Buffer
 	if code := run([]string{"validate", filepath.Join(dir, "plain.yaml")}, app, nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "valid for") {
 		t.Errorf("the chat topology: exit %d, %q %q", code, out.String(), errOut.String())
@@ -41,7 +44,7 @@ func TestMainValidates(t *testing.T) {
 	out.Reset()
 	errOut.Reset()
 	code := run([]string{"validate", filepath.Join(dir, "routed.yaml"), "--port-offset", "100"}, app, nil, &out, &errOut)
-	if code != 2 || !strings.Contains(errOut.String(), "routed.yaml:49:13: servers.chat.router: the game's Go code routes chat too (App.Route); keep one of the two") || !strings.Contains(errOut.String(), ": 1 error\n") {
+	if code != 2 || !strings.Contains(errOut.String(), "routed.yaml:53:13: servers.chat.router: the game's Go code routes chat too (App.Route); keep one of the two") || !strings.Contains(errOut.String(), ": 1 error\n") {
 		t.Errorf("a type routed twice: exit %d, %q", code, errOut.String())
 	}
 	if code := run([]string{"validate"}, app, nil, &out, &errOut); code != 2 {

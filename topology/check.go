@@ -64,6 +64,7 @@ func (l *loader) check(t *Topology) {
 	l.checkFilters(t.Filters, "filters")
 	l.checkHooks(t.Hooks, "hooks")
 	l.checkSmoke(t)
+	l.checkWeb(t)
 	for _, st := range t.Types {
 		l.checkType(t, st)
 	}

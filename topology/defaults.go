@@ -84,6 +84,9 @@ func setDefaults(t *Topology) {
 	if t.Smoke != nil {
 		t.Smoke.setDefaults()
 	}
+	if t.Web != nil {
+		t.Web.setDefaults()
+	}
 	t.Log.Level = or(t.Log.Level, "info")
 	t.Log.Format = or(t.Log.Format, "text")
 	for _, st := range t.Types {

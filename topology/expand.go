@@ -23,6 +23,10 @@ func (l *loader) expand(t *Topology) {
 	off := t.PortOffset
 	// The master always has a port (3005 when none is written), so it always shifts.
 	t.Master.Port = l.shiftPort(t.Master.Port, off, t.Master.At.Of("port"), "master.port")
+	t.Master.HTTPPort = l.offsetPort(t.Master.HTTPPort, off, t.Master.At, "httpPort", "master")
+	// Loopback unless written: what the endpoints tell (metrics) is not
+	// for anyone who can reach the host.
+	t.HTTP.Host = or(t.HTTP.Host, DefaultHost)
 	if t.HA != nil {
 		if len(t.HA.Zookeeper) == 1 && t.HA.Zookeeper[0] == "managed" {
 			t.HA.Managed = true
@@ -32,8 +36,10 @@ func (l *loader) expand(t *Topology) {
 		for i := range t.HA.Standbys {
 			s := &t.HA.Standbys[i]
 			s.Port = l.offsetPort(s.Port, off, s.At, "port", fmt.Sprintf("ha.standbys[%d]", i))
+			s.HTTPPort = l.offsetPort(s.HTTPPort, off, s.At, "httpPort", fmt.Sprintf("ha.standbys[%d]", i))
 		}
 	}
+	l.expandWeb(t)
 	if gc := t.GlobalChannel; gc != nil && gc.Redis == "managed" {
 		gc.Managed = true
 		port := l.shiftPort(ManagedRedisPort, off, gc.At.Of("redis"), "globalChannel.redis")
@@ -51,6 +57,7 @@ func (l *loader) expand(t *Topology) {
 			s.Token = or2(in.Token, t.Master.Tokens[st.Name])
 			s.Port = l.offsetPort(in.Port, off, in.At, "port", ipath)
 			s.ClientPort = l.offsetPort(in.ClientPort, off, in.At, "clientPort", ipath)
+			s.HTTPPort = l.offsetPort(in.HTTPPort, off, in.At, "httpPort", ipath)
 			st.Servers = append(st.Servers, s)
 		}
 		seq := 0
@@ -61,6 +68,7 @@ func (l *loader) expand(t *Topology) {
 			cpath := fmt.Sprintf("%s.cluster[%d]", path, i)
 			l.checkRange(c.Port, c.Count, off, c.At, "port", cpath)
 			l.checkRange(c.ClientPort, c.Count, off, c.At, "clientPort", cpath)
+			l.checkRange(c.HTTPPort, c.Count, off, c.At, "httpPort", cpath)
 			for n := range min(max(c.Count, 0), MaxClusterCount) {
 				s := l.server(st, c.Host, c.ClientHost, c.CPU, c.Restart, c.Settings, c.At)
 				s.ID = fmt.Sprintf("%s%s-%d", ClusterIDPrefix, st.Name, seq)
@@ -70,6 +78,9 @@ func (l *loader) expand(t *Topology) {
 				}
 				if c.At.Has("clientPort") {
 					s.ClientPort = c.ClientPort.At(n) + off
+				}
+				if c.At.Has("httpPort") {
+					s.HTTPPort = c.HTTPPort.At(n) + off
 				}
 				s.group = i + 1
 				st.Servers = append(st.Servers, s)
@@ -161,6 +172,7 @@ func (l *loader) crossCheck(t *Topology) {
 		id    string
 		where string // "file:line:col", or what stands for a default
 		group Pos    // the cluster group, for servers of one
+		key   string // which of its ports: port, clientPort, httpPort
 	}
 	ids := map[string]owner{}
 	addrs := map[string]owner{}
@@ -180,11 +192,14 @@ func (l *loader) crossCheck(t *Topology) {
 		}
 		key := fmt.Sprintf("%s:%d", canonicalHost(host), port)
 		first, dup := addrs[key]
+		o.key = path[strings.LastIndexByte(path, '.')+1:]
 		switch {
 		case !dup:
 			addrs[key] = o
-		case first.where == o.where:
+		case first.where == o.where && first.key == "port" && o.key == "clientPort":
 			l.errs.add(pos, path, fmt.Sprintf("%s's port and clientPort are both %d", o.id, port), "give the server's RPC port and client port different numbers")
+		case first.where == o.where:
+			l.errs.add(pos, path, fmt.Sprintf("%s's %s and %s are both %d", o.id, first.key, o.key, port), "give each of its ports its own number")
 		case first.group == o.group && o.group != (Pos{}):
 			l.errs.add(pos, path, fmt.Sprintf("every server of this cluster group gets port %d on %s", port, host), fmt.Sprintf(`write "%d++" so that each server gets its own`, port))
 		default:
@@ -202,15 +217,18 @@ func (l *loader) crossCheck(t *Topology) {
 		master.where = fmt.Sprintf("the master (master.port is not written: %d is the default)", DefaultMasterPort)
 	}
 	claimAddr(m.Host, m.Port, m.At.Of("port"), "master.port", master)
+	claimAddr(m.Host, m.HTTPPort, m.At.Of("httpPort"), "master.httpPort", master)
 	if t.HA != nil {
 		for i, s := range t.HA.Standbys {
 			path := fmt.Sprintf("ha.standbys[%d]", i)
 			o := owner{id: s.ID, where: fmt.Sprintf("standby %s (%s)", s.ID, s.At.Self)}
 			claimID(s.ID, s.At.Of("id"), path+".id", o)
 			claimAddr(s.Host, s.Port, s.At.Of("port"), path+".port", o)
+			claimAddr(s.Host, s.HTTPPort, s.At.Of("httpPort"), path+".httpPort", o)
 		}
 	}
 	l.checkMasterHosts(t)
+	l.checkHTTPHost(t)
 	cpus, cpuErr := l.opts.Machine.AllowedCPUs()
 	warnedCPU := false
 	for _, st := range t.Types {
@@ -224,6 +242,8 @@ func (l *loader) crossCheck(t *Topology) {
 			claimAddr(s.Host, s.Port, s.at.Of("port"), path+".port", o)
 			// A frontend listens on its host; clientHost is only what clients are told.
 			claimAddr(s.Host, s.ClientPort, s.at.Of("clientPort"), path+".clientPort", o)
+			// The HTTP endpoint listens on http.host, on the server's machine.
+			claimAddr(s.Host, s.HTTPPort, s.at.Of("httpPort"), path+".httpPort", o)
 			if s.CPU == nil || !s.Local {
 				continue
 			}
@@ -241,6 +261,10 @@ func (l *loader) crossCheck(t *Topology) {
 				}
 			}
 		}
+	}
+	if w := t.Web; w != nil {
+		// Claimed last, so that a clash is reported at web.port.
+		claimAddr(w.Host, w.Port, w.At.Of("port"), "web.port", owner{id: "the web server", where: "the web server (" + w.At.Of("port").String() + ")"})
 	}
 }
 
@@ -274,6 +298,41 @@ func (l *loader) checkMasterHosts(t *Topology) {
 			l.errs.add(pos, "servers."+st.Name+"["+s.ID+"].host",
 				fmt.Sprintf("%s's host is %s, loopback, but the masters run on several hosts (%s): each would take it for one of its own", s.ID, host, strings.Join(hosts, ", ")),
 				"write the address of the host it runs on")
+		}
+	}
+}
+
+// checkHTTPHost refuses an http.host that not every endpoint's machine
+// has: each server and master binds it on its own machine, so only
+// loopback, every interface, or the one host they all run on will do.
+func (l *loader) checkHTTPHost(t *Topology) {
+	h := t.HTTP.Host
+	if ip := net.ParseIP(h); loopback(h) || ip != nil && ip.IsUnspecified() {
+		return
+	}
+	type endpoint struct{ id, host string }
+	var eps []endpoint
+	if t.Master.HTTPPort != 0 {
+		eps = append(eps, endpoint{t.Master.ID, t.Master.Host})
+	}
+	if t.HA != nil {
+		for _, sb := range t.HA.Standbys {
+			if sb.HTTPPort != 0 {
+				eps = append(eps, endpoint{sb.ID, sb.Host})
+			}
+		}
+	}
+	for _, s := range t.AllServers() {
+		if s.HTTPPort != 0 {
+			eps = append(eps, endpoint{s.ID, s.Host})
+		}
+	}
+	for _, ep := range eps {
+		if canonicalHost(ep.host) != canonicalHost(h) {
+			l.errs.add(t.HTTP.At.Of("host"), "http.host",
+				fmt.Sprintf("every HTTP endpoint listens on %s, on its own machine, but %s runs on %s", h, ep.id, ep.host),
+				"write 127.0.0.1 (loopback, the default) or 0.0.0.0 (every interface)")
+			return
 		}
 	}
 }

@@ -215,7 +215,14 @@ servers:
   chat:
     settings: {restart: nightly, <<: *shared}
     instances: [{id: chat-1, port: 6050}]
+  connector:
+    frontend: true
+    connector: {flushInterval: 0}
+    instances: [{id: connector-1, port: 4050, clientPort: 3050}]
 `, testOptions())
+	if d := top.Types.Get("connector").Connector.FlushInterval; d != 0 {
+		t.Errorf("a bare 0 is a duration of 0 in any unit: got %s", d.D())
+	}
 	if top.Master.Port != 3105 {
 		t.Errorf("an unwritten master port shifts too: got %d, want 3105", top.Master.Port)
 	}

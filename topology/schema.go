@@ -21,7 +21,9 @@ type Topology struct {
 	Master        Master         `yaml:"master" json:"master"`
 	HA            *HA            `yaml:"ha" json:"ha,omitempty"`
 	GlobalChannel *GlobalChannel `yaml:"globalChannel" json:"globalChannel,omitempty"`
+	Web           *Web           `yaml:"web" json:"web,omitempty"`
 	Log           Log            `yaml:"log" json:"log"`
+	HTTP          HTTP           `yaml:"http" json:"http"`
 	Dictionary    []string       `yaml:"dictionary" json:"dictionary,omitempty"`
 	Protos        Protos         `yaml:"protos" json:"protos,omitzero"`
 	Filters       Filters        `yaml:"filters" json:"filters,omitzero"`
@@ -50,11 +52,12 @@ type Topology struct {
 // per-type tokens that servers present when they register (Pomelo's adminUser.json
 // and adminServer.json).
 type Master struct {
-	ID     string            `yaml:"id" json:"id"`
-	Host   string            `yaml:"host" json:"host"`
-	Port   int               `yaml:"port" json:"port"`
-	Users  []AdminUser       `yaml:"users" json:"users"`
-	Tokens map[string]Secret `yaml:"tokens" json:"tokens,omitempty"`
+	ID       string            `yaml:"id" json:"id"`
+	Host     string            `yaml:"host" json:"host"`
+	Port     int               `yaml:"port" json:"port"`
+	HTTPPort int               `yaml:"httpPort" json:"httpPort,omitempty"` // 0: no HTTP endpoint
+	Users    []AdminUser       `yaml:"users" json:"users"`
+	Tokens   map[string]Secret `yaml:"tokens" json:"tokens,omitempty"`
 	// SSHArgs go to ssh before the host for servers on other hosts (Pomelo's
 	// ssh_config_params).
 	SSHArgs []string `yaml:"sshArgs" json:"sshArgs,omitempty"`
@@ -91,9 +94,10 @@ type HA struct {
 
 // Standby is a master that waits to take over.
 type Standby struct {
-	ID   string `yaml:"id" json:"id"`
-	Host string `yaml:"host" json:"host"`
-	Port int    `yaml:"port" json:"port"`
+	ID       string `yaml:"id" json:"id"`
+	Host     string `yaml:"host" json:"host"`
+	Port     int    `yaml:"port" json:"port"`
+	HTTPPort int    `yaml:"httpPort" json:"httpPort,omitempty"`
 
 	At Positions `yaml:"-" json:"-"`
 }
@@ -123,6 +127,24 @@ type Log struct {
 	Format string `yaml:"format" json:"format"`
 
 	At Positions `yaml:"-" json:"-"`
+}
+
+// HTTP is where the servers' and the masters' HTTP endpoints (/metrics)
+// listen: each on its own machine, at this address and its own httpPort.
+type HTTP struct {
+	Host string `yaml:"host" json:"host"`
+
+	At Positions `yaml:"-" json:"-"`
+}
+
+// HTTPAddr is the address an HTTP endpoint on port listens on (http.host,
+// on the machine of the server or master whose port it is); "" for port
+// 0, which has none.
+func (t *Topology) HTTPAddr(port int) string {
+	if port == 0 {
+		return ""
+	}
+	return net.JoinHostPort(t.HTTP.Host, strconv.Itoa(port))
 }
 
 // Protos names Pomelo's serverProtos.json and clientProtos.json files.
@@ -243,6 +265,7 @@ type Instance struct {
 	Port       int            `yaml:"port"`
 	ClientHost string         `yaml:"clientHost"`
 	ClientPort int            `yaml:"clientPort"`
+	HTTPPort   int            `yaml:"httpPort"`
 	CPU        *CPUSet        `yaml:"cpu"`
 	Restart    *Restart       `yaml:"restart"`
 	Token      Secret         `yaml:"token"`
@@ -259,6 +282,7 @@ type Cluster struct {
 	ClientHost string         `yaml:"clientHost"`
 	Port       PortRange      `yaml:"port"`
 	ClientPort PortRange      `yaml:"clientPort"`
+	HTTPPort   PortRange      `yaml:"httpPort"`
 	CPU        *CPUSet        `yaml:"cpu"`
 	Restart    *Restart       `yaml:"restart"`
 	Settings   map[string]any `yaml:"settings"`
@@ -277,6 +301,7 @@ type Server struct {
 	Port       int            `json:"port,omitempty"`
 	ClientHost string         `json:"clientHost,omitempty"`
 	ClientPort int            `json:"clientPort,omitempty"`
+	HTTPPort   int            `json:"httpPort,omitempty"` // on http.host; 0: no HTTP endpoint
 	Frontend   bool           `json:"frontend"`
 	Local      bool           `json:"local"`
 	CPU        *CPUSet        `json:"cpu,omitempty"`
@@ -372,16 +397,17 @@ func (t *Topology) AllServers() []*Server {
 	return all
 }
 
-// MasterAddr is one master's id and admin address (host:port).
-type MasterAddr struct{ ID, Addr string }
+// MasterAddr is one master's id and admin address (host:port), and the
+// address its HTTP endpoint listens on ("" without an httpPort).
+type MasterAddr struct{ ID, Addr, HTTP string }
 
 // Masters are the cluster's masters: the topology's master, then each of
 // ha.standbys, with their admin addresses as written.
 func (t *Topology) Masters() []MasterAddr {
-	out := []MasterAddr{{t.Master.ID, net.JoinHostPort(t.Master.Host, strconv.Itoa(t.Master.Port))}}
+	out := []MasterAddr{{t.Master.ID, net.JoinHostPort(t.Master.Host, strconv.Itoa(t.Master.Port)), t.HTTPAddr(t.Master.HTTPPort)}}
 	if t.HA != nil {
 		for _, sb := range t.HA.Standbys {
-			out = append(out, MasterAddr{sb.ID, net.JoinHostPort(sb.Host, strconv.Itoa(sb.Port))})
+			out = append(out, MasterAddr{sb.ID, net.JoinHostPort(sb.Host, strconv.Itoa(sb.Port)), t.HTTPAddr(sb.HTTPPort)})
 		}
 	}
 	return out

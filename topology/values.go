@@ -28,7 +28,8 @@ func (d *Duration) decodeNode(dec *decoder, n *yaml.Node, path string) {
 	if !ok {
 		return
 	}
-	if _, err := strconv.ParseFloat(s, 64); err == nil {
+	// Zero is zero in any unit; any other bare number is ambiguous.
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f != 0 {
 		dec.fail(n, path, fmt.Sprintf("write %ss for seconds or %sms for milliseconds", s, s), "the duration %s has no unit", s)
 		return
 	}

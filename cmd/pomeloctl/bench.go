@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -47,36 +48,50 @@ true) are failed requests, not successes; the first one's words are printed.`,
 
 func newBenchEchoCmd() *cobra.Command {
 	cfg := bench.EchoConfig{}
-	var baseline bool
+	var baseline, withMetrics bool
+	var rounds int
 	var output string
 	cmd := &cobra.Command{
 		Use:   "echo",
 		Short: "Requests/s and latency of an echo route",
 		Example: `  pomeloctl bench echo --clients 100 --inflight 10 --duration 10s --baseline
+  pomeloctl bench echo --clients 100 --inflight 10 --metrics
   pomeloctl bench echo --addr 127.0.0.1:3050 --route connector.entryHandler.echo -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			inProcess := cfg.Addr == ""
+			if withMetrics && !inProcess {
+				return usageError{c, fmt.Errorf("--metrics measures the echo frontend bench echo starts itself; leave out --addr %s", cfg.Addr)}
+			}
 			ctx, stop, progress, err := benchStart(c, output)
 			if err != nil {
 				return err
 			}
 			defer stop()
 			cfg.Progress = progress
-			inProcess := cfg.Addr == ""
-			if inProcess {
-				srv, err := bench.ServeEcho(ctx, "127.0.0.1:0", quietLogger())
+			var results []*bench.EchoResult
+			var costs []bench.Cost
+			switch {
+			case withMetrics:
+				if results, costs, err = bench.EchoMetered(ctx, cfg, rounds, quietLogger()); err != nil {
+					return fmt.Errorf("bench echo --metrics: %w", err)
+				}
+				cfg.Route = bench.EchoRoute
+			case inProcess:
+				srv, err := bench.ServeEcho(ctx, "127.0.0.1:0", quietLogger(), nil)
 				if err != nil {
 					return err
 				}
 				defer srv.Close()
 				cfg.Addr, cfg.Route = srv.Addr().String(), bench.EchoRoute
+				fallthrough
+			default:
+				res, err := bench.Echo(ctx, cfg)
+				if err != nil {
+					return err
+				}
+				results = append(results, res)
 			}
-			results := []*bench.EchoResult{}
-			res, err := bench.Echo(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			results = append(results, res)
 			if baseline {
 				addr, stopBare, err := startBareEcho(ctx, !inProcess)
 				if err != nil {
@@ -91,7 +106,7 @@ func newBenchEchoCmd() *cobra.Command {
 				}
 				results = append(results, bres)
 			}
-			if err := writeEchoResults(c.OutOrStdout(), results, output); err != nil {
+			if err := writeEchoResults(c.OutOrStdout(), results, costs, output); err != nil {
 				return err
 			}
 			for _, r := range results {
@@ -111,6 +126,8 @@ func newBenchEchoCmd() *cobra.Command {
 	f.StringVar(&cfg.Route, "route", bench.EchoRoute, "the route to request")
 	f.IntVar(&cfg.Size, "size", 16, "bytes of payload per request")
 	f.BoolVar(&baseline, "baseline", false, "also measure a bare gorilla/websocket echo the same way, as the ceiling (in this process, or with --addr in a process of its own)")
+	f.BoolVar(&withMetrics, "metrics", false, "run the echo twice, on a frontend without metrics then on one that counts them (its /metrics scraped every second), and print what they cost")
+	f.IntVar(&rounds, "rounds", 1, "with --metrics, how many times to run the pair, taking turns to go first")
 	f.StringVarP(&output, "output", "o", "table", "table or json")
 	return cmd
 }
@@ -227,10 +244,19 @@ func progressEnd(s bench.Status) string {
 	return fmt.Sprintf("done in %.1fs: %s, %.0f %s/s, %d errors", s.Elapsed.Seconds(), done, s.Rate(), s.Unit, s.Errors)
 }
 
-func writeEchoResults(w io.Writer, results []*bench.EchoResult, output string) error {
+// writeEchoResults prints echo runs, with --metrics each round's cost
+// (costs; in JSON, then an object of runs and costs rather than a list of
+// runs).
+func writeEchoResults(w io.Writer, results []*bench.EchoResult, costs []bench.Cost, output string) error {
 	if output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		if costs != nil {
+			return enc.Encode(struct {
+				Runs        []*bench.EchoResult `json:"runs"`
+				MetricsCost []bench.Cost        `json:"metricsCost"`
+			}{results, costs})
+		}
 		return enc.Encode(results)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -239,10 +265,30 @@ func writeEchoResults(w io.Writer, results []*bench.EchoResult, output string) e
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t\n", r.Name, r.Transport, r.Clients, r.InFlight, r.PerSecond,
 			round(r.Latency.P50), round(r.Latency.P90), round(r.Latency.P99), round(r.Latency.Max), r.Errors)
 	}
-	if len(results) == 2 && results[1].PerSecond > 0 {
-		fmt.Fprintf(tw, "\nratio to the bare echo: %.2f\n", results[0].PerSecond/results[1].PerSecond)
+	if err := tw.Flush(); err != nil {
+		return err
 	}
-	return tw.Flush()
+	if len(costs) > 0 {
+		fmt.Fprintln(w)
+		for _, f := range []struct {
+			what string
+			of   func(bench.Cost) float64
+		}{{"requests/s", func(c bench.Cost) float64 { return c.Rate }}, {"CPU per request", func(c bench.Cost) float64 { return c.CPU }}} {
+			var words []string
+			var v []float64
+			for _, c := range costs {
+				v = append(v, f.of(c))
+				words = append(words, fmt.Sprintf("%+.1f%%", f.of(c)))
+			}
+			slices.Sort(v)
+			median := (v[(len(v)-1)/2] + v[len(v)/2]) / 2
+			fmt.Fprintf(w, "metrics change %s by %+.1f%% (the median of %d rounds: %s)\n", f.what, median, len(costs), strings.Join(words, ", "))
+		}
+	}
+	if bare := results[len(results)-1]; len(results) > 1 && bare.Name == "bare websocket echo" && bare.PerSecond > 0 {
+		fmt.Fprintf(w, "\nratio to the bare echo: %.2f\n", results[0].PerSecond/bare.PerSecond)
+	}
+	return nil
 }
 
 func round(d time.Duration) time.Duration {
@@ -387,7 +433,7 @@ func newBenchServeCmd() *cobra.Command {
 				fmt.Fprintln(c.OutOrStdout(), ln.Addr().String())
 				return bench.ServeBareEcho(ctx, ln)
 			}
-			srv, err := bench.ServeEcho(ctx, addr, quietLogger())
+			srv, err := bench.ServeEcho(ctx, addr, quietLogger(), nil)
 			if err != nil {
 				return err
 			}

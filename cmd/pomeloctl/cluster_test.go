@@ -75,7 +75,7 @@ type testCluster struct {
 }
 
 // chatPorts are the ports the chat example uses, before the offset.
-var chatPorts = []int{2281, 6479, 3005, 3006, 3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052, 6053, 3053, 4053}
+var chatPorts = []int{2281, 6479, 3001, 3005, 3006, 3014, 3050, 3051, 3052, 4050, 4051, 4052, 6050, 6051, 6052, 6053, 3053, 4053}
 
 func newTestCluster(t testing.TB, topology string) *testCluster {
 	t.Helper()
@@ -90,6 +90,14 @@ func newTestCluster(t testing.TB, topology string) *testCluster {
 		}
 	}
 	if err := testbin.Link(chatGame(t), c.dir, "chat"); err != nil {
+		t.Fatal(err)
+	}
+	// The page its web section serves.
+	web, err := filepath.Abs("../../examples/chat/web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(web, filepath.Join(c.dir, "web")); err != nil {
 		t.Fatal(err)
 	}
 	c.file = filepath.Join(c.dir, "topology.yaml")
@@ -224,6 +232,10 @@ func (c *testCluster) cleanup() {
 		}
 	}
 	if rec, err := c.runDir().Master(); err == nil {
+		c.ever[rec.Pid] = rec.StartTime
+	}
+	// The web server's supervisor; the file server it runs leaves with it.
+	if rec, err := c.runDir().Helper("web"); err == nil {
 		c.ever[rec.Pid] = rec.StartTime
 	}
 	for pid, st := range c.ever {

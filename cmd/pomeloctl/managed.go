@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -27,9 +28,10 @@ import (
 
 // helperKind is a process up runs beside the masters for development,
 // when the topology says "managed": a ZooKeeper for master HA, a Redis for
-// global channels. Each runs under a supervisor process of its own (a
-// hidden command), which runs it again when it exits, as the master does a
-// server, and is recorded in the run directory (NAME.json).
+// global channels; and the web server of a topology's web section (web.go).
+// Each runs under a supervisor process of its own (a hidden command),
+// which runs it again when it exits, as the master does a server, and is
+// recorded in the run directory (NAME.json).
 type helperKind struct {
 	name  string // the hidden command, its log and its record
 	title string
@@ -45,8 +47,9 @@ type helperKind struct {
 }
 
 // helperKinds are the helpers, in the order up starts them (down stops
-// them the other way round: Redis, whose clients are the servers, then
-// ZooKeeper, which the masters need until they have left).
+// them the other way round: the web server, which nothing needs, then
+// Redis, whose clients are the servers, then ZooKeeper, which the masters
+// need until they have left).
 func helperKinds() []helperKind {
 	return []helperKind{
 		{
@@ -100,6 +103,14 @@ func helperKinds() []helperKind {
 					}}
 			},
 			ready:      redisserver.Ready,
+			record:     func(*topology.Topology, *master.ProcessRecord) {},
+			beforeStop: func(master.ProcessRecord) {},
+		},
+		{
+			name: "web", title: "web server",
+			addr:       webAddr,
+			helper:     webHelper,
+			ready:      webReady,
 			record:     func(*topology.Topology, *master.ProcessRecord) {},
 			beforeStop: func(master.ProcessRecord) {},
 		},
@@ -175,9 +186,9 @@ func startHelpers(ctx context.Context, t *topology.Topology, dir master.RunDir, 
 		if err != nil {
 			return nil, fmt.Errorf("start the managed %s: %w", k.title, err)
 		}
-		go func() { _, _ = p.Wait() }()
-		wait := k.helper(t, dir).WaitReady
-		if err := wait(ctx); err != nil {
+		exited := make(chan struct{})
+		go func() { _, _ = p.Wait(); close(exited) }()
+		if err := waitHelper(ctx, k.helper(t, dir).WaitReady, exited); err != nil {
 			text, _ := master.TailLog(dir.Log(k.name), 15)
 			return nil, fmt.Errorf("the managed %s: %w; the end of its log (%s):\n%s", k.title, err, dir.Log(k.name), text)
 		}
@@ -187,6 +198,30 @@ func startHelpers(ctx context.Context, t *topology.Topology, dir master.RunDir, 
 			stopHelpers(dir)
 		}
 	}, nil
+}
+
+// waitHelper waits until a helper is ready, or its supervisor has exited:
+// one that fails at once (a port it cannot bind) has said why in its log,
+// and waiting out the timeout would only delay that.
+func waitHelper(ctx context.Context, wait func(context.Context) error, exited <-chan struct{}) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := wait(ctx)
+	select {
+	case <-exited:
+		if err != nil {
+			return errors.New("it exited before it was ready")
+		}
+	default:
+	}
+	return err
 }
 
 // stopHelpers stops a run directory's managed helpers that run: down

@@ -208,6 +208,9 @@ func upForeground(c *cobra.Command, t *topology.Topology, dir master.RunDir, o u
 		}
 		con.line("pomeloctl", fmt.Sprintf("cluster ready in %s: %s; Ctrl-C stops it (pomeloctl ls, pomeloctl down from another terminal)",
 			time.Since(started).Round(time.Millisecond), plural(total, "server")))
+		if u := webURL(t); u != "" {
+			con.line("pomeloctl", "its web page: "+u)
+		}
 		if t.HA != nil {
 			if err := startStandbys(c, t, dir, o); err != nil {
 				con.line("pomeloctl", err.Error())
@@ -414,6 +417,9 @@ func upDetached(c *cobra.Command, t *topology.Topology, dir master.RunDir, o upO
 	}
 	c.Printf("cluster ready in %s: %s; master pid %d on %s, logs in %s\n", time.Since(started).Round(time.Millisecond),
 		plural(len(list), "server"), p.Pid, masterAddr(t), dir.Log("*"))
+	if u := webURL(t); u != "" {
+		c.Printf("its web page: %s\n", u)
+	}
 	if t.HA != nil {
 		return startStandbys(c, t, dir, o)
 	}

@@ -52,10 +52,12 @@ type Config struct {
 	Handshake func(ctx context.Context, s *Session, user json.RawMessage) (json.RawMessage, error)
 	// SingleSession kicks a uid's older session when a new one binds the uid.
 	SingleSession bool
-	// OnHandled, when set, is called after each request or notify with the
-	// handler's error (nil on success): the server's request and error
-	// counts. It must be quick; it runs on the client's connection.
-	OnHandled func(err error)
+	// OnHandled, when set, is called after each request or notify with its
+	// route, how long it took to answer (an asynchronous handler's answer
+	// included) and the handler's error (nil on success): the server's
+	// request counts and latencies. It must be quick; it runs on the
+	// client's connection, or where an asynchronous handler answers.
+	OnHandled func(route string, took time.Duration, err error)
 	Logger    *slog.Logger
 }
 

@@ -220,8 +220,13 @@ func (c *conn) data(ctx context.Context, body []byte) error {
 	// Counted until the answer is queued, so that a graceful stop's kick
 	// comes after it.
 	c.srv.inflight.Add(1)
+	hook := c.srv.cfg.OnHandled
+	var start time.Time
+	if hook != nil {
+		start = time.Now()
+	}
 	if h := c.srv.asyncOther; h != nil && !c.srv.draining.Load() && c.srv.handlers[m.Route] == nil {
-		c.dataAsync(ctx, h, m, req)
+		c.dataAsync(ctx, h, m, req, start)
 		return nil
 	}
 	defer c.srv.inflight.Add(-1)
@@ -231,8 +236,8 @@ func (c *conn) data(ctx context.Context, body []byte) error {
 	} else {
 		res, err = c.srv.dispatch(ctx, c.sess, req)
 	}
-	if h := c.srv.cfg.OnHandled; h != nil {
-		h(err)
+	if hook != nil {
+		hook(m.Route, time.Since(start), err)
 	}
 	if req.Notify {
 		if err != nil {
@@ -245,8 +250,8 @@ func (c *conn) data(ctx context.Context, body []byte) error {
 
 // dataAsync hands a request to an asynchronous handler; its answer goes out
 // when it comes.
-func (c *conn) dataAsync(ctx context.Context, h AsyncHandlerFunc, m protocol.Message, req *Request) {
-	a := &asyncAnswer{c: c, m: m, req: req}
+func (c *conn) dataAsync(ctx context.Context, h AsyncHandlerFunc, m protocol.Message, req *Request, start time.Time) {
+	a := &asyncAnswer{c: c, m: m, req: req, start: start}
 	a.n = copy(a.id[:], m.RawID)
 	h(ctx, c.sess, req, a.reply)
 }
@@ -259,15 +264,16 @@ type asyncAnswer struct {
 	req *Request
 	// The id the client wrote: m.RawID aliases the read buffer, which the
 	// reader reuses for the next message.
-	id [protocol.MaxVarintLen]byte
-	n  int
+	id    [protocol.MaxVarintLen]byte
+	n     int
+	start time.Time // when it was read, for Config.OnHandled
 }
 
 func (a *asyncAnswer) reply(res any, err error) {
 	c := a.c
 	defer c.srv.inflight.Add(-1)
 	if hook := c.srv.cfg.OnHandled; hook != nil {
-		hook(err)
+		hook(a.req.Route, time.Since(a.start), err)
 	}
 	if a.req.Notify {
 		if err != nil {

@@ -37,6 +37,14 @@ func RunHA(ctx context.Context, cfg Config, fresh bool) error {
 		cfg.RunDir = DefaultRunDir(t)
 	}
 	log := cfg.Logger.With("master", cfg.ID)
+	// One endpoint for the process: it answers while the master stands by
+	// (pomelo_master_leader 0) as while it leads.
+	met, stopMetrics, err := serveMetrics(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	cfg.metrics = met
 	dial := func() (*ha.Session, error) {
 		sess, err := ha.Dial(ha.Config{Servers: t.HA.Zookeeper, Path: t.HA.Path, SessionTimeout: t.HA.SessionTimeout.D(),
 			Auth: t.HA.Auth.Value, ID: cfg.ID, Addr: DialAddr(cfg.Addr), Logger: log})

@@ -20,6 +20,7 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/globalchannel"
 	"github.com/pomeloctl/pomeloctl/engine/ha"
 	"github.com/pomeloctl/pomeloctl/engine/lifecycle"
+	"github.com/pomeloctl/pomeloctl/engine/metrics"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/engine/proc"
 	"github.com/pomeloctl/pomeloctl/topology"
@@ -88,6 +89,10 @@ type Config struct {
 	// share copies a file of the run directory to ZooKeeper, for a next
 	// leader on another host (RunHA; see sharedFiles).
 	share func(name string, data []byte) error
+	// metrics are this master process's, when RunHA serves them for all
+	// its terms and its time as a standby; nil: Run serves its own, if
+	// the master has an httpPort.
+	metrics *metrics.Master
 }
 
 // Master runs one cluster. See the package comment.
@@ -97,7 +102,8 @@ type Master struct {
 	dir       RunDir
 	addr      string // the admin address it listens on
 	hub       *monitor.Hub
-	journal   *admin.Journal // the events the admin API streams
+	journal   *admin.Journal  // the events the admin API streams
+	metrics   *metrics.Master // nil without an httpPort: nothing counted
 	gcMu      sync.Mutex
 	gc        globalchannel.Store // the master's link to global channels; nil until used
 	tokens    map[string]string
@@ -227,6 +233,15 @@ func (m *Master) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("the master cannot listen on %s (master.host and master.port): %w", m.addr, err)
 	}
+	m.metrics = m.cfg.metrics
+	if m.metrics == nil {
+		var stop func()
+		if m.metrics, stop, err = serveMetrics(m.cfg, m.log); err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
+	}
 	m.started = time.Now()
 	m.epoch = prev.Epoch + 1
 	if m.cfg.Term != nil {
@@ -273,7 +288,7 @@ func (m *Master) Run(ctx context.Context) error {
 	})
 	// The commands it answers carry its epoch, as its actions do (see do).
 	m.journal = admin.NewJournal(m.epoch, journalKeep, journalBuffer)
-	api := admin.NewServer(adminUsers(t), m, m.log.With("epoch", m.epoch), m.cfg.Modules...)
+	api := admin.NewServer(adminUsers(t), counted{m}, m.log.With("epoch", m.epoch), m.cfg.Modules...)
 	api.ServeEvents(m.journal)
 	api.Handle("/monitor", m.hub)
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
@@ -281,9 +296,15 @@ func (m *Master) Run(ctx context.Context) error {
 
 	_, events := m.hub.Subscribe(loopCtx)
 	m.log.Info("master started", "addr", m.addr, "epoch", m.epoch, "runDir", string(m.dir), "servers", len(t.AllServers()), "adopting", len(adopt))
+	m.metrics.Leading(true, m.epoch)
+	defer m.metrics.Leading(false, m.epoch)
+	if len(adopt) > 0 || m.cfg.awaitLinks {
+		m.metrics.FailedOver()
+	}
 	if err := m.begin(adopt); err != nil {
 		m.log.Error("could not start the cluster", "err", err)
 	}
+	m.countStates()
 	go m.publishStats(loopCtx)
 	abdicated := m.loop(ctx, events)
 

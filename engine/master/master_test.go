@@ -221,6 +221,9 @@ func chatCopy(t *testing.T, edit func(string) string) string {
 	if err := testbin.Link(chatPath, dir, "chat"); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Mkdir(filepath.Join(dir, "web"), 0o755); err != nil { // the folder its web section serves
+		t.Fatal(err)
+	}
 	return dir
 }
 

@@ -234,6 +234,9 @@ func (m *Master) apply(mem *member, c lifecycle.Cause) {
 		return
 	}
 	for _, e := range events {
+		if e.Restarts > mem.last.Restarts {
+			m.metrics.Restarted(mem.srv.ID, mem.srv.Type)
+		}
 		mem.last = e
 		if e.From == lifecycle.Backoff && mem.restartTimer != nil {
 			mem.restartTimer.Stop()
@@ -254,6 +257,7 @@ func (m *Master) apply(mem *member, c lifecycle.Cause) {
 		// a restart's stop and start come in one Apply, and no router
 		// should take the server for stopped in between.
 		m.hub.SetState(mem.srv.ID, mem.m.State().String())
+		m.countStates()
 	}
 	m.do(mem, act)
 	if len(m.held) > 0 && !mem.srv.Frontend {

@@ -43,11 +43,14 @@ func (d *delivery) attempt() {
 		return
 	}
 	if d.notify {
-		d.reply(nil, d.sv.node.Notify(d.ctx, d.to, routeForward, d.payload))
+		err := d.sv.node.Notify(d.ctx, d.to, routeForward, d.payload)
+		d.sv.metrics.Called(routeForward, d.to, err)
+		d.reply(nil, err)
 		return
 	}
 	d.sv.node.Go(d.ctx, d.to, routeForward, d.payload, func(res []byte, err error) {
 		// On the connection's reading goroutine, which must not block.
+		d.sv.metrics.Called(routeForward, d.to, err)
 		switch {
 		case !retryable(err) || d.sv.peers.agent == nil:
 			d.reply(forwardAnswer(d.route, d.to, res, err))
@@ -110,6 +113,7 @@ func (sv *Services) callWhenBack(ctx context.Context, id, route string, body []b
 	for {
 		if cur, running := sv.peers.current(id); running {
 			res, err := sv.node.Call(ctx, id, route, body)
+			sv.metrics.Called(route, id, err)
 			switch {
 			case !retryable(err) || sv.peers.agent == nil:
 				return res, err

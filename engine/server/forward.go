@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
 	"github.com/pomeloctl/pomeloctl/engine/rpc"
@@ -172,12 +173,26 @@ func serveRemote(ctx context.Context, app *App, sv *Services, r *rpc.Request) ([
 	return json.Marshal(res)
 }
 
-// serveForward runs a forwarded request on a backend.
+// serveForward runs a forwarded request on a backend, counted in its
+// metrics.
 func serveForward(ctx context.Context, app *App, sv *Services, r *rpc.Request) ([]byte, error) {
 	f, err := parseForwarded(r.Body)
 	if err != nil {
 		return nil, fmt.Errorf("%w from %s", err, r.From)
 	}
+	route := sv.metrics.RouteBytes(f.route)
+	if route == nil {
+		return runForward(ctx, app, sv, r, f)
+	}
+	start := time.Now()
+	res, err := runForward(ctx, app, sv, r, f)
+	route.Observe(time.Since(start), err)
+	return res, err
+}
+
+// runForward runs a forwarded request's handler.
+func runForward(ctx context.Context, app *App, sv *Services, r *rpc.Request, f receivedForward) ([]byte, error) {
+	var err error
 	h, ok := app.handler(f.route)
 	var sc *script[scripting.HandlerEnv]
 	if !ok { // the topology's, only for a route the game's code has not

@@ -9,9 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
 	"github.com/pomeloctl/pomeloctl/engine/gate"
+	"github.com/pomeloctl/pomeloctl/engine/metrics"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/engine/protocol/protobuf"
 	"github.com/pomeloctl/pomeloctl/scripting"
@@ -31,6 +33,7 @@ type frontend struct {
 	srv     *connector.Server
 	filters *filters
 	gc      *GlobalChannels // nil without topology.globalChannel
+	metrics *metrics.Server // nil without an httpPort
 }
 
 func (f *frontend) Name() string { return "frontend" }
@@ -51,7 +54,7 @@ func (f *frontend) Drain(ctx context.Context) error { return f.srv.Shutdown(ctx)
 func (f *frontend) Stop(context.Context) error      { return f.srv.Close() }
 
 // newFrontend builds server s's connector from its type's options; it
-// counts requests and errors into counters.
+// counts requests and errors into counters, and into sv's metrics.
 func newFrontend(p *Plan, log *slog.Logger, counters *monitor.Counters, sv *Services) *frontend {
 	t, s := p.Topology, p.Server
 	st := t.Types.Get(s.Type)
@@ -68,11 +71,12 @@ func newFrontend(p *Plan, log *slog.Logger, counters *monitor.Counters, sv *Serv
 		SingleSession:  c.SingleSession,
 		FlushInterval:  c.FlushInterval.D(),
 		Logger:         log,
-		OnHandled: func(err error) {
+		OnHandled: func(route string, took time.Duration, err error) {
 			counters.AddRequests(1)
 			if err != nil {
 				counters.AddErrors(1)
 			}
+			sv.metrics.Handled(route, took, err)
 		},
 	}
 	cfg.Dict, cfg.ServerProtos, cfg.ClientProtos = p.dict, p.serverProtos, p.clientProtos
@@ -113,7 +117,7 @@ func newFrontend(p *Plan, log *slog.Logger, counters *monitor.Counters, sv *Serv
 		// The live connectors (the declared ones without a master).
 		handle(gate.Route, gate.Handler(func() []gate.Entry { return sv.peers.entries(ConnectorType) }))
 	}
-	return &frontend{srv: srv, filters: fl}
+	return &frontend{srv: srv, filters: fl, metrics: sv.metrics}
 }
 
 // HandlerRoutes are every handler route of the cluster, sorted, for the

@@ -181,7 +181,9 @@ func (g *GlobalChannels) tell(ctx context.Context, frontend, route string, a sys
 		g.heard(route, a)
 		return
 	}
-	if err := g.sv.node.Notify(ctx, frontend, route, body); err != nil {
+	err := g.sv.node.Notify(ctx, frontend, route, body)
+	g.sv.metrics.Called(route, frontend, err)
+	if err != nil {
 		g.log.Warn("global channels: could not tell the frontend of a member it holds", "frontend", frontend, "channel", a.Channel, "uid", a.UID, "err", err)
 	}
 }

@@ -34,6 +34,9 @@ func chatWithRouter(t *testing.T, offset int, router string) *topology.Topology 
 			t.Fatal(err)
 		}
 	}
+	if err := os.Mkdir(filepath.Join(dir, "web"), 0o755); err != nil { // the folder its web section serves
+		t.Fatal(err)
+	}
 	file := filepath.Join(dir, "topology.yaml")
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
+	"github.com/pomeloctl/pomeloctl/engine/metrics"
 	"github.com/pomeloctl/pomeloctl/engine/monitor"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
@@ -63,15 +64,24 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.Hooks = sv.scripts.lifeHooks(sv, cfg.App.hooksFor(s.Type, sv, cfg.Hooks))
 	node := sv.node
 	var comps []Component
+	if addr := t.HTTPAddr(s.HTTPPort); addr != "" {
+		// First, so that it is the last to stop: /metrics answers while
+		// the server starts and while it drains.
+		sv.metrics = metrics.NewServer(metrics.ServerConfig{ID: s.ID, Type: s.Type, Frontend: s.Frontend, Routes: clientRoutes(plan)})
+		comps = append(comps, metrics.NewEndpoint(addr, sv.metrics.Gatherer(), log))
+	}
 	if t.GlobalChannel != nil {
-		// First: Redis is reached before the server takes anything.
+		// Before the RPC node and the frontend: Redis is reached before
+		// the server takes anything.
 		sv.gchans = &GlobalChannels{sv: sv, cfg: t.GlobalChannel, log: log, held: map[string]map[string]bool{}}
 		comps = append(comps, &gcLink{g: sv.gchans, frontend: s.Frontend})
 	}
 	comps = append(comps, &rpcLink{node: node})
+	sv.metrics.CountChannels(sv.chans.sizes, sv.gchans.heldSizes)
 	counters := &monitor.Counters{}
 	if s.Frontend {
 		fe = newFrontend(plan, log, counters, sv)
+		sv.metrics.CountConnections(fe.srv.Sessions().Len)
 		if g := sv.gchans; g != nil {
 			fe.gc = g
 			sessions := fe.srv.Sessions()

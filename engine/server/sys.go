@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/pomeloctl/pomeloctl/engine/connector"
+	"github.com/pomeloctl/pomeloctl/engine/metrics"
 	"github.com/pomeloctl/pomeloctl/engine/rpc"
 	"github.com/pomeloctl/pomeloctl/scripting"
 )
@@ -61,12 +62,16 @@ func serveSys(fe *frontend, r *rpc.Request) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		n := 0
 		for _, uid := range p.UIDs {
 			for _, s := range sessions.ByUID(uid) {
 				// A client gone meanwhile is no error of the pusher's.
-				_ = s.PushEncoded(push)
+				if s.PushEncoded(push) == nil {
+					n++
+				}
 			}
 		}
+		fe.metrics.Pushed(p.Route, n)
 		return nil, nil
 	}
 	var a sysSession
@@ -117,6 +122,7 @@ type Services struct {
 	log     *slog.Logger
 	// hookRuns runs onServerAdded and onServerRemoved hooks in order.
 	hookRuns ordered
+	metrics  *metrics.Server // nil without an httpPort: nothing counted
 }
 
 // ID is this server's id.
@@ -203,6 +209,7 @@ func (sv *Services) PushToUIDs(ctx context.Context, route string, msg any, targe
 		p, err := json.Marshal(sysPush{Route: route, UIDs: byFrontend[fe], Msg: body})
 		if err == nil {
 			err = sv.node.Notify(ctx, fe, routePush, p)
+			sv.metrics.Called(routePush, fe, err)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("push %s to %s: %w", route, fe, err))
@@ -221,6 +228,7 @@ func (sv *Services) call(ctx context.Context, frontend, route string, a sysSessi
 		return err
 	}
 	_, err = sv.node.Call(ctx, frontend, route, body)
+	sv.metrics.Called(route, frontend, err)
 	var re *rpc.RemoteError
 	if errors.As(err, &re) {
 		return &connector.Error{Code: cmp.Or(re.Code, http.StatusInternalServerError), Msg: strings.TrimPrefix(re.Msg, route+": ")}

@@ -68,6 +68,9 @@ func (p *player) chaos(ctx context.Context, step topology.ChaosStep) ChaosResult
 		case <-time.After(warmup):
 		case <-ctx.Done():
 		}
+		// Acting with the bots in the middle of their loops, not
+		// between their login and their first pass.
+		sleep(ctx, settle/2)
 	}
 	recovered, target, err := p.act(ctx, step)
 	res.Server = target

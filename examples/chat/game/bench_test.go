@@ -60,6 +60,9 @@ func benchEchoThroughBackend(b *testing.B, file, router, filters string) {
 				b.Fatal(err)
 			}
 		}
+		if err := os.Mkdir(filepath.Join(dir, "web"), 0o755); err != nil { // the folder its web section serves
+			b.Fatal(err)
+		}
 		file = filepath.Join(dir, "topology.yaml")
 		if err := os.WriteFile(file, append(data, filters...), 0o644); err != nil {
 			b.Fatal(err)
