@@ -16,7 +16,6 @@ import (
 
 	"github.com/pomeloctl/pomeloctl/engine/admin"
 	"github.com/pomeloctl/pomeloctl/engine/master"
-	"github.com/pomeloctl/pomeloctl/engine/server"
 	"github.com/pomeloctl/pomeloctl/engine/smoke"
 	"github.com/pomeloctl/pomeloctl/internal/freeport"
 	"github.com/pomeloctl/pomeloctl/topology"
@@ -81,13 +80,8 @@ func runSmoke(c *cobra.Command, g *globals, path string, o smokeOptions) error {
 	if err != nil {
 		return err
 	}
-	dir := master.RunDir(o.runDir)
-	if dir == "" {
-		dir = master.DefaultRunDir(t)
-	}
-	if rec, err := dir.Master(); err == nil && rec.Alive() {
-		return &master.RunningError{Record: rec, Dir: dir}
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	dir, err := freeRunDir(t, o.runDir)
+	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
@@ -144,11 +138,8 @@ func loadSmokeTopology(c *cobra.Command, g *globals, path string, profiles []str
 		c.PrintErrf("%s: no smoke section to play: declare smoke: with scenarios (docs/smoke.md)\n", path)
 		return nil, topology.ErrInvalid
 	}
-	var list topology.ErrorList
-	if err := server.Check(t, nil); errors.As(err, &list) {
-		c.PrintErrln(list.Error())
-		c.PrintErrf("%s: not started: %s\n", path, plural(len(list), "problem"))
-		return nil, errReported
+	if err := checkPlan(c, t, path); err != nil {
+		return nil, err
 	}
 	ports := topologyPorts(t)
 	if c.Flags().Changed("port-offset") || portsFree(ports) {

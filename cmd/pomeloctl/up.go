@@ -69,21 +69,11 @@ topology is invalid.`,
 			if err != nil {
 				return err
 			}
-			// What validate reports, from the same check: every
-			// server's plan, and what the runtime does not do yet.
-			var list topology.ErrorList
-			if err := server.Check(t, nil); errors.As(err, &list) {
-				c.PrintErrln(list.Error())
-				c.PrintErrf("%s: not started: %s\n", args[0], plural(len(list), "problem"))
-				return errReported
+			if err := checkPlan(c, t, args[0]); err != nil {
+				return err
 			}
-			dir := master.RunDir(o.runDir)
-			if dir == "" {
-				dir = master.DefaultRunDir(t)
-			}
-			if rec, err := dir.Master(); err == nil && rec.Alive() {
-				return &master.RunningError{Record: rec, Dir: dir}
-			} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			dir, err := freeRunDir(t, o.runDir)
+			if err != nil {
 				return err
 			}
 			if err := ledElsewhere(c.Context(), t, dir); err != nil {
@@ -106,6 +96,33 @@ topology is invalid.`,
 	f.StringVar(&o.runDir, "run-dir", "", "the run directory (default .pomeloctl/PORT beside the topology)")
 	f.BoolVar(&o.noTUI, "no-tui", false, "in the foreground on a terminal, print the servers' logs instead of opening the terminal UI")
 	return cmd
+}
+
+// checkPlan refuses what validate reports, from the same check: every
+// server's plan, and what the runtime does not do yet.
+func checkPlan(c *cobra.Command, t *topology.Topology, path string) error {
+	var list topology.ErrorList
+	if err := server.Check(t, nil); errors.As(err, &list) {
+		c.PrintErrln(list.Error())
+		c.PrintErrf("%s: not started: %s\n", path, plural(len(list), "problem"))
+		return errReported
+	}
+	return nil
+}
+
+// freeRunDir is the run directory a new cluster of t takes (named, or
+// t's default), refused while a live master holds it.
+func freeRunDir(t *topology.Topology, named string) (master.RunDir, error) {
+	dir := master.RunDir(named)
+	if dir == "" {
+		dir = master.DefaultRunDir(t)
+	}
+	if rec, err := dir.Master(); err == nil && rec.Alive() {
+		return "", &master.RunningError{Record: rec, Dir: dir}
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	return dir, nil
 }
 
 // loadTopology loads a topology for a command that runs it, printing its

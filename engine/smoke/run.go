@@ -230,8 +230,13 @@ func (p *player) playBot(ctx context.Context, b *bot, st *stats, chaos *chaosPla
 		if !more() {
 			return
 		}
-		if err != nil && b.connected() && chaos == nil {
-			return // a failed pass would fail the same way again
+		if err != nil && b.connected() {
+			if chaos == nil {
+				return // a failed pass would fail the same way again
+			}
+			// Through a chaos step the cluster is expected back: try
+			// again, at a pace that does not flood it meanwhile.
+			sleep(ctx, reloginFirst)
 		}
 	}
 }
