@@ -55,6 +55,7 @@ func (t *Topology) NewServer(spec AddSpec, m Machine) (*Server, error) {
 		s.ClientHost = or(s.ClientHost, s.Host)
 	}
 	s.Local = m.IsLocal(s.Host)
+	s.Group = groupOf(t, st, "", s.Host)
 	// The type's CPU binding was written for the servers the file declares,
 	// which would share those CPUs with this one: an added server is not pinned.
 	s.CPU = nil

@@ -65,6 +65,7 @@ func (l *loader) check(t *Topology) {
 	l.checkHooks(t.Hooks, "hooks")
 	l.checkSmoke(t)
 	l.checkWeb(t)
+	l.checkGroups(t)
 	for _, st := range t.Types {
 		l.checkType(t, st)
 	}

@@ -53,6 +53,7 @@ func (l *loader) expand(t *Topology) {
 			}
 			ipath := fmt.Sprintf("%s.instances[%d]", path, i)
 			s := l.server(st, in.Host, in.ClientHost, in.CPU, in.Restart, in.Settings, in.At)
+			s.Group = groupOf(t, st, in.Group, s.Host)
 			s.ID = in.ID
 			s.Token = or2(in.Token, t.Master.Tokens[st.Name])
 			s.Port = l.offsetPort(in.Port, off, in.At, "port", ipath)
@@ -71,6 +72,7 @@ func (l *loader) expand(t *Topology) {
 			l.checkRange(c.HTTPPort, c.Count, off, c.At, "httpPort", cpath)
 			for n := range min(max(c.Count, 0), MaxClusterCount) {
 				s := l.server(st, c.Host, c.ClientHost, c.CPU, c.Restart, c.Settings, c.At)
+				s.Group = groupOf(t, st, c.Group, s.Host)
 				s.ID = fmt.Sprintf("%s%s-%d", ClusterIDPrefix, st.Name, seq)
 				s.Token = t.Master.Tokens[st.Name]
 				if c.At.Has("port") {

@@ -22,13 +22,15 @@ type Topology struct {
 	HA            *HA            `yaml:"ha" json:"ha,omitempty"`
 	GlobalChannel *GlobalChannel `yaml:"globalChannel" json:"globalChannel,omitempty"`
 	Web           *Web           `yaml:"web" json:"web,omitempty"`
-	Log           Log            `yaml:"log" json:"log"`
-	HTTP          HTTP           `yaml:"http" json:"http"`
-	Dictionary    []string       `yaml:"dictionary" json:"dictionary,omitempty"`
-	Protos        Protos         `yaml:"protos" json:"protos,omitzero"`
-	Filters       Filters        `yaml:"filters" json:"filters,omitzero"`
-	Hooks         Hooks          `yaml:"hooks" json:"hooks,omitzero"`
-	Smoke         *Smoke         `yaml:"smoke" json:"smoke,omitempty"`
+	// Groups put the servers of some hosts in a group (see groups.go).
+	Groups     map[string]HostGroup `yaml:"groups" json:"groups,omitempty"`
+	Log        Log                  `yaml:"log" json:"log"`
+	HTTP       HTTP                 `yaml:"http" json:"http"`
+	Dictionary []string             `yaml:"dictionary" json:"dictionary,omitempty"`
+	Protos     Protos               `yaml:"protos" json:"protos,omitzero"`
+	Filters    Filters              `yaml:"filters" json:"filters,omitzero"`
+	Hooks      Hooks                `yaml:"hooks" json:"hooks,omitzero"`
+	Smoke      *Smoke               `yaml:"smoke" json:"smoke,omitempty"`
 	// Defaults is merged under every server type before decoding (see load.go);
 	// it is named here so that a misspelt "defaults" gets a suggestion.
 	Defaults struct{}    `yaml:"defaults" json:"-"`
@@ -201,6 +203,7 @@ type ServerType struct {
 	Connector *Connector      `yaml:"connector" json:"connector,omitempty"`
 	Restart   *Restart        `yaml:"restart" json:"restart"`
 	CPU       *CPUSet         `yaml:"cpu" json:"cpu,omitempty"`
+	Group     string          `yaml:"group" json:"group,omitempty"`
 	Command   string          `yaml:"command" json:"command,omitempty"`
 	Args      []string        `yaml:"args" json:"args,omitempty"`
 	Router    Expr            `yaml:"router" json:"router,omitzero"`
@@ -268,6 +271,7 @@ type Instance struct {
 	HTTPPort   int            `yaml:"httpPort"`
 	CPU        *CPUSet        `yaml:"cpu"`
 	Restart    *Restart       `yaml:"restart"`
+	Group      string         `yaml:"group"`
 	Token      Secret         `yaml:"token"`
 	Settings   map[string]any `yaml:"settings"`
 
@@ -285,6 +289,7 @@ type Cluster struct {
 	HTTPPort   PortRange      `yaml:"httpPort"`
 	CPU        *CPUSet        `yaml:"cpu"`
 	Restart    *Restart       `yaml:"restart"`
+	Group      string         `yaml:"group"`
 	Settings   map[string]any `yaml:"settings"`
 
 	At Positions `yaml:"-"`
@@ -295,19 +300,22 @@ type Clusters []Cluster
 
 // Server is one expanded server process.
 type Server struct {
-	ID         string         `json:"id"`
-	Type       string         `json:"type"`
-	Host       string         `json:"host"`
-	Port       int            `json:"port,omitempty"`
-	ClientHost string         `json:"clientHost,omitempty"`
-	ClientPort int            `json:"clientPort,omitempty"`
-	HTTPPort   int            `json:"httpPort,omitempty"` // on http.host; 0: no HTTP endpoint
-	Frontend   bool           `json:"frontend"`
-	Local      bool           `json:"local"`
-	CPU        *CPUSet        `json:"cpu,omitempty"`
-	Restart    *Restart       `json:"restart"`
-	Token      Secret         `json:"token,omitzero"`
-	Settings   map[string]any `json:"settings,omitempty"`
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	Host       string `json:"host"`
+	Port       int    `json:"port,omitempty"`
+	ClientHost string `json:"clientHost,omitempty"`
+	ClientPort int    `json:"clientPort,omitempty"`
+	HTTPPort   int    `json:"httpPort,omitempty"` // on http.host; 0: no HTTP endpoint
+	Frontend   bool   `json:"frontend"`
+	// Group is the group a rollout takes it out of service with (its
+	// instance's, cluster group's, type's or host's); "" for none.
+	Group    string         `json:"group,omitempty"`
+	Local    bool           `json:"local"`
+	CPU      *CPUSet        `json:"cpu,omitempty"`
+	Restart  *Restart       `json:"restart"`
+	Token    Secret         `json:"token,omitzero"`
+	Settings map[string]any `json:"settings,omitempty"`
 
 	// Pos is where the server is declared: its instance, or its cluster group.
 	Pos    Pos `json:"-"`

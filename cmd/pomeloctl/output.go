@@ -65,11 +65,23 @@ func clearStyle(n *yaml.Node) {
 
 func writeTable(w io.Writer, t *topology.Topology) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTYPE\tHOST\tPORT\tCLIENT\tFRONTEND\tCPU\tRESTART")
-	fmt.Fprintf(tw, "%s\tmaster\t%s\t%d\t-\t-\t-\t-\n", t.Master.ID, t.Master.Host, t.Master.Port)
+	// A GROUP column only for a topology with groups, last, so that
+	// scripts reading the others by position read the same either way.
+	grouped := len(t.GroupNames()) > 0
+	group := func(g string) string {
+		switch {
+		case !grouped:
+			return ""
+		case g == "":
+			return "\t-"
+		}
+		return "\t" + g
+	}
+	fmt.Fprintln(tw, "ID\tTYPE\tHOST\tPORT\tCLIENT\tFRONTEND\tCPU\tRESTART"+group("GROUP"))
+	fmt.Fprintf(tw, "%s\tmaster\t%s\t%d\t-\t-\t-\t-%s\n", t.Master.ID, t.Master.Host, t.Master.Port, group(""))
 	if t.HA != nil {
 		for _, s := range t.HA.Standbys {
-			fmt.Fprintf(tw, "%s\tmaster (standby)\t%s\t%d\t-\t-\t-\t-\n", s.ID, s.Host, s.Port)
+			fmt.Fprintf(tw, "%s\tmaster (standby)\t%s\t%d\t-\t-\t-\t-%s\n", s.ID, s.Host, s.Port, group(""))
 		}
 	}
 	for _, st := range t.Types {
@@ -89,7 +101,7 @@ func writeTable(w io.Writer, t *topology.Topology) error {
 			if s.Restart.Force {
 				restart += " (force)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%t\t%s\t%s\n", s.ID, s.Type, s.Host, port, client, s.Frontend, cpu, restart)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%t\t%s\t%s%s\n", s.ID, s.Type, s.Host, port, client, s.Frontend, cpu, restart, group(s.Group))
 		}
 	}
 	return tw.Flush()

@@ -72,6 +72,7 @@ Documentation: docs/topology.md (every key, its default, an example).`,
 		newTuiCmd(g),
 		newDownCmd(g),
 		newSmokeCmd(g),
+		newDiffCmd(g),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{c, err}

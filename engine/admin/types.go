@@ -8,20 +8,30 @@ import (
 
 // ServerStatus is one server as `pomeloctl ls` shows it.
 type ServerStatus struct {
-	ID          string    `json:"id"`
-	Type        string    `json:"type"`
-	State       string    `json:"state"`
-	Reason      string    `json:"reason,omitempty"` // why it is in that state, for exited and failed
-	Pid         int       `json:"pid,omitempty"`
-	Host        string    `json:"host"`
-	Port        int       `json:"port,omitempty"`
-	ClientPort  int       `json:"clientPort,omitempty"`
-	Frontend    bool      `json:"frontend,omitempty"`
-	CPUs        string    `json:"cpus,omitempty"` // the CPUs it is pinned to, "0-1,3"
-	Started     time.Time `json:"started,omitzero"`
-	CPU         float64   `json:"cpu"`
-	RSS         int64     `json:"rss"`
-	Connections int       `json:"connections"`
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	State      string `json:"state"`
+	Reason     string `json:"reason,omitempty"` // why it is in that state, for exited and failed
+	Pid        int    `json:"pid,omitempty"`
+	Host       string `json:"host"`
+	Port       int    `json:"port,omitempty"`
+	ClientPort int    `json:"clientPort,omitempty"`
+	Frontend   bool   `json:"frontend,omitempty"`
+	// Group is the group a rollout takes it out of service with.
+	Group string `json:"group,omitempty"`
+	// Program and Config say what its process runs: its program's build
+	// (proc.ProgramVersion) and the digest of its resolved configuration
+	// (topology.Fingerprint), with ConfigParts the digest of each part;
+	// empty while it has no process, or when unknown (a server on another
+	// host adopted from its own master).
+	Program     string            `json:"program,omitempty"`
+	Config      string            `json:"config,omitempty"`
+	ConfigParts map[string]string `json:"configParts,omitempty"`
+	CPUs        string            `json:"cpus,omitempty"` // the CPUs it is pinned to, "0-1,3"
+	Started     time.Time         `json:"started,omitzero"`
+	CPU         float64           `json:"cpu"`
+	RSS         int64             `json:"rss"`
+	Connections int               `json:"connections"`
 	// RequestsPerSecond and Errors (since the process started) are the
 	// server's own counts, from its last heartbeat.
 	RequestsPerSecond float64 `json:"requestsPerSecond"`

@@ -61,6 +61,7 @@ func (m *Master) status(mem *member, stats map[string]monitor.Member) admin.Serv
 		Port:       s.Port,
 		ClientPort: s.ClientPort,
 		Frontend:   s.Frontend,
+		Group:      s.Group,
 		Restarts:   mem.m.Restarts(),
 	}
 	if s.CPU != nil {
@@ -76,6 +77,10 @@ func (m *Master) status(mem *member, stats map[string]monitor.Member) admin.Serv
 	}
 	if p := mem.proc; p != nil {
 		st.Pid, st.Started = p.shownPid(), p.started
+		st.Program = p.program
+		if p.config != nil {
+			st.Config, st.ConfigParts = p.config.Digest, p.config.Parts
+		}
 	}
 	if mb, ok := stats[s.ID]; ok && mem.current(mb.Pid) {
 		st.CPU = mb.Stats.CPU

@@ -68,6 +68,10 @@ type ServerRecord struct {
 	Pid       int       `json:"pid"`
 	StartTime uint64    `json:"startTime"`
 	Started   time.Time `json:"started"`
+	// Program and Config are what the process was launched with (see
+	// admin.ServerStatus), so that a master that adopts it knows too.
+	Program string                `json:"program,omitempty"`
+	Config  *topology.Fingerprint `json:"config,omitempty"`
 }
 
 // Servers reads every server record, sorted by id.

@@ -47,6 +47,10 @@ type process struct {
 	remotePid int
 	stopTimer *time.Timer
 	watch     context.CancelFunc // stops the adopted process's watcher
+	// program and config are what it was launched with; empty when not
+	// known (see admin.ServerStatus).
+	program string
+	config  *topology.Fingerprint
 }
 
 // linkOnly is a server on another host that this master did not start
@@ -353,8 +357,9 @@ func (m *Master) launch(mem *member) {
 		return
 	}
 	m.gen++
-	mem.proc = &process{gen: m.gen, pid: p.Pid, startTime: p.StartTime, started: p.Started, remote: !s.Local}
-	if err := m.dir.writeServer(ServerRecord{ID: s.ID, Type: s.Type, Pid: p.Pid, StartTime: p.StartTime, Started: p.Started}); err != nil {
+	program, config := m.versionOf(s)
+	mem.proc = &process{gen: m.gen, pid: p.Pid, startTime: p.StartTime, started: p.Started, remote: !s.Local, program: program, config: config}
+	if err := m.dir.writeServer(ServerRecord{ID: s.ID, Type: s.Type, Pid: p.Pid, StartTime: p.StartTime, Started: p.Started, Program: program, Config: config}); err != nil {
 		m.log.Warn("could not record a server's process; a restarted master will not adopt it", "server", s.ID, "err", err)
 	}
 	gen := m.gen

@@ -38,7 +38,7 @@ func (m *Master) adoptable() (map[string]ServerRecord, error) {
 // adopt takes over a server process an earlier master left running.
 func (m *Master) adopt(mem *member, r ServerRecord) {
 	m.gen++
-	p := &process{gen: m.gen, pid: r.Pid, startTime: r.StartTime, started: r.Started, adopted: true, remote: !mem.srv.Local}
+	p := &process{gen: m.gen, pid: r.Pid, startTime: r.StartTime, started: r.Started, adopted: true, remote: !mem.srv.Local, program: r.Program, config: r.Config}
 	ctx, cancel := context.WithCancel(m.loopCtx)
 	p.watch = cancel
 	mem.proc = p
