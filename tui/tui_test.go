@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -119,6 +120,9 @@ func (f *fakeMaster) Add(_ context.Context, r admin.AddRequest) (admin.ServerSta
 	return admin.ServerStatus{ID: r.ID, Type: r.Type, State: "running", Pid: 5151}, nil
 }
 func (f *fakeMaster) Down(context.Context) error { return nil }
+func (f *fakeMaster) Drain(context.Context, []string, bool) error {
+	return errors.New("the terminal UI does not drain")
+}
 func (f *fakeMaster) Promote(_ context.Context, id string) error {
 	f.note("promote " + id)
 	return nil

@@ -150,7 +150,11 @@ func writeServers(w io.Writer, list []admin.ServerStatus, now time.Time) error {
 			cpu = fmt.Sprintf("%.1f%%", s.CPU)
 			rss = bytesIEC(s.RSS)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", s.ID, s.Type, s.State, pid, s.Host,
+		state := s.State
+		if s.Draining && state == "running" {
+			state = "draining" // out of the gates' rotation, its players on
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", s.ID, s.Type, state, pid, s.Host,
 			portOrDash(s.Port), portOrDash(s.ClientPort), uptime, cpu, rss, s.Connections, s.Restarts)
 		if s.Reason != "" {
 			reasons = append(reasons, s.ID+": "+s.Reason)

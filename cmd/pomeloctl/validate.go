@@ -130,6 +130,15 @@ func exactArgs(n int, names string) cobra.PositionalArgs {
 	}
 }
 
+func minArgs(n int, names string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usageError{c, fmt.Errorf("want at least %d %s, got %d", n, names, len(args))}
+		}
+		return nil
+	}
+}
+
 func checkOutput(got string, allowed ...string) error {
 	for _, a := range allowed {
 		if got == a {

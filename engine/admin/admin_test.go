@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -49,6 +50,10 @@ func (f *fakeCluster) Add(_ context.Context, r AddRequest) (ServerStatus, error)
 	return ServerStatus{ID: r.Type + "-server-9", Type: r.Type, State: "starting"}, nil
 }
 func (f *fakeCluster) Down(context.Context) error { f.note("down"); return nil }
+func (f *fakeCluster) Drain(_ context.Context, ids []string, on bool) error {
+	f.note(fmt.Sprintf("drain %v %v", ids, on))
+	return nil
+}
 func (f *fakeCluster) Promote(_ context.Context, id string) error {
 	f.note("promote " + id)
 	return nil
@@ -159,7 +164,10 @@ func TestRESTSpellingsAndModules(t *testing.T) {
 	if code, body := do("POST", "/api/v1/masters/master-server-2/promote", ""); code != 200 || !strings.Contains(body, `"id":"master-server-2"`) {
 		t.Errorf("POST promote: %d %s", code, body)
 	}
-	if code, body := do("POST", "/api/v1/servers/chat-server-2/explode", ""); code != 404 || !strings.Contains(body, "use kill, stop or restart") {
+	if code, body := do("POST", "/api/v1/servers/connector-server-1/drain", ""); code != 200 || !strings.Contains(body, `"ids":["connector-server-1"]`) {
+		t.Errorf("POST drain: %d %s", code, body)
+	}
+	if code, body := do("POST", "/api/v1/servers/chat-server-2/explode", ""); code != 404 || !strings.Contains(body, "use kill, stop, restart, drain or undrain") {
 		t.Errorf("unknown action: %d %s", code, body)
 	}
 	if code, body := do("POST", "/api/v1/modules/echo", `{"x":1}`); code != 200 || body != `{"result":{"args":{"x":1},"user":"admin"}}` {
@@ -171,7 +179,7 @@ func TestRESTSpellingsAndModules(t *testing.T) {
 	if code, body := do("GET", "/api/v1/modules", ""); code != 200 || !strings.Contains(body, `{"name":"echo","level":2}`) || !strings.Contains(body, `{"name":"kill","level":1}`) {
 		t.Errorf("module list: %d %s", code, body)
 	}
-	if got := strings.Join(fc.log, "; "); got != "restart chat-server-2; promote master-server-2" {
+	if got := strings.Join(fc.log, "; "); got != "restart chat-server-2; promote master-server-2; drain [connector-server-1] true" {
 		t.Errorf("commands: %s", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 )
 
 // builtins are the commands of `pomeloctl ls, kill, stop, restart, add, logs, down, promote`.
@@ -38,6 +39,8 @@ func builtins(c Cluster) []Module {
 			}
 			return map[string][]string{"ids": a.IDs}, c.Stop(ctx, a.IDs) // no ids: every server
 		}},
+		drain("drain", true, c.Drain),
+		drain("undrain", false, c.Drain),
 		{Name: "add", Level: LevelAct, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {
 			var a AddRequest
 			if err := decodeArgs(raw, &a); err != nil {
@@ -80,4 +83,24 @@ func builtins(c Cluster) []Module {
 			return map[string]bool{"down": true}, c.Down(ctx)
 		}},
 	}
+}
+
+// drain is the drain and undrain modules: frontends named by ids.
+func drain(name string, on bool, do func(context.Context, []string, bool) error) Module {
+	return Module{Name: name, Level: LevelAct, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {
+		var a struct {
+			ID  string   `json:"id"` // one, as the REST spelling names it
+			IDs []string `json:"ids"`
+		}
+		if err := decodeArgs(raw, &a); err != nil {
+			return nil, err
+		}
+		if a.ID != "" && !slices.Contains(a.IDs, a.ID) {
+			a.IDs = append(a.IDs, a.ID)
+		}
+		if len(a.IDs) == 0 {
+			return nil, Errorf(http.StatusBadRequest, "%s: name the frontends (ids)", name)
+		}
+		return map[string][]string{"ids": a.IDs}, do(ctx, a.IDs, on)
+	}}
 }

@@ -95,6 +95,16 @@ func (c *Client) Stop(ctx context.Context, ids ...string) error {
 	return c.Call(ctx, "stop", map[string][]string{"ids": ids}, nil)
 }
 
+// Drain takes frontends out of the gates' rotation; Undrain puts them back.
+func (c *Client) Drain(ctx context.Context, ids ...string) error {
+	return c.Call(ctx, "drain", map[string][]string{"ids": ids}, nil)
+}
+
+// Undrain puts drained frontends back into the gates' rotation.
+func (c *Client) Undrain(ctx context.Context, ids ...string) error {
+	return c.Call(ctx, "undrain", map[string][]string{"ids": ids}, nil)
+}
+
 // Restart restarts a server.
 func (c *Client) Restart(ctx context.Context, id string) error {
 	return c.Call(ctx, "restart", map[string]string{"id": id}, nil)

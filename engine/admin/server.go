@@ -41,8 +41,8 @@ func NewServer(users []User, cluster Cluster, log *slog.Logger, extra ...Module)
 	s.mux.HandleFunc("POST /api/v1/servers", func(w http.ResponseWriter, r *http.Request) { s.call(w, r, "add", nil) })
 	s.mux.HandleFunc("POST /api/v1/servers/{id}/{action}", func(w http.ResponseWriter, r *http.Request) {
 		action := r.PathValue("action")
-		if !slices.Contains([]string{"kill", "stop", "restart"}, action) {
-			writeError(w, Errorf(http.StatusNotFound, "no action %q: use kill, stop or restart", action))
+		if !slices.Contains([]string{"kill", "stop", "restart", "drain", "undrain"}, action) {
+			writeError(w, Errorf(http.StatusNotFound, "no action %q: use kill, stop, restart, drain or undrain", action))
 			return
 		}
 		args, _ := json.Marshal(map[string]any{"id": r.PathValue("id"), "ids": []string{r.PathValue("id")}})

@@ -19,6 +19,9 @@ type ServerStatus struct {
 	Frontend   bool   `json:"frontend,omitempty"`
 	// Group is the group a rollout takes it out of service with.
 	Group string `json:"group,omitempty"`
+	// Draining: the gates hand it out no more and its readiness endpoint
+	// answers 503, while its players play on (pomeloctl drain, rollouts).
+	Draining bool `json:"draining,omitempty"`
 	// Program and Config say what its process runs: its program's build
 	// (proc.ProgramVersion) and the digest of its resolved configuration
 	// (topology.Fingerprint), with ConfigParts the digest of each part;
@@ -139,6 +142,9 @@ type Cluster interface {
 	Promote(ctx context.Context, id string) error
 	// Config is server id's resolved configuration, secrets redacted.
 	Config(ctx context.Context, id string) (any, error)
+	// Drain takes frontends out of the gates' rotation (on) or puts them
+	// back (off); players already on them play on.
+	Drain(ctx context.Context, ids []string, on bool) error
 }
 
 // Whoami is the user a request authenticated as.

@@ -62,6 +62,7 @@ func (m *Master) status(mem *member, stats map[string]monitor.Member) admin.Serv
 		ClientPort: s.ClientPort,
 		Frontend:   s.Frontend,
 		Group:      s.Group,
+		Draining:   mem.draining,
 		Restarts:   mem.m.Restarts(),
 	}
 	if s.CPU != nil {
@@ -188,6 +189,39 @@ func started(mem *member, seq uint64) bool {
 // left as it is.
 func (m *Master) Kill(ctx context.Context, id string) error {
 	return m.act(ctx, []string{id}, lifecycle.KillRequested{}, down)
+}
+
+// Drain takes frontends out of the gates' rotation (on) or puts them back:
+// at once, for every server, so that an operator sees it done on return.
+// Only frontends: a backend's players are not connected to it.
+func (m *Master) Drain(ctx context.Context, ids []string, on bool) error {
+	var err error
+	if xerr := m.exec(ctx, func() {
+		var mems []*member
+		for _, id := range ids {
+			mem := m.byID[id]
+			switch {
+			case mem == nil:
+				err = admin.Errorf(http.StatusNotFound, "no server %q in this cluster (`pomeloctl ls` lists them)", id)
+				return
+			case !mem.srv.Frontend:
+				err = admin.Errorf(http.StatusBadRequest, "%s is a %s, not a frontend: players do not connect to it, so there is nothing to drain", id, mem.srv.Type)
+				return
+			}
+			mems = append(mems, mem)
+		}
+		for _, mem := range mems {
+			if mem.draining == on {
+				continue
+			}
+			mem.draining = on
+			m.hub.SetState(mem.srv.ID, publishedState(mem))
+			m.log.Info(map[bool]string{true: "server draining", false: "server undrained"}[on], "server", mem.srv.ID)
+		}
+	}); xerr != nil {
+		return xerr
+	}
+	return err
 }
 
 // Stop stops servers gracefully; no ids stops every server (the master

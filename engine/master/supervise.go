@@ -31,6 +31,21 @@ type member struct {
 
 	restartTimer *time.Timer
 	restartGen   uint64 // the back-off the pending restartDue belongs to
+
+	// draining: out of the gates' rotation until undrained, across its
+	// restarts (a rollout drains, replaces, then undrains).
+	draining bool
+}
+
+// publishedState is the state the servers are told of mem: its
+// supervision state, or monitor.StateDraining for a running frontend it
+// drains (everything but the gates and its readiness takes it for running).
+func publishedState(mem *member) string {
+	st := mem.m.State()
+	if mem.draining && st == lifecycle.Running {
+		return monitor.StateDraining
+	}
+	return st.String()
 }
 
 // process is one process of a server: launched by this master (a child it
@@ -260,7 +275,7 @@ func (m *Master) apply(mem *member, c lifecycle.Cause) {
 		// The state this fact leaves the server in, not each step to it:
 		// a restart's stop and start come in one Apply, and no router
 		// should take the server for stopped in between.
-		m.hub.SetState(mem.srv.ID, mem.m.State().String())
+		m.hub.SetState(mem.srv.ID, publishedState(mem))
 		m.countStates()
 	}
 	m.do(mem, act)

@@ -172,11 +172,17 @@ type welcomeMsg struct {
 	States map[string]string `json:"states,omitempty"`
 }
 
+// StateDraining is the state the master gives a running frontend it
+// drains: gates hand it out no more and its readiness endpoint answers
+// 503, while it serves the players it has.
+const StateDraining = "draining"
+
 // statesMsg tells agents of changes to servers' supervision states
 // ("starting", "backoff", "stopping", "stopped", "exited", "failed",
 // "running"): what a router needs to tell a server that is restarting,
 // and worth waiting for, from one that an operator stopped or that will
 // not come back by itself. An agent that does not know it skips it.
+// A running frontend the master drains is StateDraining.
 type statesMsg struct {
 	Epoch  uint64            `json:"epoch"`
 	States map[string]string `json:"states"`

@@ -246,9 +246,9 @@ func (p *peers) entries(typ string) []gate.Entry {
 	}
 	var out []gate.Entry
 	for _, m := range p.agent.Members() {
-		// One the master is stopping still drains its own clients: new
-		// ones go elsewhere.
-		if m.Type == typ && m.Frontend && m.ClientPort != 0 && p.agent.State(m.ID) != lifecycle.Stopping.String() {
+		// One the master is stopping or draining still serves its own
+		// clients: new ones go elsewhere.
+		if st := p.agent.State(m.ID); m.Type == typ && m.Frontend && m.ClientPort != 0 && st != lifecycle.Stopping.String() && st != monitor.StateDraining {
 			host := m.ClientHost
 			if host == "" {
 				host = m.Host

@@ -64,11 +64,14 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.Hooks = sv.scripts.lifeHooks(sv, cfg.App.hooksFor(s.Type, sv, cfg.Hooks))
 	node := sv.node
 	var comps []Component
+	ready := &readiness{id: s.ID}
 	if addr := t.HTTPAddr(s.HTTPPort); addr != "" {
 		// First, so that it is the last to stop: /metrics answers while
 		// the server starts and while it drains.
 		sv.metrics = metrics.NewServer(metrics.ServerConfig{ID: s.ID, Type: s.Type, Frontend: s.Frontend, Routes: clientRoutes(plan)})
-		comps = append(comps, metrics.NewEndpoint(addr, sv.metrics.Gatherer(), log))
+		ep := metrics.NewEndpoint(addr, sv.metrics.Gatherer(), log)
+		ep.Handle("/ready", ready)
+		comps = append(comps, ep)
 	}
 	if t.GlobalChannel != nil {
 		// Before the RPC node and the frontend: Redis is reached before
@@ -99,6 +102,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		mon = newMonitorLink(cfg, s, fe, counters, pe, node.Forget, changed, log, base)
 		pe.agent = mon.agent
+		ready.agent = mon.agent
 		comps = append(comps, mon)
 	}
 	cs := NewComponents(log, cfg.Hooks, comps...)
@@ -111,6 +115,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("server %s: %w", s.ID, err)
 	}
 	log.Info("server started")
+	ready.started.Store(true)
 	if cfg.Ready != nil {
 		cfg.Ready()
 	}
@@ -120,6 +125,7 @@ func Run(ctx context.Context, cfg Config) error {
 	case fatal = <-mon.failed():
 		log.Error("stopping: the monitor link failed for good", "err", fatal)
 	}
+	ready.stopping.Store(true)
 	stopCtx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
 	defer cancel()
 	err = cs.Stop(stopCtx)
