@@ -120,8 +120,17 @@ func (f *fakeMaster) Add(_ context.Context, r admin.AddRequest) (admin.ServerSta
 	return admin.ServerStatus{ID: r.ID, Type: r.Type, State: "running", Pid: 5151}, nil
 }
 func (f *fakeMaster) Down(context.Context) error { return nil }
+func (f *fakeMaster) Kick(context.Context, []string, string) error {
+	return errors.New("the terminal UI does not kick")
+}
 func (f *fakeMaster) Drain(context.Context, []string, bool) error {
 	return errors.New("the terminal UI does not drain")
+}
+func (f *fakeMaster) Apply(context.Context, admin.ApplyRequest) error {
+	return errors.New("the terminal UI does not apply topologies")
+}
+func (f *fakeMaster) Revert(context.Context, []string) error {
+	return errors.New("the terminal UI does not revert")
 }
 func (f *fakeMaster) Promote(_ context.Context, id string) error {
 	f.note("promote " + id)

@@ -75,6 +75,7 @@ Documentation: docs/topology.md (every key, its default, an example).`,
 		newDownCmd(g),
 		newSmokeCmd(g),
 		newDiffCmd(g),
+		newRolloutCmd(g),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{c, err}

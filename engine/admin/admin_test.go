@@ -50,6 +50,18 @@ func (f *fakeCluster) Add(_ context.Context, r AddRequest) (ServerStatus, error)
 	return ServerStatus{ID: r.Type + "-server-9", Type: r.Type, State: "starting"}, nil
 }
 func (f *fakeCluster) Down(context.Context) error { f.note("down"); return nil }
+func (f *fakeCluster) Apply(_ context.Context, r ApplyRequest) error {
+	f.note(fmt.Sprintf("apply %s %v", r.File, r.IDs))
+	return nil
+}
+func (f *fakeCluster) Revert(_ context.Context, ids []string) error {
+	f.note(fmt.Sprintf("revert %v", ids))
+	return nil
+}
+func (f *fakeCluster) Kick(_ context.Context, ids []string, reason string) error {
+	f.note(fmt.Sprintf("kick %v %s", ids, reason))
+	return nil
+}
 func (f *fakeCluster) Drain(_ context.Context, ids []string, on bool) error {
 	f.note(fmt.Sprintf("drain %v %v", ids, on))
 	return nil

@@ -39,6 +39,39 @@ func builtins(c Cluster) []Module {
 			}
 			return map[string][]string{"ids": a.IDs}, c.Stop(ctx, a.IDs) // no ids: every server
 		}},
+		{Name: "apply", Level: LevelAct, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {
+			var a ApplyRequest
+			if err := decodeArgs(raw, &a); err != nil {
+				return nil, err
+			}
+			if a.File == "" || a.Source == "" {
+				return nil, Errorf(http.StatusBadRequest, "apply: send the topology (file and source)")
+			}
+			return map[string][]string{"ids": a.IDs}, c.Apply(ctx, a)
+		}},
+		{Name: "revert", Level: LevelAct, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {
+			var a idArgs
+			if err := decodeArgs(raw, &a); err != nil {
+				return nil, err
+			}
+			if len(a.IDs) == 0 {
+				return nil, Errorf(http.StatusBadRequest, "revert: name the servers (ids)")
+			}
+			return map[string][]string{"ids": a.IDs}, c.Revert(ctx, a.IDs)
+		}},
+		{Name: "kick", Level: LevelAct, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {
+			var a struct {
+				IDs    []string `json:"ids"`
+				Reason string   `json:"reason"`
+			}
+			if err := decodeArgs(raw, &a); err != nil {
+				return nil, err
+			}
+			if len(a.IDs) == 0 || a.Reason == "" {
+				return nil, Errorf(http.StatusBadRequest, "kick: name the frontends (ids) and say why (reason): their players read it")
+			}
+			return map[string][]string{"ids": a.IDs}, c.Kick(ctx, a.IDs, a.Reason)
+		}},
 		drain("drain", true, c.Drain),
 		drain("undrain", false, c.Drain),
 		{Name: "add", Level: LevelAct, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {

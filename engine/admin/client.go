@@ -95,6 +95,22 @@ func (c *Client) Stop(ctx context.Context, ids ...string) error {
 	return c.Call(ctx, "stop", map[string][]string{"ids": ids}, nil)
 }
 
+// Apply makes servers take their settings from another topology at their
+// next start (a rollout's).
+func (c *Client) Apply(ctx context.Context, req ApplyRequest) error {
+	return c.Call(ctx, "apply", req, nil)
+}
+
+// Revert makes servers start again from what they ran before Apply.
+func (c *Client) Revert(ctx context.Context, ids ...string) error {
+	return c.Call(ctx, "revert", map[string][]string{"ids": ids}, nil)
+}
+
+// KickPlayers makes frontends kick every client with reason.
+func (c *Client) KickPlayers(ctx context.Context, reason string, ids ...string) error {
+	return c.Call(ctx, "kick", map[string]any{"ids": ids, "reason": reason}, nil)
+}
+
 // Drain takes frontends out of the gates' rotation; Undrain puts them back.
 func (c *Client) Drain(ctx context.Context, ids ...string) error {
 	return c.Call(ctx, "drain", map[string][]string{"ids": ids}, nil)

@@ -51,6 +51,16 @@ type AddRequest struct {
 	ClientPort int    `json:"clientPort,omitempty"`
 }
 
+// ApplyRequest makes servers take their settings from another topology
+// at their next start: a rollout's. Source is the topology as
+// topology.Topology.Source holds it (profiles merged), File where it is
+// (its relative paths are taken from there).
+type ApplyRequest struct {
+	File   string   `json:"file"`
+	Source string   `json:"source"`
+	IDs    []string `json:"ids"`
+}
+
 // LogRequest reads part of a server's log (or the master's, id "master").
 type LogRequest struct {
 	ID string `json:"id"`
@@ -145,6 +155,13 @@ type Cluster interface {
 	// Drain takes frontends out of the gates' rotation (on) or puts them
 	// back (off); players already on them play on.
 	Drain(ctx context.Context, ids []string, on bool) error
+	// Apply makes servers take their settings (and program) from another
+	// topology at their next start; Revert puts back what they ran before.
+	Apply(ctx context.Context, req ApplyRequest) error
+	Revert(ctx context.Context, ids []string) error
+	// Kick makes frontends kick every client with reason, once the
+	// requests they are handling are answered; they serve on.
+	Kick(ctx context.Context, ids []string, reason string) error
 }
 
 // Whoami is the user a request authenticated as.

@@ -217,6 +217,9 @@ func (c *conn) data(ctx context.Context, body []byte) error {
 		c.logger().Info("bad request body", "route", m.Route, "err", err)
 		return c.respond(m, nil, &Error{Code: 500, Msg: err.Error()})
 	}
+	if c.srv.kicking.Load() {
+		return nil // its kick is on its way: the client learns why from it
+	}
 	// Counted until the answer is queued, so that a graceful stop's kick
 	// comes after it.
 	c.srv.inflight.Add(1)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -378,5 +379,69 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Error(err)
+	}
+}
+
+// TestKickAll: the clients are kicked once the request being handled has
+// answered; what they send meanwhile is dropped, not refused (they learn
+// why from the kick); and the server serves on for new clients.
+func TestKickAll(t *testing.T) {
+	s, _ := start(t, Config{})
+	entered, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(free)
+	s.Handle("entryHandler.slow", func(context.Context, *Session, *Request) (any, error) {
+		close(entered)
+		<-release
+		return map[string]int{"code": 200}, nil
+	})
+	kicked := make(chan string, 2)
+	slow := dial(t, s, client.Options{OnKick: func(r string) { kicked <- r }})
+	other := dial(t, s, client.Options{OnKick: func(r string) { kicked <- r }})
+	answer := make(chan error, 1)
+	go func() {
+		_, err := slow.Request(context.Background(), "connector.entryHandler.slow", []byte(`{}`))
+		answer <- err
+	}()
+	<-entered
+	done := make(chan int, 1)
+	go func() { done <- s.KickAll(context.Background(), "the server is being updated") }()
+	// Sent while the kick waits for the slow request: no answer, no error code.
+	for !s.kicking.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	dropped := make(chan error, 1)
+	go func() {
+		resp, err := other.Request(context.Background(), "connector.entryHandler.echo", []byte(`{"n":1}`))
+		if err == nil {
+			err = fmt.Errorf("an answer during the kick: %s", resp)
+		}
+		dropped <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	free()
+	if err := <-answer; err != nil {
+		t.Errorf("the request being handled got no answer: %v", err)
+	}
+	if n := <-done; n != 2 {
+		t.Errorf("kicked %d clients, want 2", n)
+	}
+	for range 2 {
+		select {
+		case r := <-kicked:
+			if r != "the server is being updated" {
+				t.Errorf("kick reason %q", r)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a client was not kicked")
+		}
+	}
+	if err := <-dropped; err == nil || !strings.Contains(err.Error(), "kicked: the server is being updated") {
+		t.Errorf("the request sent during the kick: %v, want it to end with the kick", err)
+	}
+	fresh := dial(t, s, client.Options{})
+	if resp, err := fresh.Request(context.Background(), "connector.entryHandler.echo", []byte(`{"n":2}`)); err != nil || !strings.Contains(string(resp), `"n":2`) {
+		t.Errorf("a new client after the kick: %s %v", resp, err)
 	}
 }

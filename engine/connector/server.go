@@ -38,6 +38,7 @@ type Server struct {
 	conns    atomic.Int64
 	inflight atomic.Int64 // requests and notifies being handled
 	draining atomic.Bool  // Shutdown has begun: new requests are refused
+	kicking  atomic.Bool  // KickAll waits for the answers in flight: new requests are dropped
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -160,6 +161,29 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	return s.Close()
+}
+
+// KickAll kicks every client with reason, the server serving on: once the
+// requests being handled have been answered (until ctx ends), and
+// dropping what clients send meanwhile rather than refusing it, so that a
+// client sees its kick, not an error (a rollout's drain deadline). It
+// says how many it kicked.
+func (s *Server) KickAll(ctx context.Context, reason string) int {
+	s.kicking.Store(true)
+	defer s.kicking.Store(false)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for s.inflight.Load() > 0 && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+	all := s.sessions.all()
+	for _, sess := range all {
+		sess.c.kick(reason, websocket.CloseGoingAway)
+	}
+	return len(all)
 }
 
 // Close stops accepting, closes every connection and waits for the server's

@@ -224,6 +224,31 @@ func (m *Master) Drain(ctx context.Context, ids []string, on bool) error {
 	return err
 }
 
+// Kick makes frontends kick every client with reason (a rollout's drain
+// deadline): each answers what it is handling first, and serves on.
+func (m *Master) Kick(ctx context.Context, ids []string, reason string) error {
+	for _, id := range ids {
+		var mem *member
+		if err := m.exec(ctx, func() { mem = m.byID[id] }); err != nil {
+			return err
+		}
+		switch {
+		case mem == nil:
+			return admin.Errorf(http.StatusNotFound, "no server %q in this cluster (`pomeloctl ls` lists them)", id)
+		case !mem.srv.Frontend:
+			return admin.Errorf(http.StatusBadRequest, "%s is a %s, not a frontend: it has no players to kick", id, mem.srv.Type)
+		}
+	}
+	var errs []error
+	for _, id := range ids {
+		if err := m.hub.Command(ctx, id, monitor.CommandKick, monitor.KickArgs{Reason: reason}); err != nil {
+			errs = append(errs, fmt.Errorf("kick the players of %s: %w", id, err))
+		}
+	}
+	m.log.Info("kicked the players of frontends", "servers", ids, "reason", reason)
+	return errors.Join(errs...)
+}
+
 // Stop stops servers gracefully; no ids stops every server (the master
 // stays, to start them again).
 func (m *Master) Stop(ctx context.Context, ids []string) error {

@@ -30,10 +30,24 @@ func serveArgs(t *topology.Topology, id string) []string {
 // environment, its log file and its CPUs. A server on another host is
 // started over ssh (see remoteSpec).
 func (m *Master) spec(s *topology.Server, added *topology.AddSpec) (proc.Spec, error) {
-	t := m.cfg.Topology
+	return m.specFrom(m.cfg.Topology, s, added, "")
+}
+
+// specOf is how to start mem now: from its topology, with its program.
+func (m *Master) specOf(mem *member) (proc.Spec, error) {
+	return m.specFrom(m.topOf(mem), mem.srv, mem.added, mem.program)
+}
+
+// specFrom is how to start server s of topology t, running program
+// instead of its command when program is not "".
+func (m *Master) specFrom(t *topology.Topology, s *topology.Server, added *topology.AddSpec, program string) (proc.Spec, error) {
 	st := t.Types.Get(s.Type)
 	path, args := m.cfg.Executable, serveArgs(t, s.ID)
-	if st.Command != "" {
+	switch {
+	case program != "":
+		path = program
+		args = append(append([]string(nil), st.Args...), args...)
+	case st.Command != "":
 		if s.Local || strings.ContainsRune(st.Command, '/') {
 			var err error
 			if path, err = command(t, st.Command, s.Local); err != nil {

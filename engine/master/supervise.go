@@ -35,6 +35,12 @@ type member struct {
 	// draining: out of the gates' rotation until undrained, across its
 	// restarts (a rollout drains, replaces, then undrains).
 	draining bool
+	// top is the topology srv comes from (nil: the master's); program a
+	// build to run instead of its command (a rollback's); prev what it
+	// ran before a rollout applied another topology (Apply, Revert).
+	top     *topology.Topology
+	program string
+	prev    *version
 }
 
 // publishedState is the state the servers are told of mem: its
@@ -362,7 +368,7 @@ func (m *Master) background(f func()) {
 // launch starts a server's process.
 func (m *Master) launch(mem *member) {
 	s := mem.srv
-	spec, err := m.spec(s, mem.added)
+	spec, err := m.specOf(mem)
 	var p *proc.Process
 	if err == nil {
 		p, err = proc.Start(spec)
@@ -372,7 +378,7 @@ func (m *Master) launch(mem *member) {
 		return
 	}
 	m.gen++
-	program, config := m.versionOf(s)
+	program, config := m.versionOf(mem)
 	mem.proc = &process{gen: m.gen, pid: p.Pid, startTime: p.StartTime, started: p.Started, remote: !s.Local, program: program, config: config}
 	if err := m.dir.writeServer(ServerRecord{ID: s.ID, Type: s.Type, Pid: p.Pid, StartTime: p.StartTime, Started: p.Started, Program: program, Config: config}); err != nil {
 		m.log.Warn("could not record a server's process; a restarted master will not adopt it", "server", s.ID, "err", err)

@@ -10,10 +10,13 @@ import (
 // versionOf is what server s is launched with now: its program's version
 // and its configuration's fingerprint. A program this host cannot read
 // (one on another host's PATH) has no version here: "".
-func (m *Master) versionOf(s *topology.Server) (string, *topology.Fingerprint) {
-	t := m.cfg.Topology
+func (m *Master) versionOf(mem *member) (string, *topology.Fingerprint) {
+	t, s := m.topOf(mem), mem.srv
 	config := t.Fingerprint(s)
-	path := ProgramPath(t, s, m.cfg.Executable)
+	path := mem.program
+	if path == "" {
+		path = ProgramPath(t, s, m.cfg.Executable)
+	}
 	if path == "" {
 		return "", &config
 	}

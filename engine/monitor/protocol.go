@@ -222,3 +222,12 @@ func encode(f frame) []byte {
 // CommandAfterStartAll is the command the master sends every server once all
 // of them have started, to run their afterStartAll hooks (Pomelo's).
 const CommandAfterStartAll = "afterStartAll"
+
+// CommandKick is the command that makes a frontend kick every client, with
+// the reason in KickArgs: a rollout's drain deadline.
+const CommandKick = "kick"
+
+// KickArgs are CommandKick's arguments.
+type KickArgs struct {
+	Reason string `json:"reason"`
+}

@@ -75,7 +75,10 @@ func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *moni
 			forget(all)
 			pe.viewChanged()
 		},
-		OnCommand: func(ctx context.Context, name string, _ json.RawMessage) error {
+		OnCommand: func(ctx context.Context, name string, raw json.RawMessage) error {
+			if name == monitor.CommandKick {
+				return kickAll(ctx, fe, raw, log)
+			}
 			if name != monitor.CommandAfterStartAll {
 				return fmt.Errorf("no command %q", name)
 			}
@@ -94,6 +97,20 @@ func newMonitorLink(cfg Config, s *topology.Server, fe *frontend, counters *moni
 		Logger: base,
 	})
 	return l
+}
+
+// kickAll carries out the master's kick command on a frontend.
+func kickAll(ctx context.Context, fe *frontend, raw json.RawMessage, log *slog.Logger) error {
+	if fe == nil {
+		return errors.New("kick: a backend has no clients")
+	}
+	var a monitor.KickArgs
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return fmt.Errorf("kick: %w", err)
+	}
+	n := fe.srv.KickAll(ctx, a.Reason)
+	log.Info("kicked every client, as the master asked", "clients", n, "reason", a.Reason)
+	return nil
 }
 
 func (l *monitorLink) Name() string { return "monitor" }

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pomeloctl/pomeloctl/engine/bench"
+	"github.com/pomeloctl/pomeloctl/engine/client"
+	"github.com/pomeloctl/pomeloctl/engine/rollout"
+)
+
+// twoGroups is the chat example in two groups, as seed 003 splits its
+// machines: a gate, a connector and a chat server or two in each.
+func twoGroups(t *testing.T) string {
+	t.Helper()
+	top := chatTopology(t)
+	for _, e := range [][2]string{
+		{"      - {id: gate-server-1, host: 127.0.0.1, clientPort: 3014}\n", "      - {id: gate-server-1, host: 127.0.0.1, clientPort: 3014, group: blue}\n      - {id: gate-server-2, host: 127.0.0.1, clientPort: 3015, group: green}\n"},
+		{"clientPort: 3050}", "clientPort: 3050, group: blue}"},
+		{"clientPort: 3051}", "clientPort: 3051, group: green}"},
+		{"clientPort: 3052}", "clientPort: 3052, group: green}"},
+		{"port: 6050}", "port: 6050, group: blue}"},
+		{"port: 6051}", "port: 6051, group: blue}"},
+		{"port: 6052}", "port: 6052, group: green}"},
+	} {
+		if strings.Count(top, e[0]) != 1 {
+			t.Fatalf("the chat example changed: %q is not in it once", e[0])
+		}
+		top = strings.Replace(top, e[0], e[1], 1)
+	}
+	return top
+}
+
+// players are clients that play the chat demo through a rollout: each asks
+// a gate for a connector, enters a room and echoes through its chat server
+// every 20ms; a kicked player logs in again at once. They count what a
+// player would notice.
+type players struct {
+	requests, failed, kicked, lost atomic.Int64
+	mu                             sync.Mutex
+	firstFailure                   error
+	reasons                        map[string]int
+}
+
+func (p *players) fail(err error) {
+	p.failed.Add(1)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.firstFailure == nil {
+		p.firstFailure = err
+	}
+}
+
+// play runs n players against the cluster of c until ctx ends.
+func (p *players) play(ctx context.Context, c *testCluster, n int) *sync.WaitGroup {
+	p.reasons = map[string]int{}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			gates := []string{c.port(3014), c.port(3015)}
+			for ctx.Err() == nil {
+				var kickedWhy atomic.Pointer[string]
+				var cl *client.Client
+				var err error
+				// Its gate, else the other, as a load balancer in front
+				// of them would send it past one that is restarting.
+				for _, g := range []string{gates[i%2], gates[1-i%2]} {
+					login := bench.Login{Gate: g, Options: client.Options{OnKick: func(r string) { kickedWhy.Store(&r) }}}
+					if cl, err = login.Player(ctx, fmt.Sprintf("p%d", i), "room-"+strconv.Itoa(i%4)); err == nil {
+						break
+					}
+				}
+				if err != nil {
+					if ctx.Err() == nil {
+						p.fail(fmt.Errorf("login: %w", err))
+						time.Sleep(50 * time.Millisecond)
+					}
+					continue
+				}
+				for ctx.Err() == nil {
+					resp, err := cl.Request(ctx, "chat.chatHandler.echo", []byte(`{"n":1}`))
+					p.requests.Add(1)
+					if err == nil {
+						err = bench.ReplyError(resp)
+					}
+					if r := kickedWhy.Load(); r != nil {
+						// Kicked: what it had in flight went with its
+						// connection, which the kick accounts for.
+						p.kicked.Add(1)
+						p.mu.Lock()
+						p.reasons[*r]++
+						p.mu.Unlock()
+						break
+					}
+					if err != nil {
+						if ctx.Err() != nil {
+							break
+						}
+						if errors.Is(err, client.ErrClosed) {
+							p.lost.Add(1)
+							break
+						}
+						p.fail(err)
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				cl.Close()
+			}
+		})
+	}
+	return &wg
+}
+
+// TestRollout: 40 players play examples/chat, declared in two groups,
+// through a rollout to a rebuilt program: every server ends on the new
+// build, no request fails, and no player is disconnected but by the
+// drain deadline's kick, which the report counts. A rollout whose new
+// program exits at once puts the group back and stops; one that would
+// drain every gate at once is refused before it starts.
+func TestRollout(t *testing.T) {
+	c := newTestCluster(t, twoGroups(t))
+	c.must("up", c.file, "-d", "--timeout", "30s")
+	defer c.waitNoneAlive(15 * time.Second)
+	defer c.must("down")
+	before := c.ls()
+
+	game := filepath.Join(c.dir, "chat-new")
+	if out, err := exec.Command("go", "build", "-ldflags", "-X main.build=2", "-o", game, "../../examples/chat").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	replaceGame(t, c, game)
+
+	ctx, stop := context.WithCancel(context.Background())
+	var p players
+	wg := p.play(ctx, c, 40)
+	time.Sleep(time.Second)
+	code, out, errOut := c.run("rollout", c.file, "--yes", "--drain", "2s", "-o", "json")
+	time.Sleep(500 * time.Millisecond)
+	stop()
+	wg.Wait()
+	if code != 0 {
+		t.Fatalf("rollout: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var r rollout.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("the report: %v\n%s", err, out)
+	}
+	if r.State != rollout.StateDone || len(r.Groups) != 2 || r.Groups[0].Group != "blue" || r.Groups[1].Group != "green" {
+		t.Fatalf("report: %+v", r)
+	}
+	kicked := 0
+	for _, g := range r.Groups {
+		kicked += g.Kicked
+		if g.Outcome != rollout.OutcomeReplaced || g.DrainSeconds < 2 {
+			t.Errorf("group %s: %+v; want replaced after the 2s drain (the players stay)", g.Group, g)
+		}
+	}
+	after := c.ls()
+	for id, s := range after {
+		if s.State != "running" || s.Program == before[id].Program || s.Pid == before[id].Pid || s.Draining {
+			t.Errorf("%s after the rollout: %+v; want running a new build, undrained", id, s)
+		}
+	}
+	t.Logf("players: %d requests, %d failed, %d kicked (report: %d), %d lost; kicks %v", p.requests.Load(), p.failed.Load(), p.kicked.Load(), kicked, p.lost.Load(), p.reasons)
+	if p.failed.Load() != 0 || p.lost.Load() != 0 {
+		t.Errorf("%d requests failed (first: %v) and %d players lost their connection but by a kick", p.failed.Load(), p.firstFailure, p.lost.Load())
+	}
+	if p.kicked.Load() == 0 || kicked == 0 || p.reasons[rollout.KickReason] != int(p.kicked.Load()) {
+		t.Errorf("kicks: players saw %d (%v), the report counts %d; want the deadline's kicks, with their reason", p.kicked.Load(), p.reasons, kicked)
+	}
+	if out := c.must("rollout", "status"); !strings.Contains(out, "rollout done") || !strings.Contains(out, "group green: replaced") {
+		t.Errorf("rollout status:\n%s", out)
+	}
+	if out := c.must("rollout", c.file, "--yes"); out != "" {
+		t.Errorf("a second rollout: %q, want nothing to do", out)
+	}
+
+	// A build that exits at once: the first group goes back and it stops.
+	broken := filepath.Join(c.dir, "broken")
+	if err := os.WriteFile(broken, []byte("#!/bin/sh\necho broken build >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	replaceGame(t, c, broken)
+	code, out, errOut = c.run("rollout", c.file, "--yes", "--drain", "1s", "--no-check")
+	if code != 1 || !strings.Contains(out, "group blue: rolled back") || !strings.Contains(out, "exited with code 3") || strings.Contains(out, "group green") {
+		t.Errorf("rollout of a broken build: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for id, s := range c.ls() {
+		if s.State != "running" || s.Program != after[id].Program || s.Draining {
+			t.Errorf("%s after the rollback: %+v; want running the build before, undrained", id, s)
+		}
+	}
+	if out := c.must("rollout", "status"); !strings.Contains(out, "rollout rolled back") {
+		t.Errorf("rollout status after the rollback:\n%s", out)
+	}
+
+	// Every gate in one group: refused before anything is done.
+	one := strings.Replace(twoGroups(t), "clientPort: 3015, group: green}", "clientPort: 3015, group: blue}", 1)
+	if err := os.WriteFile(c.file, []byte(one), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = c.run("rollout", c.file, "--yes")
+	if code != 1 || !strings.Contains(errOut, "group blue would drain every gate (2 of 2) at once") {
+		t.Errorf("every gate in one group: exit %d\n%s", code, errOut)
+	}
+}
+
+// replaceGame puts program where the cluster's topology names its game,
+// as a rebuild does (a new file, not the old one written over).
+func replaceGame(t *testing.T, c *testCluster, program string) {
+	t.Helper()
+	dst := filepath.Join(c.dir, "chat")
+	if err := os.Remove(dst); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(program, dst); err != nil {
+		t.Fatal(err)
+	}
+}
