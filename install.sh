@@ -11,7 +11,7 @@
 #                         then the chat demo's smoke run (pomeloctl smoke -p ci);
 #                         installs Node and npm when missing, for the interop tests,
 #                         ZooKeeper and Redis, which the tests start on loopback, and
-#                         the other tools the tests use (tmux, xmllint, Chromium)
+#                         the other tools the tests use (tmux, xmllint, Chromium, HAProxy)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -75,6 +75,8 @@ run_tests() {
   command -v tmux >/dev/null 2>&1 || apt_install tmux
   # pomeloctl smoke's JUnit XML is checked against a schema with xmllint.
   command -v xmllint >/dev/null 2>&1 || apt_install libxml2-utils
+  # A rollout is tested behind a real load balancer checking readiness.
+  command -v haproxy >/dev/null 2>&1 || apt_install haproxy
   # The chat demo's page is played in headless Chromium (TestChatPage).
   command -v chromium >/dev/null 2>&1 || apt_install chromium
   say "gofmt"

@@ -21,7 +21,14 @@ type cluster struct {
 	servers map[string]*server
 	order   []string // ids, as the master lists them
 	ready   bool
+	// note is the last line a tool posted (a rollout's progress), shown
+	// in the status line for noteFor.
+	note   string
+	noteAt time.Time
 }
+
+// noteFor is how long a posted line stays in the status line.
+const noteFor = 2 * time.Minute
 
 // server is one server's latest status, its recent state changes and
 // the history of its figures.
@@ -57,6 +64,8 @@ func (c *cluster) apply(e admin.Event) {
 		}
 	case admin.KindReady:
 		c.ready = true
+	case admin.KindNote:
+		c.note, c.noteAt = e.Note, e.At
 	case admin.KindServer:
 		se := e.Server
 		s := c.servers[se.ID]

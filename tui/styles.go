@@ -38,6 +38,7 @@ func newStyles(out io.Writer, color bool) styles {
 			"running":  r.NewStyle().Foreground(c("10")),
 			"starting": r.NewStyle().Foreground(c("11")),
 			"stopping": r.NewStyle().Foreground(c("11")),
+			"draining": r.NewStyle().Foreground(c("11")),
 			"backoff":  r.NewStyle().Foreground(c("13")),
 			"exited":   r.NewStyle().Foreground(c("9")),
 			"failed":   r.NewStyle().Bold(true).Foreground(c("9")),

@@ -110,6 +110,9 @@ func rowsOf(c *cluster, filter string, by column, reverse, group bool) []row {
 		if s.Frontend {
 			r.role = "frontend"
 		}
+		if s.Draining && r.state == "running" {
+			r.state = "draining" // out of the gates' rotation, its players on
+		}
 		if matches(r, filter) {
 			rows = append(rows, r)
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -123,6 +124,10 @@ func (f *fakeMaster) Down(context.Context) error { return nil }
 func (f *fakeMaster) Kick(context.Context, []string, string) error {
 	return errors.New("the terminal UI does not kick")
 }
+func (f *fakeMaster) Note(_ context.Context, text string) error {
+	f.journal.Publish(admin.Event{Kind: admin.KindNote, Note: text})
+	return nil
+}
 func (f *fakeMaster) Drain(context.Context, []string, bool) error {
 	return errors.New("the terminal UI does not drain")
 }
@@ -222,6 +227,20 @@ func TestViews(t *testing.T) {
 		tm.Type("server-2")
 		waitScreen(t, tm, `filtered by "server-2"`)
 		snapshot(t, tm)
+	})
+	t.Run("rollout", func(t *testing.T) {
+		f := newFakeMaster(t, 9, false)
+		tm := f.ui(t, "admin", "s3cret", Config{})
+		waitScreen(t, tm, "gate-server-3")
+		servers := slices.Clone(f.servers)
+		for i := range servers {
+			if servers[i].ID == "connector-server-2" {
+				servers[i].Draining = true
+			}
+		}
+		f.journal.Publish(admin.Event{Kind: admin.KindStats, At: clock, Servers: servers, Master: &f.info})
+		f.journal.Publish(admin.Event{Kind: admin.KindNote, At: time.Now(), Note: "rollout: group blue: restarting chat-server-1"})
+		waitScreen(t, tm, "rollout: group blue: restarting chat-server-1", "draining")
 	})
 	t.Run("detail", func(t *testing.T) {
 		f := newFakeMaster(t, 9, false)

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -120,6 +121,9 @@ func (m *Model) statusLine() string {
 		return m.styles.errStatus.Render(m.status)
 	case m.status != "":
 		return m.styles.status.Render(m.status)
+	}
+	if c := m.c; c.note != "" && time.Since(c.noteAt) < noteFor {
+		return m.styles.status.Render(c.note)
 	}
 	order := "sorted by " + strings.ToLower(m.sortBy().title)
 	if m.reverse {

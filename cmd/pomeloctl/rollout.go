@@ -28,6 +28,7 @@ import (
 type rolloutOptions struct {
 	groups  []string
 	drain   time.Duration
+	between time.Duration
 	yes     bool
 	output  string
 	noCheck bool
@@ -76,7 +77,8 @@ resume carries on after an interruption.
 	cn.flags(cmd)
 	f := cmd.Flags()
 	f.StringSliceVar(&o.groups, "groups", nil, "the groups to roll out, in this order (default every group with changes, in topology order; servers in no group last)")
-	f.DurationVar(&o.drain, "drain", 2*time.Minute, "how long a group's frontends may keep their players before their restart kicks them")
+	f.DurationVar(&o.drain, "drain", 2*time.Minute, "how long a group's frontends may keep their players before they are kicked")
+	f.DurationVar(&o.between, "between", 2*time.Second, "how long a group is back in rotation before the next drains, for load balancers' readiness checks to see it")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask before starting (needed when standard input is not a terminal)")
 	f.StringVarP(&o.output, "output", "o", "text", "the report: text or json")
 	f.BoolVar(&o.noCheck, "no-check", false, "skip the topology's smoke scenarios after each group")
@@ -140,6 +142,7 @@ are, and the servers still to replace are found again with pomeloctl diff.`,
 	f := cmd.Flags()
 	f.StringSliceVar(&o.groups, "groups", nil, "the groups to roll out, in this order")
 	f.DurationVar(&o.drain, "drain", 2*time.Minute, "how long a group's frontends may keep their players")
+	f.DurationVar(&o.between, "between", 2*time.Second, "how long a group is back in rotation before the next drains")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask before carrying on")
 	f.StringVarP(&o.output, "output", "o", "text", "the report: text or json")
 	f.BoolVar(&o.noCheck, "no-check", false, "skip the topology's smoke scenarios after each group")
@@ -192,8 +195,17 @@ func runRollout(c *cobra.Command, g *globals, cn *conn, path string, o rolloutOp
 	defer stop()
 	opts := rollout.Options{
 		Drain:    o.drain,
+		Between:  o.between,
 		Topology: admin.ApplyRequest{File: t.File, Source: string(t.Source)},
-		Progress: func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) },
+		Progress: func(format string, args ...any) {
+			line := fmt.Sprintf(format, args...)
+			fmt.Fprintln(stderr, line)
+			// And to whoever watches the cluster (pomeloctl tui); a
+			// master that cannot take it does not hold the rollout up.
+			nctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			_ = tg.client.Note(nctx, "rollout: "+line)
+		},
 		Saved: func(r *rollout.Report) {
 			r.Topology, r.Profiles, r.Pid, r.PidStart = t.File, cn.profiles, 0, 0
 			if r.State == rollout.StateRunning {

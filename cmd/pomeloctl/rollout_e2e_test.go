@@ -22,8 +22,7 @@ import (
 
 // twoGroups is the chat example in two groups, as seed 003 splits its
 // machines: a gate, a connector and a chat server or two in each.
-func twoGroups(t *testing.T) string {
-	t.Helper()
+func twoGroups(t testing.TB) string {
 	top := chatTopology(t)
 	for _, e := range [][2]string{
 		{"      - {id: gate-server-1, host: 127.0.0.1, clientPort: 3014}\n", "      - {id: gate-server-1, host: 127.0.0.1, clientPort: 3014, group: blue}\n      - {id: gate-server-2, host: 127.0.0.1, clientPort: 3015, group: green}\n"},
@@ -44,13 +43,19 @@ func twoGroups(t *testing.T) string {
 
 // players are clients that play the chat demo through a rollout: each asks
 // a gate for a connector, enters a room and echoes through its chat server
-// every 20ms; a kicked player logs in again at once. They count what a
-// player would notice.
+// every 20ms, for session (then it leaves and logs in again, as new
+// players come) or until kicked (then it logs in again at once). They
+// count what a player would notice.
 type players struct {
-	requests, failed, kicked, lost atomic.Int64
-	mu                             sync.Mutex
-	firstFailure                   error
-	reasons                        map[string]int
+	// gates are where a player logs in: its own, else the next, as a load
+	// balancer in front of them would send it past one that is restarting.
+	gates   []string
+	session time.Duration // 0: play until kicked
+
+	requests, logins, failed, kicked, lost atomic.Int64
+	mu                                     sync.Mutex
+	firstFailure                           error
+	reasons                                map[string]int
 }
 
 func (p *players) fail(err error) {
@@ -62,21 +67,18 @@ func (p *players) fail(err error) {
 	}
 }
 
-// play runs n players against the cluster of c until ctx ends.
-func (p *players) play(ctx context.Context, c *testCluster, n int) *sync.WaitGroup {
+// play runs n players until ctx ends.
+func (p *players) play(ctx context.Context, n int) *sync.WaitGroup {
 	p.reasons = map[string]int{}
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			gates := []string{c.port(3014), c.port(3015)}
 			for ctx.Err() == nil {
 				var kickedWhy atomic.Pointer[string]
 				var cl *client.Client
 				var err error
-				// Its gate, else the other, as a load balancer in front
-				// of them would send it past one that is restarting.
-				for _, g := range []string{gates[i%2], gates[1-i%2]} {
-					login := bench.Login{Gate: g, Options: client.Options{OnKick: func(r string) { kickedWhy.Store(&r) }}}
+				for k := range p.gates {
+					login := bench.Login{Gate: p.gates[(i+k)%len(p.gates)], Options: client.Options{OnKick: func(r string) { kickedWhy.Store(&r) }}}
 					if cl, err = login.Player(ctx, fmt.Sprintf("p%d", i), "room-"+strconv.Itoa(i%4)); err == nil {
 						break
 					}
@@ -88,6 +90,12 @@ func (p *players) play(ctx context.Context, c *testCluster, n int) *sync.WaitGro
 					}
 					continue
 				}
+				p.logins.Add(1)
+				var until <-chan time.Time
+				if p.session > 0 {
+					until = time.After(p.session)
+				}
+			playing:
 				for ctx.Err() == nil {
 					resp, err := cl.Request(ctx, "chat.chatHandler.echo", []byte(`{"n":1}`))
 					p.requests.Add(1)
@@ -113,7 +121,11 @@ func (p *players) play(ctx context.Context, c *testCluster, n int) *sync.WaitGro
 						}
 						p.fail(err)
 					}
-					time.Sleep(20 * time.Millisecond)
+					select {
+					case <-until:
+						break playing
+					case <-time.After(20 * time.Millisecond):
+					}
 				}
 				cl.Close()
 			}
@@ -142,8 +154,8 @@ func TestRollout(t *testing.T) {
 	replaceGame(t, c, game)
 
 	ctx, stop := context.WithCancel(context.Background())
-	var p players
-	wg := p.play(ctx, c, 40)
+	p := players{gates: []string{c.port(3014), c.port(3015)}}
+	wg := p.play(ctx, 40)
 	time.Sleep(time.Second)
 	code, out, errOut := c.run("rollout", c.file, "--yes", "--drain", "2s", "-o", "json")
 	time.Sleep(500 * time.Millisecond)
@@ -218,7 +230,7 @@ func TestRollout(t *testing.T) {
 
 // replaceGame puts program where the cluster's topology names its game,
 // as a rebuild does (a new file, not the old one written over).
-func replaceGame(t *testing.T, c *testCluster, program string) {
+func replaceGame(t testing.TB, c *testCluster, program string) {
 	t.Helper()
 	dst := filepath.Join(c.dir, "chat")
 	if err := os.Remove(dst); err != nil {
@@ -226,5 +238,41 @@ func replaceGame(t *testing.T, c *testCluster, program string) {
 	}
 	if err := os.Rename(program, dst); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkRollout rolls examples/chat, in two groups, out to a rebuilt
+// game with a 10s drain while 300 players echo through it: how long the
+// rollout takes, and what the players noticed (failed requests, kicks).
+// The figures of BENCHMARKS.md:
+//
+//	go test -run '^$' -bench Rollout -benchtime 1x ./cmd/pomeloctl/
+func BenchmarkRollout(b *testing.B) {
+	for range b.N {
+		c := newTestCluster(b, twoGroups(b))
+		c.must("up", c.file, "-d", "--timeout", "30s")
+		game := filepath.Join(c.dir, "chat-new")
+		if out, err := exec.Command("go", "build", "-ldflags", "-X main.build=2", "-o", game, "../../examples/chat").CombinedOutput(); err != nil {
+			b.Fatalf("go build: %v\n%s", err, out)
+		}
+		replaceGame(b, c, game)
+		ctx, stop := context.WithCancel(context.Background())
+		p := players{gates: []string{c.port(3014), c.port(3015)}}
+		wg := p.play(ctx, 300)
+		time.Sleep(2 * time.Second)
+		start := time.Now()
+		code, out, errOut := c.run("rollout", c.file, "--yes", "--drain", "10s", "-o", "json")
+		took := time.Since(start)
+		stop()
+		wg.Wait()
+		c.must("down")
+		if code != 0 {
+			b.Fatalf("rollout: exit %d\n%s\n%s", code, out, errOut)
+		}
+		b.ReportMetric(took.Seconds(), "s/rollout")
+		b.ReportMetric(float64(p.requests.Load()), "requests")
+		b.ReportMetric(float64(p.failed.Load()), "failed")
+		b.ReportMetric(float64(p.kicked.Load()), "kicked")
+		b.ReportMetric(float64(p.lost.Load()), "lost")
 	}
 }

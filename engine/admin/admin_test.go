@@ -62,6 +62,10 @@ func (f *fakeCluster) Kick(_ context.Context, ids []string, reason string) error
 	f.note(fmt.Sprintf("kick %v %s", ids, reason))
 	return nil
 }
+func (f *fakeCluster) Note(_ context.Context, text string) error {
+	f.note("note " + text)
+	return nil
+}
 func (f *fakeCluster) Drain(_ context.Context, ids []string, on bool) error {
 	f.note(fmt.Sprintf("drain %v %v", ids, on))
 	return nil

@@ -72,6 +72,18 @@ func builtins(c Cluster) []Module {
 			}
 			return map[string][]string{"ids": a.IDs}, c.Kick(ctx, a.IDs, a.Reason)
 		}},
+		{Name: "note", Level: LevelAct, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {
+			var a struct {
+				Text string `json:"text"`
+			}
+			if err := decodeArgs(raw, &a); err != nil {
+				return nil, err
+			}
+			if a.Text == "" {
+				return nil, Errorf(http.StatusBadRequest, "note: say something (text)")
+			}
+			return map[string]bool{"posted": true}, c.Note(ctx, a.Text)
+		}},
 		drain("drain", true, c.Drain),
 		drain("undrain", false, c.Drain),
 		{Name: "add", Level: LevelAct, Handle: func(ctx context.Context, _ User, raw json.RawMessage) (any, error) {

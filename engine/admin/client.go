@@ -111,6 +111,11 @@ func (c *Client) KickPlayers(ctx context.Context, reason string, ids ...string) 
 	return c.Call(ctx, "kick", map[string]any{"ids": ids, "reason": reason}, nil)
 }
 
+// Note posts a line to everyone watching the event stream (pomeloctl tui).
+func (c *Client) Note(ctx context.Context, text string) error {
+	return c.Call(ctx, "note", map[string]string{"text": text}, nil)
+}
+
 // Drain takes frontends out of the gates' rotation; Undrain puts them back.
 func (c *Client) Drain(ctx context.Context, ids ...string) error {
 	return c.Call(ctx, "drain", map[string][]string{"ids": ids}, nil)

@@ -21,6 +21,10 @@ const (
 	KindStats = "stats"
 	// KindReady says that every server has been running at once.
 	KindReady = "ready"
+	// KindNote is a line an operator's tool posted for everyone watching
+	// (Note): a rollout's progress. Notes are not kept for streams that
+	// resume.
+	KindNote = "note"
 	// KindEnd is the last event of a stream (Reason): the master stops,
 	// is no longer the leader, or dropped a reader that fell behind.
 	KindEnd = "end"
@@ -38,6 +42,7 @@ type Event struct {
 	Servers []ServerStatus `json:"servers,omitempty"`
 	Master  *MasterInfo    `json:"master,omitempty"`
 	Reason  string         `json:"reason,omitempty"`
+	Note    string         `json:"note,omitempty"`
 }
 
 // ServerEvent is a server's change of state, with why.

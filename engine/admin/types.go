@@ -162,6 +162,8 @@ type Cluster interface {
 	// Kick makes frontends kick every client with reason, once the
 	// requests they are handling are answered; they serve on.
 	Kick(ctx context.Context, ids []string, reason string) error
+	// Note posts a line to everyone watching the event stream.
+	Note(ctx context.Context, text string) error
 }
 
 // Whoami is the user a request authenticated as.

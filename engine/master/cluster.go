@@ -249,6 +249,12 @@ func (m *Master) Kick(ctx context.Context, ids []string, reason string) error {
 	return errors.Join(errs...)
 }
 
+// Note posts a line to everyone watching the event stream.
+func (m *Master) Note(_ context.Context, text string) error {
+	m.journal.Publish(admin.Event{Kind: admin.KindNote, Note: text})
+	return nil
+}
+
 // Stop stops servers gracefully; no ids stops every server (the master
 // stays, to start them again).
 func (m *Master) Stop(ctx context.Context, ids []string) error {

@@ -32,8 +32,13 @@ const kickGrace = 5 * time.Second
 // Options shape a rollout.
 type Options struct {
 	// Drain is how long a group's frontends may keep players before the
-	// rest are kicked by their restart.
+	// rest are kicked.
 	Drain time.Duration
+	// Between is how long a group is back in rotation before the next
+	// drains: load balancers check readiness every so often, and until
+	// they have seen the group ready, the next group's drain could leave
+	// them no frontend to send players to.
+	Between time.Duration
 	// Topology is what the replaced servers take (its File and Source).
 	Topology admin.ApplyRequest
 	// Check is the group's health check once its servers run again (the
@@ -72,11 +77,20 @@ func Run(ctx context.Context, c Cluster, groups []Group, opts Options) *Report {
 			done[g.Group] = true
 		}
 	}
+	first := true
 	for _, g := range groups {
 		if done[g.Name] {
 			say("group %s: replaced before", g.Name)
 			continue
 		}
+		if !first && opts.Between > 0 {
+			say("waiting %s for load balancers to see the last group ready", opts.Between)
+			select {
+			case <-time.After(opts.Between):
+			case <-ctx.Done():
+			}
+		}
+		first = false
 		r.Current = g.Name
 		save()
 		res := runGroup(ctx, c, g, opts, say, func(step string) { r.Step = step; save() })
