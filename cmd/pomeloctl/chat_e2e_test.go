@@ -138,17 +138,7 @@ func TestChatDemoGlobalRooms(t *testing.T) {
 	}
 	c := newTestCluster(t, chatTopology(t))
 	t.Cleanup(func() { killMentioning(c.dir) })
-	profile, err := os.ReadFile(filepath.Join(filepath.Dir(chat), "profiles", "global.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(c.dir, "profiles"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(c.dir, "profiles", "global.yaml"), profile, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c.must("up", c.file, "-d", "-p", "global", "--timeout", "30s")
+	c.must("up", c.file, "-d", "-p", "global", "--timeout", "30s") // its profiles/ is the example's
 	defer c.must("down")
 	raw := redis.NewClient(&redis.Options{Addr: c.port(6479)})
 	defer raw.Close()

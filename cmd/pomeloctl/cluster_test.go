@@ -92,13 +92,16 @@ func newTestCluster(t testing.TB, topology string) *testCluster {
 	if err := testbin.Link(chatGame(t), c.dir, "chat"); err != nil {
 		t.Fatal(err)
 	}
-	// The page its web section serves.
-	web, err := filepath.Abs("../../examples/chat/web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(web, filepath.Join(c.dir, "web")); err != nil {
-		t.Fatal(err)
+	// The page its web section serves, and its profiles (-p global, -p
+	// groups).
+	for _, name := range []string{"web", "profiles"} {
+		src, err := filepath.Abs("../../examples/chat/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(src, filepath.Join(c.dir, name)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c.file = filepath.Join(c.dir, "topology.yaml")
 	if err := os.WriteFile(c.file, []byte(topology), 0o644); err != nil {

@@ -231,6 +231,15 @@ func runRollout(c *cobra.Command, g *globals, cn *conn, path string, o rolloutOp
 	} else {
 		r.WriteText(c.OutOrStdout())
 	}
+	if r.State == rollout.StateFailed {
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if _, err := tg.client.Info(ictx); err != nil {
+			fmt.Fprintf(stderr, "the master does not answer (%v): once it is back (pomeloctl up adopts the servers), pomeloctl rollout resume carries on\n", err)
+		} else {
+			fmt.Fprintln(stderr, "pomeloctl rollout resume carries on once the cause is dealt with; pomeloctl rollout status shows where it stopped")
+		}
+	}
 	if r.State != rollout.StateDone {
 		return errReported
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,8 +21,9 @@ import (
 	"github.com/pomeloctl/pomeloctl/engine/rollout"
 )
 
-// twoGroups is the chat example in two groups, as seed 003 splits its
-// machines: a gate, a connector and a chat server or two in each.
+// twoGroups is the chat example in two groups written into the topology,
+// as examples/chat/profiles/groups.yaml puts it: a gate, a connector and a
+// chat server or two in each (for a test that changes it further).
 func twoGroups(t testing.TB) string {
 	top := chatTopology(t)
 	for _, e := range [][2]string{
@@ -134,15 +136,15 @@ func (p *players) play(ctx context.Context, n int) *sync.WaitGroup {
 	return &wg
 }
 
-// TestRollout: 40 players play examples/chat, declared in two groups,
+// TestRollout: 40 players play examples/chat, in two groups (-p groups),
 // through a rollout to a rebuilt program: every server ends on the new
 // build, no request fails, and no player is disconnected but by the
 // drain deadline's kick, which the report counts. A rollout whose new
 // program exits at once puts the group back and stops; one that would
 // drain every gate at once is refused before it starts.
 func TestRollout(t *testing.T) {
-	c := newTestCluster(t, twoGroups(t))
-	c.must("up", c.file, "-d", "--timeout", "30s")
+	c := newTestCluster(t, chatTopology(t))
+	c.must("up", c.file, "-p", "groups", "-d", "--timeout", "30s")
 	defer c.waitNoneAlive(15 * time.Second)
 	defer c.must("down")
 	before := c.ls()
@@ -157,7 +159,7 @@ func TestRollout(t *testing.T) {
 	p := players{gates: []string{c.port(3014), c.port(3015)}}
 	wg := p.play(ctx, 40)
 	time.Sleep(time.Second)
-	code, out, errOut := c.run("rollout", c.file, "--yes", "--drain", "2s", "-o", "json")
+	code, out, errOut := c.run("rollout", c.file, "-p", "groups", "--yes", "--drain", "2s", "-o", "json")
 	time.Sleep(500 * time.Millisecond)
 	stop()
 	wg.Wait()
@@ -194,7 +196,7 @@ func TestRollout(t *testing.T) {
 	if out := c.must("rollout", "status"); !strings.Contains(out, "rollout done") || !strings.Contains(out, "group green: replaced") {
 		t.Errorf("rollout status:\n%s", out)
 	}
-	if out := c.must("rollout", c.file, "--yes"); out != "" {
+	if out := c.must("rollout", c.file, "-p", "groups", "--yes"); out != "" {
 		t.Errorf("a second rollout: %q, want nothing to do", out)
 	}
 
@@ -204,7 +206,7 @@ func TestRollout(t *testing.T) {
 		t.Fatal(err)
 	}
 	replaceGame(t, c, broken)
-	code, out, errOut = c.run("rollout", c.file, "--yes", "--drain", "1s", "--no-check")
+	code, out, errOut = c.run("rollout", c.file, "-p", "groups", "--yes", "--drain", "1s", "--no-check")
 	if code != 1 || !strings.Contains(out, "group blue: rolled back") || !strings.Contains(out, "exited with code 3") || strings.Contains(out, "group green") {
 		t.Errorf("rollout of a broken build: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -249,8 +251,8 @@ func replaceGame(t testing.TB, c *testCluster, program string) {
 //	go test -run '^$' -bench Rollout -benchtime 1x ./cmd/pomeloctl/
 func BenchmarkRollout(b *testing.B) {
 	for range b.N {
-		c := newTestCluster(b, twoGroups(b))
-		c.must("up", c.file, "-d", "--timeout", "30s")
+		c := newTestCluster(b, chatTopology(b))
+		c.must("up", c.file, "-p", "groups", "-d", "--timeout", "30s")
 		game := filepath.Join(c.dir, "chat-new")
 		if out, err := exec.Command("go", "build", "-ldflags", "-X main.build=2", "-o", game, "../../examples/chat").CombinedOutput(); err != nil {
 			b.Fatalf("go build: %v\n%s", err, out)
@@ -261,7 +263,7 @@ func BenchmarkRollout(b *testing.B) {
 		wg := p.play(ctx, 300)
 		time.Sleep(2 * time.Second)
 		start := time.Now()
-		code, out, errOut := c.run("rollout", c.file, "--yes", "--drain", "10s", "-o", "json")
+		code, out, errOut := c.run("rollout", c.file, "-p", "groups", "--yes", "--drain", "10s", "-o", "json")
 		took := time.Since(start)
 		stop()
 		wg.Wait()
@@ -274,5 +276,65 @@ func BenchmarkRollout(b *testing.B) {
 		b.ReportMetric(float64(p.failed.Load()), "failed")
 		b.ReportMetric(float64(p.kicked.Load()), "kicked")
 		b.ReportMetric(float64(p.lost.Load()), "lost")
+	}
+}
+
+// TestRolloutResume: the master killed with -9 in the middle of a
+// rollout's drain stops the rollout, which says so and keeps its state;
+// once a new master has adopted the cluster, rollout status shows where it
+// stopped and rollout resume carries it to the end.
+func TestRolloutResume(t *testing.T) {
+	c := newTestCluster(t, chatTopology(t))
+	c.must("up", c.file, "-p", "groups", "-d", "--timeout", "30s")
+	defer c.waitNoneAlive(15 * time.Second)
+	defer c.must("down")
+	before := c.ls()
+	game := filepath.Join(c.dir, "chat-new")
+	if out, err := exec.Command("go", "build", "-ldflags", "-X main.build=2", "-o", game, "../../examples/chat").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	replaceGame(t, c, game)
+	// Players who stay, so that the drain waits for them.
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	p := players{gates: []string{c.port(3014), c.port(3015)}}
+	wg := p.play(ctx, 10)
+	defer wg.Wait()
+	defer stop()
+	time.Sleep(500 * time.Millisecond)
+
+	ro := exec.Command(c.bin, "rollout", c.file, "-p", "groups", "--yes", "--drain", "60s", "--no-check", "--port-offset", strconv.Itoa(c.offset))
+	ro.Dir = c.dir
+	ro.Env = append(os.Environ(), "POMELOCTL_TOPOLOGY="+c.file)
+	var roOut, roErr strings.Builder
+	ro.Stdout, ro.Stderr = &roOut, &roErr
+	if err := ro.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the rollout to drain group blue", func() bool {
+		code, out, _ := c.run("rollout", "status")
+		return code == 0 && strings.Contains(out, "group blue: drain")
+	})
+	mpid := c.masterPid()
+	if err := syscall.Kill(mpid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := ro.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(roOut.String(), "rollout failed") {
+		t.Fatalf("the rollout when its master died: %v\n%s\n%s", err, roOut.String(), roErr.String())
+	}
+	c.must("up", c.file, "-p", "groups", "-d", "--timeout", "30s")
+	if out := c.must("rollout", "status"); !strings.Contains(out, "rollout failed") || !strings.Contains(out, "group blue: failed") {
+		t.Errorf("rollout status after the master came back:\n%s", out)
+	}
+	stop()
+	out := c.must("rollout", "resume", "--yes", "--drain", "1s", "--no-check")
+	if !strings.Contains(out, "group blue: replaced") || !strings.Contains(out, "group green: replaced") || !strings.Contains(out, "rollout done") {
+		t.Errorf("rollout resume:\n%s", out)
+	}
+	for id, s := range c.ls() {
+		if s.State != "running" || s.Program == before[id].Program || s.Draining {
+			t.Errorf("%s after the resumed rollout: %+v; want running the new build, undrained", id, s)
+		}
 	}
 }
