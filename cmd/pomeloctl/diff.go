@@ -67,26 +67,10 @@ unless --topology or --master names another.
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return usageError{c, err}
 			}
-			t, err := loadTopology(c, g, args[0], cn.profiles)
+			_, _, r, err := diffRunning(c, g, cn, args[0])
 			if err != nil {
 				return err
 			}
-			if cn.topology == "" {
-				cn.topology = args[0]
-			}
-			tg, err := cn.resolve(c)
-			if err != nil {
-				return err
-			}
-			running, err := tg.client.Servers(c.Context())
-			if err != nil {
-				return tg.reached(err)
-			}
-			exe, err := os.Executable()
-			if err != nil {
-				return err
-			}
-			r := diffCluster(t, running, exe)
 			if output == "json" {
 				return writeJSON(c.OutOrStdout(), r)
 			}
@@ -96,6 +80,31 @@ unless --topology or --master names another.
 	cn.flags(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
 	return cmd
+}
+
+// diffRunning loads the topology at path and compares it with the cluster
+// cn names (the one path names, unless cn says another).
+func diffRunning(c *cobra.Command, g *globals, cn *conn, path string) (*topology.Topology, *target, diffReport, error) {
+	t, err := loadTopology(c, g, path, cn.profiles)
+	if err != nil {
+		return nil, nil, diffReport{}, err
+	}
+	if cn.topology == "" {
+		cn.topology = path
+	}
+	tg, err := cn.resolve(c)
+	if err != nil {
+		return nil, nil, diffReport{}, err
+	}
+	running, err := tg.client.Servers(c.Context())
+	if err != nil {
+		return nil, nil, diffReport{}, tg.reached(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, diffReport{}, err
+	}
+	return t, tg, diffCluster(t, running, exe), nil
 }
 
 // diffCluster compares topology t, and the programs it names as they are

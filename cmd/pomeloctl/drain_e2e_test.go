@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pomeloctl/pomeloctl/engine/client"
-	"github.com/pomeloctl/pomeloctl/internal/freeport"
 )
 
 // ready is what the readiness endpoint on port (before the offset) says:
@@ -32,16 +30,7 @@ func (c *testCluster) ready(port int) (int, string) {
 // readiness endpoint answers 503 while its player plays on; it stays
 // drained across a restart until undrained; a backend cannot be drained.
 func TestDrain(t *testing.T) {
-	c := newTestCluster(t, withHTTPPorts(t, chatTopology(t)))
-	var httpPorts []int
-	for _, p := range metricsHTTPPorts {
-		httpPorts = append(httpPorts, p)
-	}
-	off, err := freeport.Offset(append(slices.Clone(chatPorts), httpPorts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.offset = off
+	c := newHTTPCluster(t)
 	c.must("up", c.file, "-d", "--timeout", "30s")
 	defer c.waitNoneAlive(15 * time.Second)
 	defer c.must("down")

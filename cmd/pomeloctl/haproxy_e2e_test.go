@@ -134,11 +134,7 @@ func TestHAProxyInFrontOfGates(t *testing.T) {
 		})
 	}
 
-	game := filepath.Join(c.dir, "chat-new")
-	if out, err := exec.Command("go", "build", "-ldflags", "-X main.build=2", "-o", game, "../../examples/chat").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	replaceGame(t, c, game)
+	rebuildGame(t, c)
 	ctx, stop := context.WithCancel(context.Background())
 	p := players{gates: []string{c.port(lb)}, session: 300 * time.Millisecond}
 	wg := p.play(ctx, 20)

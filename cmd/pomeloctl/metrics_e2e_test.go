@@ -53,6 +53,24 @@ func withHTTPPorts(t *testing.T, topology string) string {
 	return topology
 }
 
+// newHTTPCluster is the chat example with an HTTP endpoint on the master
+// and every server (withHTTPPorts), at an offset where those ports are
+// free too.
+func newHTTPCluster(t *testing.T) *testCluster {
+	t.Helper()
+	c := newTestCluster(t, withHTTPPorts(t, chatTopology(t)))
+	var httpPorts []int
+	for _, p := range metricsHTTPPorts {
+		httpPorts = append(httpPorts, p)
+	}
+	off, err := freeport.Offset(append(slices.Clone(chatPorts), httpPorts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.offset = off
+	return c
+}
+
 // scrape reads the /metrics of the endpoint on port (before the offset):
 // every series's value, by its name and labels as Prometheus's text format
 // writes them (labels sorted by name).
@@ -106,16 +124,7 @@ func series(name string, labels ...string) string {
 // operator's restart and a crash, scrapes again, and checks that the
 // figures moved with what happened.
 func TestMetrics(t *testing.T) {
-	c := newTestCluster(t, withHTTPPorts(t, chatTopology(t)))
-	var httpPorts []int
-	for _, p := range metricsHTTPPorts {
-		httpPorts = append(httpPorts, p)
-	}
-	off, err := freeport.Offset(append(slices.Clone(chatPorts), httpPorts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.offset = off
+	c := newHTTPCluster(t)
 	c.must("up", c.file, "-d", "--timeout", "30s")
 	defer c.waitNoneAlive(15 * time.Second)
 	defer c.must("down")

@@ -29,9 +29,21 @@ type rolloutOptions struct {
 	groups  []string
 	drain   time.Duration
 	between time.Duration
+	stable  time.Duration
 	yes     bool
 	output  string
 	noCheck bool
+}
+
+func (o *rolloutOptions) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringSliceVar(&o.groups, "groups", nil, "the groups to roll out, in this order (default every group with changes, in topology order; servers in no group last)")
+	f.DurationVar(&o.drain, "drain", 2*time.Minute, "how long a group's frontends may keep their players before they are kicked")
+	f.DurationVar(&o.between, "between", 2*time.Second, "how long a group is back in rotation before the next drains, for load balancers' readiness checks to see it")
+	f.DurationVar(&o.stable, "stable", 3*time.Second, "how long each replaced server must keep running, in the same process, before its group counts as healthy")
+	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask before starting (needed when standard input is not a terminal)")
+	f.StringVarP(&o.output, "output", "o", "text", "the report: text or json")
+	f.BoolVar(&o.noCheck, "no-check", false, "skip the topology's smoke scenarios after each group")
 }
 
 func newRolloutCmd(g *globals) *cobra.Command {
@@ -68,20 +80,11 @@ resume carries on after an interruption.
   pomeloctl rollout topology.yaml --groups green,blue --drain 30s -o json`,
 		Args: exactArgs(1, "TOPOLOGY"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOutput(o.output, "text", "json"); err != nil {
-				return usageError{c, err}
-			}
 			return runRollout(c, g, cn, args[0], o, nil)
 		},
 	}
 	cn.flags(cmd)
-	f := cmd.Flags()
-	f.StringSliceVar(&o.groups, "groups", nil, "the groups to roll out, in this order (default every group with changes, in topology order; servers in no group last)")
-	f.DurationVar(&o.drain, "drain", 2*time.Minute, "how long a group's frontends may keep their players before they are kicked")
-	f.DurationVar(&o.between, "between", 2*time.Second, "how long a group is back in rotation before the next drains, for load balancers' readiness checks to see it")
-	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask before starting (needed when standard input is not a terminal)")
-	f.StringVarP(&o.output, "output", "o", "text", "the report: text or json")
-	f.BoolVar(&o.noCheck, "no-check", false, "skip the topology's smoke scenarios after each group")
+	o.flags(cmd)
 	cmd.AddCommand(newRolloutStatusCmd(g), newRolloutResumeCmd(g))
 	return cmd
 }
@@ -139,42 +142,24 @@ are, and the servers still to replace are found again with pomeloctl diff.`,
 		},
 	}
 	cn.flags(cmd)
-	f := cmd.Flags()
-	f.StringSliceVar(&o.groups, "groups", nil, "the groups to roll out, in this order")
-	f.DurationVar(&o.drain, "drain", 2*time.Minute, "how long a group's frontends may keep their players")
-	f.DurationVar(&o.between, "between", 2*time.Second, "how long a group is back in rotation before the next drains")
-	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask before carrying on")
-	f.StringVarP(&o.output, "output", "o", "text", "the report: text or json")
-	f.BoolVar(&o.noCheck, "no-check", false, "skip the topology's smoke scenarios after each group")
+	o.flags(cmd)
 	return cmd
 }
 
 // runRollout plans and runs a rollout of path; prev is the rollout it
 // resumes (nil for a new one).
 func runRollout(c *cobra.Command, g *globals, cn *conn, path string, o rolloutOptions, prev *rollout.Report) error {
-	t, err := loadTopology(c, g, path, cn.profiles)
-	if err != nil {
-		return err
+	if err := checkOutput(o.output, "text", "json"); err != nil {
+		return usageError{c, err}
 	}
-	if cn.topology == "" {
-		cn.topology = path
-	}
-	tg, err := cn.resolve(c)
+	t, tg, d, err := diffRunning(c, g, cn, path)
 	if err != nil {
 		return err
 	}
 	if r, err := readRollout(tg.runDir); err == nil && r.State == rollout.StateRunning && rolloutAlive(r) {
 		return fmt.Errorf("a rollout of %s is running already (pid %d): pomeloctl rollout status shows it", r.Topology, r.Pid)
 	}
-	running, err := tg.client.Servers(c.Context())
-	if err != nil {
-		return tg.reached(err)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	groups, err := rolloutPlan(t, diffCluster(t, running, exe), o.groups)
+	groups, err := rolloutPlan(t, d, o.groups)
 	if err != nil {
 		return err
 	}
@@ -196,6 +181,7 @@ func runRollout(c *cobra.Command, g *globals, cn *conn, path string, o rolloutOp
 	opts := rollout.Options{
 		Drain:    o.drain,
 		Between:  o.between,
+		Stable:   o.stable,
 		Topology: admin.ApplyRequest{File: t.File, Source: string(t.Source)},
 		Progress: func(format string, args ...any) {
 			line := fmt.Sprintf(format, args...)

@@ -149,11 +149,7 @@ func TestRollout(t *testing.T) {
 	defer c.must("down")
 	before := c.ls()
 
-	game := filepath.Join(c.dir, "chat-new")
-	if out, err := exec.Command("go", "build", "-ldflags", "-X main.build=2", "-o", game, "../../examples/chat").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	replaceGame(t, c, game)
+	rebuildGame(t, c)
 
 	ctx, stop := context.WithCancel(context.Background())
 	p := players{gates: []string{c.port(3014), c.port(3015)}}
@@ -230,6 +226,17 @@ func TestRollout(t *testing.T) {
 	}
 }
 
+// rebuildGame builds the chat game again, with a build ID of its own, and
+// puts it where the cluster's topology names its game.
+func rebuildGame(t testing.TB, c *testCluster) {
+	t.Helper()
+	game := filepath.Join(c.dir, "chat-new")
+	if out, err := exec.Command("go", "build", "-ldflags", "-X main.build=2", "-o", game, "../../examples/chat").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	replaceGame(t, c, game)
+}
+
 // replaceGame puts program where the cluster's topology names its game,
 // as a rebuild does (a new file, not the old one written over).
 func replaceGame(t testing.TB, c *testCluster, program string) {
@@ -253,11 +260,7 @@ func BenchmarkRollout(b *testing.B) {
 	for range b.N {
 		c := newTestCluster(b, chatTopology(b))
 		c.must("up", c.file, "-p", "groups", "-d", "--timeout", "30s")
-		game := filepath.Join(c.dir, "chat-new")
-		if out, err := exec.Command("go", "build", "-ldflags", "-X main.build=2", "-o", game, "../../examples/chat").CombinedOutput(); err != nil {
-			b.Fatalf("go build: %v\n%s", err, out)
-		}
-		replaceGame(b, c, game)
+		rebuildGame(b, c)
 		ctx, stop := context.WithCancel(context.Background())
 		p := players{gates: []string{c.port(3014), c.port(3015)}}
 		wg := p.play(ctx, 300)
@@ -289,11 +292,7 @@ func TestRolloutResume(t *testing.T) {
 	defer c.waitNoneAlive(15 * time.Second)
 	defer c.must("down")
 	before := c.ls()
-	game := filepath.Join(c.dir, "chat-new")
-	if out, err := exec.Command("go", "build", "-ldflags", "-X main.build=2", "-o", game, "../../examples/chat").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	replaceGame(t, c, game)
+	rebuildGame(t, c)
 	// Players who stay, so that the drain waits for them.
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

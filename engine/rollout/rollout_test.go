@@ -65,6 +65,10 @@ type fakeCluster struct {
 	applied   map[string]bool
 	drainedAt time.Time
 	leaveIn   time.Duration // players leave by themselves this long into a drain; 0: they stay
+	// crashing servers run on the new version, in a new process each
+	// time they are looked at: a crash loop.
+	crashing map[string]bool
+	looks    map[string]int
 }
 
 func (f *fakeCluster) note(format string, args ...any) {
@@ -82,9 +86,16 @@ func (f *fakeCluster) Servers(context.Context) ([]admin.ServerStatus, error) {
 		if f.leaveIn > 0 && !f.drainedAt.IsZero() && time.Since(f.drainedAt) > f.leaveIn {
 			n = 0
 		}
-		st := admin.ServerStatus{ID: id, State: "running", Connections: n, Program: "old", Config: "c0"}
+		st := admin.ServerStatus{ID: id, State: "running", Connections: n, Program: "old", Config: "c0", Pid: 100}
 		if f.applied[id] && !f.failing[id] {
 			st.Program, st.Config = "new", "c1"
+		}
+		if f.applied[id] && f.crashing[id] {
+			if f.looks == nil {
+				f.looks = map[string]int{}
+			}
+			f.looks[id]++
+			st.Pid += f.looks[id]
 		}
 		out = append(out, st)
 	}
@@ -197,6 +208,14 @@ func TestRunRollsBack(t *testing.T) {
 	if r.State != StateRolledBack || len(r.Groups) != 1 || r.Groups[0].Outcome != OutcomeRolledBack ||
 		r.Error != "group blue: chat-1 did not come back: exited with code 3" {
 		t.Errorf("report: %+v", r)
+	}
+
+	// A build that crashes after it registers is caught while the group
+	// must stay up.
+	f = &fakeCluster{players: map[string]int{}, failing: map[string]bool{}, applied: map[string]bool{}, crashing: map[string]bool{"chat-1": true}}
+	r = Run(context.Background(), f, groups, Options{Drain: time.Second, Stable: 50 * time.Millisecond})
+	if r.State != StateRolledBack || !strings.Contains(r.Error, "chat-1 did not stay up for 50ms: it runs in another process") {
+		t.Errorf("a crash loop: %+v", r)
 	}
 
 	// A check that fails rolls the whole group back.

@@ -39,6 +39,10 @@ type Options struct {
 	// they have seen the group ready, the next group's drain could leave
 	// them no frontend to send players to.
 	Between time.Duration
+	// Stable is how long the group's replaced servers must keep running,
+	// in the same process, before it counts as healthy: a build that
+	// crashes a second after it registers is caught here.
+	Stable time.Duration
 	// Topology is what the replaced servers take (its File and Source).
 	Topology admin.ApplyRequest
 	// Check is the group's health check once its servers run again (the
@@ -162,6 +166,7 @@ func runGroup(ctx context.Context, c Cluster, g Group, opts Options, say func(st
 		return fail(OutcomeFailed, "apply the new topology: "+err.Error())
 	}
 	var touched []string // restarted, or tried: what going back restarts
+	pids := map[string]int{}
 	var cause error
 	for _, s := range g.Servers {
 		say("group %s: restarting %s", g.Name, s.ID)
@@ -170,10 +175,16 @@ func runGroup(ctx context.Context, c Cluster, g Group, opts Options, say func(st
 			cause = fmt.Errorf("%s did not come back: %w", s.ID, err)
 			break
 		}
-		if err := healthy(ctx, c, s); err != nil {
+		st, err := healthy(ctx, c, s)
+		if err != nil {
 			cause = err
 			break
 		}
+		pids[s.ID] = st.Pid
+	}
+	if cause == nil && opts.Stable > 0 {
+		step("stable")
+		cause = stayedUp(ctx, c, g, pids, opts.Stable)
 	}
 	if cause == nil && opts.Check != nil {
 		touched = g.IDs()
@@ -215,11 +226,11 @@ func rollBack(ctx context.Context, c Cluster, g Group, touched []string) error {
 	return errors.Join(errs...)
 }
 
-// healthy checks that s runs what it must now.
-func healthy(ctx context.Context, c Cluster, s Server) error {
+// healthy checks that s runs what it must now, and says how it is.
+func healthy(ctx context.Context, c Cluster, s Server) (admin.ServerStatus, error) {
 	list, err := c.Servers(ctx)
 	if err != nil {
-		return err
+		return admin.ServerStatus{}, err
 	}
 	for _, st := range list {
 		if st.ID != s.ID {
@@ -227,15 +238,35 @@ func healthy(ctx context.Context, c Cluster, s Server) error {
 		}
 		switch {
 		case st.State != "running":
-			return fmt.Errorf("%s is %s after its restart: %s", s.ID, st.State, st.Reason)
+			return st, fmt.Errorf("%s is %s after its restart: %s", s.ID, st.State, st.Reason)
 		case s.Program != "" && st.Program != s.Program:
-			return fmt.Errorf("%s runs %s after its restart, not %s", s.ID, st.Program, s.Program)
+			return st, fmt.Errorf("%s runs %s after its restart, not %s", s.ID, st.Program, s.Program)
 		case s.Config != "" && st.Config != s.Config:
-			return fmt.Errorf("%s runs configuration %s after its restart, not %s", s.ID, st.Config, s.Config)
+			return st, fmt.Errorf("%s runs configuration %s after its restart, not %s", s.ID, st.Config, s.Config)
 		}
-		return nil
+		return st, nil
 	}
-	return fmt.Errorf("%s is not in the cluster any more", s.ID)
+	return admin.ServerStatus{}, fmt.Errorf("%s is not in the cluster any more", s.ID)
+}
+
+// stayedUp waits d, then checks that every server of g still runs in the
+// process it was restarted into (pids).
+func stayedUp(ctx context.Context, c Cluster, g Group, pids map[string]int, d time.Duration) error {
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	for _, s := range g.Servers {
+		st, err := healthy(ctx, c, s)
+		switch {
+		case err != nil:
+			return fmt.Errorf("did not stay up for %s: %w", d, err)
+		case st.Pid != pids[s.ID]:
+			return fmt.Errorf("%s did not stay up for %s: it runs in another process (pid %d, not %d): it crashed and was restarted", s.ID, d, st.Pid, pids[s.ID])
+		}
+	}
+	return nil
 }
 
 // waitEmpty waits until the frontends ids have no players, or for at most
