@@ -50,7 +50,7 @@ func newRolloutCmd(g *globals) *cobra.Command {
 	var o rolloutOptions
 	cn := &conn{g: g}
 	cmd := &cobra.Command{
-		Use:   "rollout TOPOLOGY [--groups a,b] [--drain 2m] [--yes] [-o text|json]",
+		Use:   "rollout TOPOLOGY [-p PROFILE] [--groups a,b] [--drain 2m] [--yes] [-o text|json]",
 		Short: "Replace the servers a changed topology or program changes, group by group, without hurting players",
 		Long: `Roll a changed topology, or a rebuilt program, out to the running cluster group
 by group (groups: in the topology), as seed 003's release procedure does by hand.
@@ -58,13 +58,14 @@ Only the servers pomeloctl diff says to restart are touched. For each group:
 
   1. its frontends drain: the gates hand them out no more and their /ready answers
      503, while their players play on; until they have no players, or --drain
-     has passed, when their restart kicks the rest (counted in the report);
+     has passed, when the rest are kicked with a reason (counted in the report)
+     and log in again through a gate, which sends them to another group;
   2. its servers restart on the new program and configuration, backends first and
-     one at a time (requests for a restarting backend wait for it, so rooms and
-     requests survive), then its frontends;
-  3. each must run the new build and configuration, and the topology's smoke
-     scenarios (if it declares smoke:) must pass, before the group is undrained
-     and the next begins.
+     one at a time (requests for a restarting backend wait for it), then its
+     frontends;
+  3. each must run the new build and configuration, and keep running for --stable,
+     and the topology's smoke scenarios (if it declares smoke:) must pass, before
+     the group is undrained and, --between later, the next begins.
 
 A group that does not come up healthy (a crash loop, a failed check) is put back
 on the program and configuration it ran — the old build is kept from the running
@@ -76,7 +77,9 @@ standard error, the report to standard output; the rollout's state is kept in th
 run directory (rollout.json): pomeloctl rollout status shows it, pomeloctl rollout
 resume carries on after an interruption.
 ` + connHelp,
-		Example: `  go build -o chat . && pomeloctl diff topology.yaml && pomeloctl rollout topology.yaml --drain 2m --yes
+		Example: `  pomeloctl up examples/chat/topology.yaml -p groups -d
+  go build -o examples/chat/chat ./examples/chat && pomeloctl diff examples/chat/topology.yaml -p groups
+  pomeloctl rollout examples/chat/topology.yaml -p groups --drain 30s --yes
   pomeloctl rollout topology.yaml --groups green,blue --drain 30s -o json`,
 		Args: exactArgs(1, "TOPOLOGY"),
 		RunE: func(c *cobra.Command, args []string) error {
