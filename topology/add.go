@@ -143,21 +143,9 @@ func (t *Topology) idTaken(id string) bool {
 
 // takenAddrs maps every host:port of the cluster to who holds it.
 func (t *Topology) takenAddrs() map[string]string {
-	taken := map[string]string{addrKey(t.Master.Host, t.Master.Port): "the master"}
-	if t.HA != nil {
-		for _, s := range t.HA.Standbys {
-			taken[addrKey(s.Host, s.Port)] = "standby " + s.ID
-		}
-	}
-	for _, st := range t.Types {
-		for _, s := range st.Servers {
-			if s.Port != 0 {
-				taken[addrKey(s.Host, s.Port)] = s.ID
-			}
-			if s.ClientPort != 0 {
-				taken[addrKey(s.Host, s.ClientPort)] = s.ID
-			}
-		}
+	taken := map[string]string{}
+	for _, l := range t.Listeners() {
+		taken[addrKey(l.Host, l.Port)] = l.Owner
 	}
 	return taken
 }

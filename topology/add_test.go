@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -54,5 +55,39 @@ func TestNewServer(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: got %v, want %q", tt.spec, err, tt.want)
 		}
+	}
+}
+
+// TestNewServerAvoidsEveryListener: an added server's ports are none that
+// the cluster listens on, HTTP endpoints, the web page and managed helpers
+// included; Listeners lists them all.
+func TestNewServerAvoidsEveryListener(t *testing.T) {
+	top := mustLoad(t, "l.yaml", `
+name: l
+master: {port: 3005, httpPort: 9005}
+web: {root: ., port: 6052}
+globalChannel: {redis: managed}
+servers:
+  chat:
+    instances:
+      - {id: chat-server-1, port: 6050, httpPort: 6051}
+`, testOptions())
+	var got []string
+	for _, l := range top.Listeners() {
+		got = append(got, fmt.Sprintf("%s:%d %s", l.Host, l.Port, l.Owner))
+	}
+	want := []string{
+		"127.0.0.1:3005 the master", "127.0.0.1:9005 the master's HTTP endpoint", "127.0.0.1:6479 the managed Redis",
+		"127.0.0.1:6052 the web page", "127.0.0.1:6050 chat-server-1", "127.0.0.1:6051 chat-server-1",
+	}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("listeners:\n got %s\nwant %s", strings.Join(got, "; "), strings.Join(want, "; "))
+	}
+	s, err := top.NewServer(AddSpec{Type: "chat"}, fakeMachine{})
+	if err != nil || s.Port != 6053 {
+		t.Errorf("an added chat server: %+v %v; want port 6053, past the HTTP endpoint's and the web page's", s, err)
+	}
+	if _, err := top.NewServer(AddSpec{Type: "chat", Port: 6051}, fakeMachine{}); err == nil || !strings.Contains(err.Error(), "already taken by chat-server-1") {
+		t.Errorf("a port an HTTP endpoint holds: %v", err)
 	}
 }

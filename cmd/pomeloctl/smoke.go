@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -142,7 +140,7 @@ func loadSmokeTopology(c *cobra.Command, g *globals, path string, profiles []str
 		return nil, err
 	}
 	ports := topologyPorts(t)
-	if c.Flags().Changed("port-offset") || portsFree(ports) {
+	if c.Flags().Changed("port-offset") || freeport.Free(ports, 0) {
 		return t, nil
 	}
 	extra, err := freeport.Offset(ports...)
@@ -159,34 +157,10 @@ func loadSmokeTopology(c *cobra.Command, g *globals, path string, profiles []str
 // topologyPorts are the ports a cluster of t listens on, on this machine.
 func topologyPorts(t *topology.Topology) []int {
 	var ports []int
-	for _, m := range t.Masters() {
-		ports = append(ports, portOf(m.Addr))
-	}
-	for _, s := range t.AllServers() {
-		for _, p := range []int{s.Port, s.ClientPort} {
-			if p != 0 {
-				ports = append(ports, p)
-			}
-		}
-	}
-	for _, k := range helperKinds() {
-		if addr := k.addr(t); addr != "" {
-			ports = append(ports, portOf(addr))
-		}
+	for _, l := range t.Listeners() {
+		ports = append(ports, l.Port)
 	}
 	return ports
-}
-
-// portsFree reports whether nothing listens on any of ports on loopback.
-func portsFree(ports []int) bool {
-	for _, p := range ports {
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err != nil {
-			return false
-		}
-		l.Close()
-	}
-	return true
 }
 
 // smokeUp starts the cluster as up -d does, its table and lines on

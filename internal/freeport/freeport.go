@@ -1,5 +1,6 @@
-// Package freeport finds loopback ports for tests that run real servers, so
-// that parallel test runs (and a developer's own cluster) do not clash.
+// Package freeport finds loopback ports for clusters that must not meet
+// another: tests that run real servers, and pomeloctl smoke, so that
+// parallel runs (and a developer's own cluster) do not clash.
 package freeport
 
 import (
@@ -40,7 +41,7 @@ func Offset(ports ...int) (int, error) {
 	}
 	for range 1000 {
 		off := first + rand.IntN(last-first+1)
-		if allFree(ports, off) {
+		if Free(ports, off) {
 			return off, nil
 		}
 	}
@@ -61,7 +62,9 @@ func ephemeralLow() int {
 	return 32768
 }
 
-func allFree(ports []int, off int) bool {
+// Free reports whether every one of ports, shifted by off, is free on
+// 127.0.0.1.
+func Free(ports []int, off int) bool {
 	for _, p := range ports {
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+off))
 		if err != nil {
