@@ -35,6 +35,9 @@ type serverChange struct {
 	// ("" when it is not known).
 	Program    string `json:"program,omitempty"`
 	NewProgram string `json:"newProgram,omitempty"`
+	// newConfig is the digest of its configuration in the topology: what
+	// a rollout checks it runs once replaced.
+	newConfig string
 }
 
 type diffReport struct {
@@ -116,10 +119,18 @@ func diffCluster(t *topology.Topology, running []admin.ServerStatus, exe string)
 	for _, s := range running {
 		byID[s.ID] = s
 	}
+	// Servers of a type run one program: read each once.
+	versions := map[string]string{}
 	for _, s := range t.AllServers() {
-		ch := serverChange{ID: s.ID, Type: s.Type, Group: s.Group}
+		fp := t.Fingerprint(s)
+		ch := serverChange{ID: s.ID, Type: s.Type, Group: s.Group, newConfig: fp.Digest}
 		if path := master.ProgramPath(t, s, exe); path != "" {
-			ch.NewProgram, _ = proc.ProgramVersion(path)
+			v, ok := versions[path]
+			if !ok {
+				v, _ = proc.ProgramVersion(path)
+				versions[path] = v
+			}
+			ch.NewProgram = v
 		}
 		old, ok := byID[s.ID]
 		switch {
@@ -127,7 +138,7 @@ func diffCluster(t *topology.Topology, running []admin.ServerStatus, exe string)
 			ch.Change = changeAdd
 		default:
 			ch.Program = old.Program
-			ch.Why = whyRestart(t, s, old, ch.NewProgram)
+			ch.Why = whyRestart(s, fp, old, ch.NewProgram)
 			ch.Change = changeUnchanged
 			if len(ch.Why) > 0 {
 				ch.Change = changeRestart
@@ -147,8 +158,9 @@ func diffCluster(t *topology.Topology, running []admin.ServerStatus, exe string)
 }
 
 // whyRestart says why server s, running as old, would be restarted to run
-// as topology t says: nothing when it runs the same.
-func whyRestart(t *topology.Topology, s *topology.Server, old admin.ServerStatus, newProgram string) []string {
+// newProgram with the configuration fingerprinted now: nothing when it runs
+// the same.
+func whyRestart(s *topology.Server, now topology.Fingerprint, old admin.ServerStatus, newProgram string) []string {
 	if old.Pid == 0 && old.Program == "" {
 		return nil // not running: it starts as the topology says whenever it starts
 	}
@@ -164,7 +176,6 @@ func whyRestart(t *topology.Topology, s *topology.Server, old admin.ServerStatus
 	if old.Config == "" {
 		return append(why, "the configuration it runs with is not known")
 	}
-	now := t.Fingerprint(s)
 	if now.Digest == old.Config {
 		return why
 	}

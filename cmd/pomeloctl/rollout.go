@@ -255,7 +255,7 @@ func rolloutPlan(t *topology.Topology, d diffReport, order []string) ([]rollout.
 		}
 		s := t.Server(ch.ID)
 		servers = append(servers, rollout.Server{ID: s.ID, Type: s.Type, Group: s.Group, Frontend: s.Frontend,
-			Program: ch.NewProgram, Config: t.Fingerprint(s).Digest})
+			Program: ch.NewProgram, Config: ch.newConfig})
 	}
 	known := t.GroupNames()
 	for _, g := range order {
