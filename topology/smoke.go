@@ -247,8 +247,13 @@ func (l *loader) checkScenario(t *Topology, sc *SmokeScenario, path string) {
 	}
 }
 
+// compileSmoke checks a smoke expression, as l.compile wants it.
+func compileSmoke(src string) error {
+	_, err := scripting.CompileSmoke(src)
+	return err
+}
+
 func (l *loader) checkLogin(t *Topology, lg SmokeLogin, path string, parent Positions) {
-	smoke := func(src string) error { _, err := scripting.CompileSmoke(src); return err }
 	switch {
 	case lg.Gate == "" && lg.Frontend == "":
 		l.errs.add(parent.Of("login"), path, "bots have no way in", "write login: {gate: TYPE} to ask a gate for a frontend, or login: {frontend: TYPE} to connect to its servers")
@@ -269,14 +274,13 @@ func (l *loader) checkLogin(t *Topology, lg SmokeLogin, path string, parent Posi
 	}
 	if lg.Gate != "" {
 		l.checkSmokeRoute(t, lg.Route, lg.At.Of("route"), path+".route", true)
-		l.compile(lg.Msg, path+".msg", smoke)
+		l.compile(lg.Msg, path+".msg", compileSmoke)
 	} else if lg.Route != "" || !lg.Msg.IsZero() {
 		l.errs.add(lg.At.Of("route"), path+".route", "route and msg are what a bot sends a gate, and there is none", "write gate: TYPE, or take route: and msg: out")
 	}
 }
 
 func (l *loader) checkStep(t *Topology, st SmokeStep, path string) {
-	smoke := func(src string) error { _, err := scripting.CompileSmoke(src); return err }
 	var kinds []string
 	for _, k := range []struct {
 		name string
@@ -318,13 +322,13 @@ func (l *loader) checkStep(t *Topology, st SmokeStep, path string) {
 	if st.Timeout < 0 {
 		l.errs.add(st.At.Of("timeout"), path+".timeout", "a negative timeout", "write how long the reply or push may take, e.g. 5s")
 	}
-	l.compile(st.Msg, path+".msg", smoke)
-	l.compile(st.Expect, path+".expect", smoke)
+	l.compile(st.Msg, path+".msg", compileSmoke)
+	l.compile(st.Expect, path+".expect", compileSmoke)
 	for _, key := range slices.Sorted(maps.Keys(st.Save)) {
 		if !identifier.MatchString(key) {
 			l.errs.add(st.At.Of("save."+key), path+".save."+key, fmt.Sprintf("%q cannot be read back as state.%s", key, key), "name it with letters, digits and _")
 		}
-		l.compile(st.Save[key], path+".save."+key, smoke)
+		l.compile(st.Save[key], path+".save."+key, compileSmoke)
 	}
 }
 

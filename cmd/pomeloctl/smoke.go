@@ -166,26 +166,26 @@ func topologyPorts(t *topology.Topology) []int {
 // smokeUp starts the cluster as up -d does, its table and lines on
 // standard error: standard output is the report's.
 func smokeUp(c *cobra.Command, ctx context.Context, g *globals, t *topology.Topology, dir master.RunDir, o smokeOptions) error {
-	out := c.OutOrStdout()
-	c.SetOut(c.ErrOrStderr())
-	defer c.SetOut(out)
-	parent := c.Context()
-	c.SetContext(ctx)
-	defer c.SetContext(parent)
+	defer onStderr(c, ctx)()
 	return upDetached(c, t, dir, upOptions{profiles: o.profiles, detach: true, timeout: o.timeout, runDir: string(dir), machine: g.machine})
+}
+
+// onStderr points c's output at its standard error and its context at ctx,
+// for the commands smoke runs as they are, until the returned func puts
+// them back.
+func onStderr(c *cobra.Command, ctx context.Context) func() {
+	out, parent := c.OutOrStdout(), c.Context()
+	c.SetOut(c.ErrOrStderr())
+	c.SetContext(ctx)
+	return func() { c.SetOut(out); c.SetContext(parent) }
 }
 
 // smokeDown brings the cluster down, whatever state it is in, its lines on
 // standard error.
 func smokeDown(c *cobra.Command, tg *target) {
-	out := c.OutOrStdout()
-	c.SetOut(c.ErrOrStderr())
-	defer c.SetOut(out)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	parent := c.Context()
-	c.SetContext(ctx)
-	defer c.SetContext(parent)
+	defer onStderr(c, ctx)()
 	if _, err := tg.runDir.Master(); errors.Is(err, fs.ErrNotExist) {
 		// No master runs, or it has gone down already (up does when
 		// the cluster does not come up): only the helpers may be left.

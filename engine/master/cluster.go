@@ -227,17 +227,23 @@ func (m *Master) Drain(ctx context.Context, ids []string, on bool) error {
 // Kick makes frontends kick every client with reason (a rollout's drain
 // deadline): each answers what it is handling first, and serves on.
 func (m *Master) Kick(ctx context.Context, ids []string, reason string) error {
-	for _, id := range ids {
-		var mem *member
-		if err := m.exec(ctx, func() { mem = m.byID[id] }); err != nil {
-			return err
+	var refused error
+	if err := m.exec(ctx, func() {
+		for _, id := range ids {
+			switch mem := m.byID[id]; {
+			case mem == nil:
+				refused = admin.Errorf(http.StatusNotFound, "no server %q in this cluster (`pomeloctl ls` lists them)", id)
+				return
+			case !mem.srv.Frontend:
+				refused = admin.Errorf(http.StatusBadRequest, "%s is a %s, not a frontend: it has no players to kick", id, mem.srv.Type)
+				return
+			}
 		}
-		switch {
-		case mem == nil:
-			return admin.Errorf(http.StatusNotFound, "no server %q in this cluster (`pomeloctl ls` lists them)", id)
-		case !mem.srv.Frontend:
-			return admin.Errorf(http.StatusBadRequest, "%s is a %s, not a frontend: it has no players to kick", id, mem.srv.Type)
-		}
+	}); err != nil {
+		return err
+	}
+	if refused != nil {
+		return refused
 	}
 	var errs []error
 	for _, id := range ids {

@@ -57,19 +57,14 @@ type requestError struct{ err error }
 func (e *requestError) Error() string { return e.err.Error() }
 func (e *requestError) Unwrap() error { return e.err }
 
-// replyError is the error a decoded reply carries (Pomelo's {code: 500}
-// and the like), as bench counts it.
-func replyError(v any) error {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil
+// replyError is the error a reply to route carries (Pomelo's {code: 500}
+// and the like), as bench counts it: read from its JSON, or, for a
+// protobuf reply, from what it decoded to.
+func (b *bot) replyError(route string, resp []byte, decoded any) error {
+	if b.server == nil || !b.server.Has(route) {
+		return bench.ReplyError(resp)
 	}
-	if _, has := m["code"]; !has {
-		if _, has := m["error"]; !has {
-			return nil
-		}
-	}
-	body, err := json.Marshal(m)
+	body, err := json.Marshal(decoded)
 	if err != nil {
 		return nil
 	}
@@ -186,7 +181,7 @@ func (b *bot) do(ctx context.Context, s *step, st *stats) error {
 			b.env.Reply, err = b.decode(spec.Request, resp)
 		}
 		if err == nil {
-			err = replyError(b.env.Reply)
+			err = b.replyError(spec.Request, resp, b.env.Reply)
 		}
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) {
