@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/pomeloctl/pomeloctl/engine/client"
 	"github.com/pomeloctl/pomeloctl/internal/freeport"
+	"github.com/pomeloctl/pomeloctl/internal/metricstest"
 )
 
 // metricsHTTPPorts are the HTTP endpoints TestMetrics gives the chat
@@ -71,38 +70,10 @@ func newHTTPCluster(t *testing.T) *testCluster {
 	return c
 }
 
-// scrape reads the /metrics of the endpoint on port (before the offset):
-// every series's value, by its name and labels as Prometheus's text format
-// writes them (labels sorted by name).
+// scrape reads the /metrics of the endpoint on port (before the offset).
 func (c *testCluster) scrape(port int) map[string]float64 {
 	c.t.Helper()
-	res, err := http.Get("http://" + c.port(port) + "/metrics")
-	if err != nil {
-		c.t.Fatalf("scrape %s: %v", c.port(port), err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		c.t.Fatalf("scrape %s: %s", c.port(port), res.Status)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			c.t.Fatalf("scrape %s: a line that is not a sample: %q", c.port(port), line)
-		}
-		out[line[:i]] = v
-	}
-	if err := sc.Err(); err != nil {
-		c.t.Fatalf("scrape %s: %v", c.port(port), err)
-	}
-	return out
+	return metricstest.Scrape(c.t, c.port(port))
 }
 
 // series is a series's name in a scrape: name{k="v",...}, labels sorted.

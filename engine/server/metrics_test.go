@@ -1,11 +1,9 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,34 +11,14 @@ import (
 
 	"github.com/pomeloctl/pomeloctl/engine/client"
 	"github.com/pomeloctl/pomeloctl/internal/freeport"
+	"github.com/pomeloctl/pomeloctl/internal/metricstest"
 	"github.com/pomeloctl/pomeloctl/topology"
 )
 
-// scrapeSeries reads addr's /metrics: every series's value by its name
-// and labels as the text format writes them.
+// scrapeSeries reads addr's /metrics.
 func scrapeSeries(t *testing.T, addr string) map[string]float64 {
 	t.Helper()
-	res, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatalf("scrape %s: %v", addr, err)
-	}
-	defer res.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("scrape %s: %q is not a sample", addr, line)
-		}
-		out[line[:i]] = v
-	}
-	return out
+	return metricstest.Scrape(t, addr)
 }
 
 // TestMetrics runs a connector and the chat servers, alone (no master),
