@@ -191,6 +191,24 @@ func (m *Master) Kill(ctx context.Context, id string) error {
 	return m.act(ctx, []string{id}, lifecycle.KillRequested{}, down)
 }
 
+// frontends are the members ids, on the loop, refused with why when one
+// is not in the cluster or not a frontend (with what not being one means
+// for the command).
+func (m *Master) frontends(ids []string, notOne string) ([]*member, error) {
+	var mems []*member
+	for _, id := range ids {
+		mem := m.byID[id]
+		switch {
+		case mem == nil:
+			return nil, admin.Errorf(http.StatusNotFound, "no server %q in this cluster (`pomeloctl ls` lists them)", id)
+		case !mem.srv.Frontend:
+			return nil, admin.Errorf(http.StatusBadRequest, "%s is a %s, not a frontend: %s", id, mem.srv.Type, notOne)
+		}
+		mems = append(mems, mem)
+	}
+	return mems, nil
+}
+
 // Drain takes frontends out of the gates' rotation (on) or puts them back:
 // at once, for every server, so that an operator sees it done on return.
 // Only frontends: a backend's players are not connected to it.
@@ -198,17 +216,8 @@ func (m *Master) Drain(ctx context.Context, ids []string, on bool) error {
 	var err error
 	if xerr := m.exec(ctx, func() {
 		var mems []*member
-		for _, id := range ids {
-			mem := m.byID[id]
-			switch {
-			case mem == nil:
-				err = admin.Errorf(http.StatusNotFound, "no server %q in this cluster (`pomeloctl ls` lists them)", id)
-				return
-			case !mem.srv.Frontend:
-				err = admin.Errorf(http.StatusBadRequest, "%s is a %s, not a frontend: players do not connect to it, so there is nothing to drain", id, mem.srv.Type)
-				return
-			}
-			mems = append(mems, mem)
+		if mems, err = m.frontends(ids, "players do not connect to it, so there is nothing to drain"); err != nil {
+			return
 		}
 		for _, mem := range mems {
 			if mem.draining == on {
@@ -228,18 +237,7 @@ func (m *Master) Drain(ctx context.Context, ids []string, on bool) error {
 // deadline): each answers what it is handling first, and serves on.
 func (m *Master) Kick(ctx context.Context, ids []string, reason string) error {
 	var refused error
-	if err := m.exec(ctx, func() {
-		for _, id := range ids {
-			switch mem := m.byID[id]; {
-			case mem == nil:
-				refused = admin.Errorf(http.StatusNotFound, "no server %q in this cluster (`pomeloctl ls` lists them)", id)
-				return
-			case !mem.srv.Frontend:
-				refused = admin.Errorf(http.StatusBadRequest, "%s is a %s, not a frontend: it has no players to kick", id, mem.srv.Type)
-				return
-			}
-		}
-	}); err != nil {
+	if err := m.exec(ctx, func() { _, refused = m.frontends(ids, "it has no players to kick") }); err != nil {
 		return err
 	}
 	if refused != nil {
